@@ -1,0 +1,1 @@
+"""The netinspect command line (installed as the ``netinspect_cli`` package)."""

@@ -1,0 +1,111 @@
+"""The Typer app and what every command shares: error handling, output, exit codes.
+
+Nothing here imports torch: ``netinspect --help`` and argument errors stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn
+
+import typer
+
+from netinspect import __version__
+from netinspect.errors import NetinspectError
+
+EXIT_OK = 0
+EXIT_REGRESSION = 1
+EXIT_USAGE = 2
+EXIT_FORWARD_FAILED = 3
+EXIT_INTERNAL = 4
+EXIT_INTERRUPTED = 130
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"netinspect {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    name="netinspect",
+    help="Inspect PyTorch architectures: per-layer shapes, params, the flatten point.\n\n"
+    "Run `netinspect MODEL` (same as `netinspect inspect MODEL`).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Inspect PyTorch architectures: per-layer shapes, params, the flatten point."""
+
+
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
+
+
+def eprint(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    eprint(f"netinspect: error: {message}")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def handle_errors(debug: bool) -> Iterator[None]:
+    """Map library errors to one stderr line and a documented exit code."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        eprint("netinspect: interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except NetinspectError as exc:
+        if debug:
+            traceback.print_exc()
+        fail(str(exc), exc.exit_code)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        first = (str(exc).strip().splitlines() or [""])[0]
+        fail(
+            f"internal error: {type(exc).__name__}: {first} (a bug in netinspect; "
+            "run with --debug for the traceback)",
+            EXIT_INTERNAL,
+        )
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def use_color() -> bool:
+    return stdout_is_tty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def output_width() -> int:
+    if "COLUMNS" in os.environ:
+        try:
+            return max(40, int(os.environ["COLUMNS"]))
+        except ValueError:
+            pass
+    if stdout_is_tty():
+        return max(40, shutil.get_terminal_size((100, 24)).columns)
+    return 100

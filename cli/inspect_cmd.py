@@ -1,0 +1,137 @@
+"""``netinspect inspect MODEL`` (also plain ``netinspect MODEL``) and ``netinspect list``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .app import (
+    EXIT_FORWARD_FAILED,
+    DebugOption,
+    app,
+    eprint,
+    fail,
+    handle_errors,
+    output_width,
+    use_color,
+)
+from netinspect.render import OutputFormat, RenderOptions, render_report
+
+InputOption = Annotated[
+    Optional[list[str]],  # noqa: UP045 - Typer reads the annotation at runtime
+    typer.Option(
+        "--input",
+        "-i",
+        help="Input spec, repeatable: 1x3x224x224, 1,3,224,224, 1x128:int64, text=1x10, "
+        "[3x224x224,3x200x300] (a list input). Default: the model's usual input.",
+    ),
+]
+DeviceOption = Annotated[
+    str, typer.Option("--device", "-d", help="auto (meta, cpu fallback) | cpu | cuda | cuda:N | meta")
+]
+DtypeOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--dtype", help="float32 | float16 | bfloat16 | float64 for params and inputs"),
+]
+AllowImportOption = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--allow-import",
+        help="Let a config's _target_ import from this module prefix (repeatable).",
+    ),
+]
+
+
+@app.command("inspect")
+def inspect_command(
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="torchvision name (vgg16), path/to/file.py:Class, package.module:Class, "
+            "or a YAML config."
+        ),
+    ],
+    inputs: InputOption = None,
+    device: DeviceOption = "auto",
+    dtype: DtypeOption = None,
+    depth: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--depth", min=0, help="Fold rows deeper than N into their parent."),
+    ] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        OutputFormat.table
+    ),
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Write the report to FILE (atomically)."),
+    ] = None,
+    weights: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--weights", help="Local state dict to load (torch.load weights_only=True)."),
+    ] = None,
+    allow_import: AllowImportOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Inspect MODEL: per-layer shapes and params, the flatten point, totals."""
+    with handle_errors(debug):
+        from netinspect.analysis import fold_to_depth
+        from netinspect.errors import ForwardFailed
+        from netinspect.inspector import inspect_model
+
+        exit_code = 0
+        try:
+            report = inspect_model(
+                model,
+                inputs=list(inputs) if inputs else None,
+                device=device,
+                dtype=dtype,
+                weights=str(weights) if weights else None,
+                allow_import=tuple(allow_import or ()),
+            )
+        except ForwardFailed as exc:
+            report = exc.report
+            exit_code = EXIT_FORWARD_FAILED
+        if depth is not None:
+            report = fold_to_depth(report, depth)
+        to_terminal = output is None
+        text = render_report(
+            report,
+            fmt,
+            RenderOptions(width=output_width() if to_terminal else 100, color=to_terminal and use_color()),
+        )
+        if output is not None:
+            from netinspect.fileio import write_text_atomic
+
+            try:
+                write_text_atomic(output, text)
+            except OSError as exc:
+                fail(f"cannot write {output}: {exc.strerror or exc}")
+            eprint(f"netinspect: wrote {fmt.value} report to {output}")
+        else:
+            typer.echo(text, nl=False)
+        for note in report.notes:
+            eprint(f"netinspect: note: {note}")
+        if report.error is not None:
+            eprint(f"netinspect: error: forward pass failed: {report.error.message}")
+        raise typer.Exit(exit_code)
+
+
+@app.command("list")
+def list_command(
+    family: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(help="classification | detection | segmentation | video | optical_flow | quantization"),
+    ] = None,
+    debug: DebugOption = False,
+) -> None:
+    """List torchvision model names, optionally of one family."""
+    with handle_errors(debug):
+        from netinspect.zoo import FAMILIES, model_families
+
+        if family is not None and family not in FAMILIES:
+            fail(f"unknown family {family!r} (choose from {', '.join(FAMILIES)})")
+        families = model_families()
+        names = sorted(n for n, f in families.items() if family is None or f == family)
+        typer.echo("\n".join(names))

@@ -1,0 +1,359 @@
+"""Capture every module call and every functional op called from model code, in call order.
+
+Everything is installed in ``CallCapture.__enter__`` and removed in ``__exit__``: forward
+pre/post hooks on each module, and a ``TorchFunctionMode`` that sees ``torch.flatten``,
+``Tensor.view``, ``+``, ``cat``... Nothing global is patched and nothing outlives the block.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import FrameType, TracebackType
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils.hooks import RemovableHandle
+
+from netinspect.records import LayerKind, LayerRecord, Shape
+
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+# Our own frames (the inspector calling model(...)) are not the model's code either.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_MAX_LEAF_DEPTH = 8
+
+
+def tensor_leaves(obj: Any, _depth: int = 0) -> Iterator[torch.Tensor]:
+    """Every tensor inside ``obj`` in order: tuples, lists, dicts, namedtuples, dataclasses and
+    objects such as HF ``ModelOutput`` (a dict). Anything else is not a tensor and is skipped."""
+    if isinstance(obj, torch.Tensor):
+        yield obj
+        return
+    if _depth >= _MAX_LEAF_DEPTH or isinstance(obj, (str, bytes, int, float, bool, type(None))):
+        return
+    if isinstance(obj, Mapping):
+        for value in obj.values():
+            yield from tensor_leaves(value, _depth + 1)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from tensor_leaves(value, _depth + 1)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            yield from tensor_leaves(getattr(obj, f.name, None), _depth + 1)
+    elif isinstance(obj, torch.distributions.Distribution):
+        # A distribution's parameters (loc, scale, logits...) are what a user wants to see.
+        for name in type(obj).arg_constraints:
+            value = obj.__dict__.get(name)
+            if isinstance(value, torch.Tensor):
+                yield value
+
+
+def shape_of(t: torch.Tensor) -> Shape:
+    return tuple(int(d) for d in t.shape)
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def relative_source(filename: str, lineno: int) -> str:
+    """``package/relative/path.py:LINE``: relative to the import root that holds the file, or
+    to the current directory; never absolute."""
+    path = os.path.abspath(filename)
+    roots = [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)]
+    roots.append(os.getcwd())
+    best = ""
+    for root in roots:
+        prefix = root.rstrip(os.sep) + os.sep
+        if path.startswith(prefix) and len(prefix) > len(best):
+            best = prefix
+    rel = path[len(best) :] if best else os.path.basename(path)
+    return f"{rel.replace(os.sep, '/')}:{lineno}"
+
+
+def caller_outside_torch(frame: FrameType | None) -> str | None:
+    """The first frame that is not torch's own code: the model line that made the call."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_TORCH_DIR) and not filename.startswith(_PACKAGE_DIR):
+            return relative_source(filename, frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
+def is_builtin_module(module: nn.Module) -> bool:
+    """torch's own modules: the ops inside them (F.conv2d in Conv2d) are not rows."""
+    return type(module).__module__.startswith("torch.")
+
+
+def module_attributes(module: nn.Module) -> dict[str, Any]:
+    """Constructor settings that torch.nn declares in ``__constants__`` (in_features, stride...)."""
+    out: dict[str, Any] = {}
+    for name in getattr(type(module), "__constants__", ()):
+        value = getattr(module, name, None)
+        if isinstance(value, (bool, int, float, str)) or value is None:
+            out[name] = value
+        elif isinstance(value, (tuple, list)) and all(
+            isinstance(v, (int, float, type(None))) for v in value
+        ):
+            out[name] = tuple(value)
+    return out
+
+
+def op_display(func: Callable[..., Any]) -> tuple[str, str]:
+    """(short name, type) for a function seen by the mode, e.g. ("view", "Tensor.view")."""
+    name = getattr(func, "__name__", None) or repr(func)
+    if name == "__get__":
+        owner = getattr(func, "__self__", None)
+        attr = getattr(owner, "__name__", "attr")
+        return attr, f"Tensor.{attr}"
+    if getattr(func, "__objclass__", None) is not None:
+        return name, f"Tensor.{name}"
+    module = getattr(func, "__module__", None) or "torch"
+    if module.startswith("torch.nn.functional") or module == "torch._C._nn":
+        return name, f"F.{name}"
+    if module.startswith("torch._C") or module == "torch":
+        return name, f"torch.{name}"
+    return name, f"{module}.{name}"
+
+
+@dataclass
+class RowBuilder:
+    """A row while the pass runs; frozen into a LayerRecord at the end."""
+
+    index: int
+    name: str
+    kind: LayerKind
+    type: str
+    depth: int
+    parent: str | None
+    call_index: int
+    source: str | None
+    input_shapes: tuple[Shape, ...] = ()
+    input_dtypes: tuple[str, ...] = ()
+    output_shapes: tuple[Shape, ...] = ()
+    output_dtypes: tuple[str, ...] = ()
+    params: int = 0
+    trainable_params: int = 0
+    shared_params: int = 0
+    attributes: dict[str, Any] = field(default_factory=dict)
+    is_finished: bool = False
+
+    def freeze(self) -> LayerRecord:
+        return LayerRecord(
+            index=self.index,
+            name=self.name,
+            kind=self.kind,
+            type=self.type,
+            depth=self.depth,
+            parent=self.parent,
+            call_index=self.call_index,
+            input_shapes=self.input_shapes,
+            output_shapes=self.output_shapes,
+            params=self.params,
+            trainable_params=self.trainable_params,
+            shared_params=self.shared_params,
+            source=self.source,
+            input_dtypes=self.input_dtypes,
+            output_dtypes=self.output_dtypes,
+            attributes=dict(self.attributes),
+        )
+
+
+def _describe(obj: Any) -> tuple[tuple[Shape, ...], tuple[str, ...]]:
+    leaves = list(tensor_leaves(obj))
+    return tuple(shape_of(t) for t in leaves), tuple(dtype_name(t.dtype) for t in leaves)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedCall:
+    """The innermost row that raised, and the exception."""
+
+    row_index: int
+    exception: BaseException
+
+
+class _OpMode(TorchFunctionMode):
+    """Records functional ops called from model code (not from inside torch's own modules)."""
+
+    def __init__(self, capture: CallCapture) -> None:
+        super().__init__()
+        self.capture = capture
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        row = self.capture.open_op_row(func, args, kwargs)
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            if row is not None:
+                self.capture.note_failure(row, exc)
+            raise
+        if row is not None:
+            self.capture.close_op_row(row, result)
+        return result
+
+
+class CallCapture:
+    """Context manager: hooks ``model`` and records rows while the block runs.
+
+    On exit the hooks and the mode are removed and each module's training flag is restored,
+    also when the forward pass raised.
+    """
+
+    def __init__(self, model: nn.Module, *, record_ops: bool = True) -> None:
+        self.model = model
+        self.record_ops = record_ops
+        self.rows: list[RowBuilder] = []
+        self.failure: FailedCall | None = None
+        self._names: dict[int, str] = {}
+        self._handles: list[RemovableHandle] = []
+        self._training: dict[nn.Module, bool] = {}
+        self._stack: list[tuple[nn.Module, RowBuilder]] = []
+        self._call_counts: dict[str, int] = {}
+        self._counted: set[int] = set()
+        self._mode: _OpMode | None = None
+
+    # --- context management -------------------------------------------------------------
+    def __enter__(self) -> CallCapture:
+        try:
+            for name, module in self.model.named_modules(remove_duplicate=True):
+                self._names[id(module)] = name
+                self._training[module] = module.training
+                self._handles.append(
+                    module.register_forward_pre_hook(self._pre_hook, with_kwargs=True)
+                )
+                self._handles.append(
+                    module.register_forward_hook(self._post_hook, with_kwargs=True, always_call=True)
+                )
+            self.model.eval()
+            if self.record_ops:
+                self._mode = _OpMode(self)
+                self._mode.__enter__()
+        except BaseException:
+            self._cleanup()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._mode is not None:
+            mode, self._mode = self._mode, None
+            mode.__exit__(None, None, None)
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        for module, was_training in self._training.items():
+            module.training = was_training
+        self._training.clear()
+
+    # --- rows -----------------------------------------------------------------------------
+    def _next_call_index(self, name: str) -> int:
+        index = self._call_counts.get(name, 0)
+        self._call_counts[name] = index + 1
+        return index
+
+    def _pre_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        name = self._names.get(id(module), type(module).__name__)
+        parent = self._stack[-1][1] if self._stack else None
+        shapes, dtypes = _describe((args, kwargs))
+        row = RowBuilder(
+            index=len(self.rows),
+            name=name,
+            kind="module",
+            type=type(module).__name__,
+            depth=len(self._stack),
+            parent=parent.name if parent is not None else None,
+            call_index=self._next_call_index(name),
+            source=caller_outside_torch(sys._getframe(1)),
+            input_shapes=shapes,
+            input_dtypes=dtypes,
+            attributes=module_attributes(module),
+        )
+        for p in module.parameters(recurse=False):
+            numel = p.numel()
+            if id(p) in self._counted:
+                row.shared_params += numel
+            else:
+                self._counted.add(id(p))
+                row.params += numel
+                if p.requires_grad:
+                    row.trainable_params += numel
+        self.rows.append(row)
+        self._stack.append((module, row))
+
+    def _post_hook(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> None:
+        if not self._stack or self._stack[-1][0] is not module:
+            return
+        _, row = self._stack.pop()
+        exc = sys.exc_info()[1]
+        if output is None and exc is not None:
+            # always_call hooks run inside forward's ``except``: this module raised.
+            self.note_failure(row, exc)
+            return
+        row.output_shapes, row.output_dtypes = _describe(output)
+        row.is_finished = True
+
+    def open_op_row(
+        self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> RowBuilder | None:
+        owner = self._stack[-1] if self._stack else None
+        if owner is None or is_builtin_module(owner[0]):
+            return None
+        shapes, dtypes = _describe((args, kwargs))
+        if not shapes:
+            return None  # creation ops and non-tensor calls (x.size(), .shape) are not rows
+        short, type_name = op_display(func)
+        parent = owner[1]
+        name = f"{parent.name}.{short}" if parent.name else short
+        row = RowBuilder(
+            index=len(self.rows),
+            name=name,
+            kind="function",
+            type=type_name,
+            depth=parent.depth + 1,
+            parent=parent.name,
+            call_index=self._next_call_index(name),
+            source=caller_outside_torch(sys._getframe(1)),
+            input_shapes=shapes,
+            input_dtypes=dtypes,
+        )
+        self.rows.append(row)
+        return row
+
+    def close_op_row(self, row: RowBuilder, result: Any) -> None:
+        row.output_shapes, row.output_dtypes = _describe(result)
+        row.is_finished = True
+        if not row.output_shapes:
+            # No tensor came out (x.size(), x.dim() with a tensor argument): not a data op.
+            if self.rows and self.rows[-1] is row:
+                self.rows.pop()
+                self._call_counts[row.name] -= 1
+
+    def note_failure(self, row: RowBuilder, exc: BaseException) -> None:
+        # The first failure seen is the innermost one; outer modules re-raise the same error.
+        if self.failure is None:
+            self.failure = FailedCall(row.index, exc)
+
+    def records(self) -> tuple[LayerRecord, ...]:
+        return tuple(r.freeze() for r in self.rows)

@@ -1,0 +1,94 @@
+"""One error hierarchy for the library; the CLI maps it to exit codes in one place.
+
+Exit codes (documented in the README):
+  0  success
+  1  a check found a regression (``check``) or a config is invalid (``validate``)
+  2  usage error: unknown model, malformed input spec, bad config, missing file, bad weights, ...
+  3  the model's forward pass raised (the partial report is still produced)
+  130 interrupted (Ctrl-C)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from netinspect.records import InspectionReport
+
+
+class NetinspectError(Exception):
+    """Base class. ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 2
+
+
+class UsageError(NetinspectError):
+    """Something the user asked for cannot be done as asked."""
+
+
+class ModelNotFound(UsageError):
+    def __init__(self, target: str, suggestions: list[str] | None = None, detail: str = "") -> None:
+        self.target = target
+        self.suggestions = suggestions or []
+        message = detail or f"unknown model {target!r}"
+        if self.suggestions:
+            message += " (did you mean " + ", ".join(self.suggestions) + "?)"
+        super().__init__(message)
+
+
+class InputSpecError(UsageError):
+    """A malformed ``--input`` spec; ``position`` is the 0-based offending character."""
+
+    def __init__(self, spec: str, reason: str, position: int | None = None) -> None:
+        self.spec = spec
+        self.reason = reason
+        self.position = position
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"malformed --input {spec!r}: {reason}{where}")
+
+
+class ConfigError(UsageError):
+    """A config file problem, located at ``file:line:col`` (1-based) when known."""
+
+    def __init__(
+        self, message: str, file: str | None = None, line: int | None = None, col: int | None = None
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.col = col
+        where = ""
+        if file is not None:
+            where = file
+            if line is not None:
+                where += f":{line}"
+                if col is not None:
+                    where += f":{col}"
+            where += ": "
+        super().__init__(f"{where}{message}")
+
+
+class WeightsError(UsageError):
+    """A ``--weights`` file that is missing, unreadable or does not fit the model."""
+
+
+class DeviceError(UsageError):
+    """A device that is not available (``--device cuda`` without CUDA) or cannot be parsed."""
+
+
+class BaselineError(UsageError):
+    """A missing, corrupt or too-new baseline file for ``check``."""
+
+
+class InputTooLarge(UsageError):
+    """Refused up front: the dummy input would not fit in memory on a real device."""
+
+
+class ForwardFailed(NetinspectError):
+    """The model raised during the inspection pass. ``report`` holds the layers that ran."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, report: InspectionReport) -> None:
+        self.report = report
+        super().__init__(message)

@@ -1,0 +1,135 @@
+"""Plain records of one inspection. No torch here: renderers and ``diff`` read these without it.
+
+A row is identified by its dotted ``name`` plus ``call_index``. Module rows are named after
+the module (root ``""``, children ``a.b.c``); function rows are named ``<parent>.<op>``
+(``flatten`` for an op called in the root's forward, ``layer1.0.__iadd__`` inside a block).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+
+Shape = tuple[int, ...]
+LayerKind = Literal["module", "function"]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRecord:
+    """One executed module call or one functional op called from model code."""
+
+    index: int
+    name: str
+    kind: LayerKind
+    type: str
+    depth: int
+    parent: str | None
+    call_index: int
+    input_shapes: tuple[Shape, ...]
+    output_shapes: tuple[Shape, ...]
+    # Parameters first counted at this row: each parameter tensor is counted once, at the
+    # first call of the first module that owns it, so the rows sum to the model's total.
+    params: int = 0
+    trainable_params: int = 0
+    # Parameters this module owns that were already counted (tied weights, reused module).
+    shared_params: int = 0
+    source: str | None = None
+    input_dtypes: tuple[str, ...] = ()
+    output_dtypes: tuple[str, ...] = ()
+    # Constructor settings of torch.nn modules (``__constants__``: in_features, kernel_size...).
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenConsumer:
+    layer_index: int
+    name: str
+    type: str
+    expected_in_features: int | None
+    matches: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenPoint:
+    """Where the main data path first drops from >=3-D to 2-D (batch, features)."""
+
+    layer_index: int
+    name: str
+    kind: LayerKind
+    type: str
+    input_shape: Shape
+    output_shape: Shape
+    source: str | None
+    # The input dims that were multiplied together, e.g. (512, 7, 7) for 25088.
+    flattened_dims: Shape
+    consumer: FlattenConsumer | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str
+    source: str  # "torchvision" | "file" | "module" | "config" | "object"
+    class_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    name: str
+    shape: Shape
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    param_bytes: int
+    param_bytes_by_dtype: Mapping[str, int] = field(default_factory=dict)
+    # Parameters of modules that the forward pass never called (counted in ``params``).
+    uncalled_params: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRecord:
+    """The call that raised during the pass, with what it expected when that is known."""
+
+    layer_index: int | None
+    name: str | None
+    kind: LayerKind | None
+    type: str | None
+    source: str | None
+    input_shapes: tuple[Shape, ...]
+    expected: str | None
+    message: str
+    hint: str | None
+    exception_type: str
+    exception_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionReport:
+    model: ModelInfo
+    device: str
+    dtype: str
+    inputs: tuple[InputRecord, ...]
+    layers: tuple[LayerRecord, ...]
+    flatten: FlattenPoint | None
+    outputs: tuple[Shape, ...]
+    totals: Totals
+    netinspect_version: str = ""
+    error: ErrorRecord | None = None
+    # Diagnostics that belong with the numbers (device fallback, partial values).
+    notes: tuple[str, ...] = ()
+    # Versions and machine facts: kept apart so that diffs can ignore them.
+    environment: Mapping[str, str] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly what ``--format json`` prints."""
+        from netinspect.serialize import report_to_dict
+
+        return report_to_dict(self)

@@ -1,0 +1,36 @@
+"""One renderer per output format: each is a pure function from a report to text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from netinspect.records import InspectionReport
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    width: int = 100
+    color: bool = False
+
+
+def render_report(report: InspectionReport, fmt: OutputFormat, options: RenderOptions) -> str:
+    match fmt:
+        case OutputFormat.table:
+            from netinspect.render.table import render_table
+
+            return render_table(report, options)
+        case OutputFormat.json:
+            from netinspect.render.json_format import render_json
+
+            return render_json(report)
+        case OutputFormat.markdown:
+            from netinspect.render.markdown import render_markdown
+
+            return render_markdown(report)

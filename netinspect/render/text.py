@@ -1,0 +1,104 @@
+"""Formatting helpers shared by the renderers (no torch)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from netinspect.records import FlattenPoint, InspectionReport, LayerRecord, Shape
+
+
+def fmt_shape(shape: Shape, sep: str = ", ") -> str:
+    return "[" + sep.join(str(d) for d in shape) + "]"
+
+
+def fmt_shapes(shapes: Sequence[Shape], limit: int = 3, sep: str = ", ") -> str:
+    """Every tensor leaf's shape; past ``limit`` leaves, the count of the rest."""
+    if not shapes:
+        return "-"
+    shown = " ".join(fmt_shape(s, sep) for s in shapes[:limit])
+    if len(shapes) > limit:
+        shown += f" +{len(shapes) - limit} more"
+    return shown
+
+
+def fmt_int(n: int) -> str:
+    return f"{n:,}"
+
+
+def fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.2f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def fmt_params(layer: LayerRecord) -> str:
+    """Params first counted at this row, with frozen and shared ones marked."""
+    if layer.params == 0:
+        return f"(shared {fmt_int(layer.shared_params)})" if layer.shared_params else "-"
+    text = fmt_int(layer.params)
+    frozen = layer.params - layer.trainable_params
+    if frozen == layer.params:
+        text += " (frozen)"
+    elif frozen:
+        text += f" ({fmt_int(frozen)} frozen)"
+    if layer.shared_params:
+        text += f" +{fmt_int(layer.shared_params)} shared"
+    return text
+
+
+def short_name(layer: LayerRecord) -> str:
+    if layer.kind == "function":
+        op = layer.name.rsplit(".", 1)[-1] if layer.parent else layer.name
+        label = f"{op}()"
+    elif not layer.name:
+        label = "(root)"
+    else:
+        label = layer.name.rsplit(".", 1)[-1]
+    if layer.call_index:
+        label += f" #{layer.call_index + 1}"
+    return label
+
+
+def flatten_summary(point: FlattenPoint) -> list[str]:
+    """Plain-language lines about the flatten point (shared by the table and markdown)."""
+    where = f" at {point.source}" if point.source else ""
+    lines = [f"{point.type} ({point.name}, row {point.layer_index}){where}"]
+    arrow = f"{fmt_shape(point.input_shape)} -> {fmt_shape(point.output_shape)}"
+    if point.flattened_dims and len(point.flattened_dims) > 1:
+        dims = "×".join(str(d) for d in point.flattened_dims)
+        arrow += f" = {dims} = {point.output_shape[1]:,}"
+    elif not point.flattened_dims:
+        arrow += " (selects from the input rather than flattening it)"
+    lines.append(arrow)
+    consumer = point.consumer
+    if consumer is not None:
+        feeds = f"feeds {consumer.name} {consumer.type}"
+        if consumer.expected_in_features is not None:
+            feeds += f"(in_features={consumer.expected_in_features:,})"
+            if consumer.matches:
+                feeds += ": sizes agree"
+            else:
+                feeds += f": MISMATCH, it gets {point.output_shape[-1]:,}"
+        lines.append(feeds)
+    return lines
+
+
+def totals_lines(report: InspectionReport) -> list[tuple[str, str]]:
+    t = report.totals
+    by_dtype = ", ".join(f"{k}: {fmt_bytes(v)}" for k, v in sorted(t.param_bytes_by_dtype.items()))
+    rows = [
+        ("Total params", fmt_int(t.params)),
+        ("Trainable params", fmt_int(t.trainable_params)),
+        ("Non-trainable params", fmt_int(t.non_trainable_params)),
+        ("Param size", fmt_bytes(t.param_bytes) + (f" ({by_dtype})" if by_dtype else "")),
+    ]
+    if t.uncalled_params:
+        rows.append(("Params never called", fmt_int(t.uncalled_params)))
+    rows.append(("Output", fmt_shapes(report.outputs, limit=6)))
+    return rows
+
+
+def inputs_text(report: InspectionReport) -> str:
+    return ", ".join(f"{i.name} {fmt_shape(i.shape)} {i.dtype}" for i in report.inputs)

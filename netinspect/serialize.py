@@ -1,0 +1,233 @@
+"""Report <-> plain dict (the JSON API). Key order here is the order users see; keep it stable.
+
+Additions keep ``schema_version`` 1; keys are never renamed or removed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netinspect.records import (
+    SCHEMA_VERSION,
+    ErrorRecord,
+    FlattenConsumer,
+    FlattenPoint,
+    InputRecord,
+    InspectionReport,
+    LayerRecord,
+    ModelInfo,
+    Shape,
+    Totals,
+)
+
+
+def _shapes(shapes: tuple[Shape, ...]) -> list[list[int]]:
+    return [list(s) for s in shapes]
+
+
+def layer_to_dict(layer: LayerRecord) -> dict[str, Any]:
+    return {
+        "index": layer.index,
+        "name": layer.name,
+        "kind": layer.kind,
+        "type": layer.type,
+        "depth": layer.depth,
+        "parent": layer.parent,
+        "call_index": layer.call_index,
+        "input_shapes": _shapes(layer.input_shapes),
+        "output_shapes": _shapes(layer.output_shapes),
+        "params": layer.params,
+        "trainable_params": layer.trainable_params,
+        "shared_params": layer.shared_params,
+        "source": layer.source,
+        "input_dtypes": list(layer.input_dtypes),
+        "output_dtypes": list(layer.output_dtypes),
+        "attributes": {k: _jsonable(v) for k, v in layer.attributes.items()},
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def flatten_to_dict(point: FlattenPoint | None) -> dict[str, Any] | None:
+    if point is None:
+        return None
+    consumer = point.consumer
+    return {
+        "layer_index": point.layer_index,
+        "name": point.name,
+        "kind": point.kind,
+        "type": point.type,
+        "input_shape": list(point.input_shape),
+        "output_shape": list(point.output_shape),
+        "source": point.source,
+        "flattened_dims": list(point.flattened_dims),
+        "consumer": None
+        if consumer is None
+        else {
+            "layer_index": consumer.layer_index,
+            "name": consumer.name,
+            "type": consumer.type,
+            "expected_in_features": consumer.expected_in_features,
+            "matches": consumer.matches,
+        },
+    }
+
+
+def error_to_dict(error: ErrorRecord | None) -> dict[str, Any] | None:
+    if error is None:
+        return None
+    return {
+        "layer_index": error.layer_index,
+        "name": error.name,
+        "kind": error.kind,
+        "type": error.type,
+        "source": error.source,
+        "input_shapes": _shapes(error.input_shapes),
+        "expected": error.expected,
+        "message": error.message,
+        "hint": error.hint,
+        "exception_type": error.exception_type,
+        "exception_message": error.exception_message,
+    }
+
+
+def totals_to_dict(totals: Totals) -> dict[str, Any]:
+    return {
+        "params": totals.params,
+        "trainable_params": totals.trainable_params,
+        "non_trainable_params": totals.non_trainable_params,
+        "param_bytes": totals.param_bytes,
+        "param_bytes_by_dtype": dict(sorted(totals.param_bytes_by_dtype.items())),
+        "uncalled_params": totals.uncalled_params,
+    }
+
+
+def report_to_dict(report: InspectionReport) -> dict[str, Any]:
+    return {
+        "schema_version": report.schema_version,
+        "netinspect_version": report.netinspect_version,
+        "model": {
+            "name": report.model.name,
+            "source": report.model.source,
+            "class": report.model.class_name,
+        },
+        "device": report.device,
+        "dtype": report.dtype,
+        "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in report.inputs],
+        "layers": [layer_to_dict(layer) for layer in report.layers],
+        "flatten": flatten_to_dict(report.flatten),
+        "outputs": _shapes(report.outputs),
+        "totals": totals_to_dict(report.totals),
+        "error": error_to_dict(report.error),
+        "notes": list(report.notes),
+        "environment": dict(report.environment),
+    }
+
+
+# --- reading back (saved reports, baselines) ---------------------------------------------
+
+
+def _shape_tuple(values: Any) -> Shape:
+    return tuple(int(v) for v in values)
+
+
+def _attr_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_attr_value(v) for v in value)
+    return value
+
+
+def layer_from_dict(d: dict[str, Any]) -> LayerRecord:
+    return LayerRecord(
+        index=int(d["index"]),
+        name=str(d["name"]),
+        kind=d["kind"],
+        type=str(d["type"]),
+        depth=int(d["depth"]),
+        parent=d.get("parent"),
+        call_index=int(d["call_index"]),
+        input_shapes=tuple(_shape_tuple(s) for s in d["input_shapes"]),
+        output_shapes=tuple(_shape_tuple(s) for s in d["output_shapes"]),
+        params=int(d.get("params", 0)),
+        trainable_params=int(d.get("trainable_params", 0)),
+        shared_params=int(d.get("shared_params", 0)),
+        source=d.get("source"),
+        input_dtypes=tuple(d.get("input_dtypes", ())),
+        output_dtypes=tuple(d.get("output_dtypes", ())),
+        attributes={k: _attr_value(v) for k, v in (d.get("attributes") or {}).items()},
+    )
+
+
+def report_from_dict(d: dict[str, Any]) -> InspectionReport:
+    """Rebuild a report from its dict. Raises KeyError/TypeError/ValueError on a malformed one."""
+    flat = d.get("flatten")
+    flatten = None
+    if flat is not None:
+        c = flat.get("consumer")
+        flatten = FlattenPoint(
+            layer_index=int(flat["layer_index"]),
+            name=flat["name"],
+            kind=flat["kind"],
+            type=flat["type"],
+            input_shape=_shape_tuple(flat["input_shape"]),
+            output_shape=_shape_tuple(flat["output_shape"]),
+            source=flat.get("source"),
+            flattened_dims=_shape_tuple(flat.get("flattened_dims", ())),
+            consumer=None
+            if c is None
+            else FlattenConsumer(
+                layer_index=int(c["layer_index"]),
+                name=c["name"],
+                type=c["type"],
+                expected_in_features=c.get("expected_in_features"),
+                matches=c.get("matches"),
+            ),
+        )
+    t = d["totals"]
+    e = d.get("error")
+    error = None
+    if e is not None:
+        error = ErrorRecord(
+            layer_index=e.get("layer_index"),
+            name=e.get("name"),
+            kind=e.get("kind"),
+            type=e.get("type"),
+            source=e.get("source"),
+            input_shapes=tuple(_shape_tuple(s) for s in e.get("input_shapes", ())),
+            expected=e.get("expected"),
+            message=e.get("message", ""),
+            hint=e.get("hint"),
+            exception_type=e.get("exception_type", ""),
+            exception_message=e.get("exception_message", ""),
+        )
+    return InspectionReport(
+        schema_version=int(d.get("schema_version", SCHEMA_VERSION)),
+        netinspect_version=str(d.get("netinspect_version", "")),
+        model=ModelInfo(
+            name=d["model"]["name"], source=d["model"]["source"], class_name=d["model"]["class"]
+        ),
+        device=str(d["device"]),
+        dtype=str(d["dtype"]),
+        inputs=tuple(
+            InputRecord(name=i["name"], shape=_shape_tuple(i["shape"]), dtype=i["dtype"])
+            for i in d["inputs"]
+        ),
+        layers=tuple(layer_from_dict(x) for x in d["layers"]),
+        flatten=flatten,
+        outputs=tuple(_shape_tuple(s) for s in d["outputs"]),
+        totals=Totals(
+            params=int(t["params"]),
+            trainable_params=int(t["trainable_params"]),
+            non_trainable_params=int(t["non_trainable_params"]),
+            param_bytes=int(t["param_bytes"]),
+            param_bytes_by_dtype=dict(t.get("param_bytes_by_dtype", {})),
+            uncalled_params=int(t.get("uncalled_params", 0)),
+        ),
+        error=error,
+        notes=tuple(d.get("notes", ())),
+        environment=dict(d.get("environment", {})),
+    )

@@ -1,0 +1,190 @@
+"""The ``--input`` grammar. Pure Python: argument errors must not pay for importing torch.
+
+    spec    := [name "="] value
+    value   := tensor | "[" tensor ("," tensor)* "]"      (a list input, e.g. detection images)
+    tensor  := dim (sep dim)* [":" dtype]
+    sep     := "x" | "X" | "×" | ","   ("," only outside brackets)
+    dim     := a positive integer
+
+Examples: ``1x3x224x224``, ``1,3,224,224``, ``1x128:int64``, ``text=1x10``,
+``images=[3x224x224,3x200x300]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netinspect.errors import InputSpecError
+
+# Canonical dtype names are torch's attribute names; aliases map onto them.
+DTYPE_ALIASES: dict[str, str] = {
+    "float32": "float32",
+    "float": "float32",
+    "f32": "float32",
+    "fp32": "float32",
+    "float16": "float16",
+    "half": "float16",
+    "f16": "float16",
+    "fp16": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float64": "float64",
+    "double": "float64",
+    "f64": "float64",
+    "int64": "int64",
+    "long": "int64",
+    "int32": "int32",
+    "int": "int32",
+    "int16": "int16",
+    "int8": "int8",
+    "uint8": "uint8",
+    "bool": "bool",
+    "complex64": "complex64",
+}
+
+FLOAT_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64"})
+
+# Dims above this are refused by the parser itself; memory checks come later, per device.
+MAX_DIM = 2**40
+
+
+@dataclass(frozen=True, slots=True)
+class TensorSpec:
+    shape: tuple[int, ...]
+    # None: the model's floating dtype (float32 unless --dtype says otherwise).
+    dtype: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """One ``--input``: a positional (``name`` None) or keyword input, a tensor or a list."""
+
+    name: str | None
+    value: TensorSpec | tuple[TensorSpec, ...]
+
+
+def parse_dtype(text: str) -> str:
+    """Canonical dtype name for ``text``; raises ValueError listing the choices."""
+    key = text.strip().lower().removeprefix("torch.")
+    if key not in DTYPE_ALIASES:
+        choices = ", ".join(sorted(set(DTYPE_ALIASES.values())))
+        raise ValueError(f"unknown dtype {text!r} (choose from {choices})")
+    return DTYPE_ALIASES[key]
+
+
+class _Scanner:
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.pos = 0
+
+    def peek(self) -> str:
+        return self.spec[self.pos] if self.pos < len(self.spec) else ""
+
+    def fail(self, reason: str, position: int | None = None) -> InputSpecError:
+        at = self.pos if position is None else position
+        return InputSpecError(self.spec, reason, at)
+
+    def unexpected(self, expected: str) -> InputSpecError:
+        ch = self.peek()
+        if not ch:
+            return self.fail(f"expected {expected} but the spec ended")
+        return self.fail(f"unexpected {ch!r}, expected {expected}")
+
+    def dim(self) -> int:
+        start = self.pos
+        if self.peek() == "-":
+            raise self.fail("dimensions must be positive integers, got a negative number")
+        while self.peek().isdigit() and self.peek().isascii():
+            self.pos += 1
+        if start == self.pos:
+            raise self.unexpected("a dimension (a positive integer)")
+        value = int(self.spec[start : self.pos])
+        if value == 0:
+            raise self.fail("dimensions must be positive integers, got 0", start)
+        if value > MAX_DIM:
+            raise self.fail(f"dimension {value} is absurdly large", start)
+        return value
+
+    def tensor(self, in_list: bool) -> TensorSpec:
+        seps = "xX×" if in_list else "xX×,"
+        dims = [self.dim()]
+        while self.peek() and self.peek() in seps:
+            self.pos += 1
+            dims.append(self.dim())
+        dtype = None
+        if self.peek() == ":":
+            self.pos += 1
+            start = self.pos
+            while self.peek() and (self.peek().isalnum() or self.peek() in "._"):
+                self.pos += 1
+            word = self.spec[start : self.pos]
+            if not word:
+                raise self.unexpected("a dtype after ':'")
+            try:
+                dtype = parse_dtype(word)
+            except ValueError as exc:
+                raise self.fail(str(exc), start) from None
+        return TensorSpec(tuple(dims), dtype)
+
+
+def parse_input_spec(spec: str) -> InputSpec:
+    """Parse one ``--input`` value; raises InputSpecError naming the offending character."""
+    text = spec.strip()
+    if not text:
+        raise InputSpecError(spec, "the spec is empty")
+    scanner = _Scanner(text)
+    name = None
+    if "=" in text:
+        head, _, _ = text.partition("=")
+        if not head.isidentifier():
+            bad = next((i for i, ch in enumerate(head) if not (ch.isalnum() or ch == "_")), 0)
+            raise scanner.fail(f"{head!r} is not a valid input name", bad)
+        name = head
+        scanner.pos = len(head) + 1
+    value: TensorSpec | tuple[TensorSpec, ...]
+    if scanner.peek() == "[":
+        scanner.pos += 1
+        items = [scanner.tensor(in_list=True)]
+        while scanner.peek() == ",":
+            scanner.pos += 1
+            items.append(scanner.tensor(in_list=True))
+        if scanner.peek() != "]":
+            raise scanner.unexpected("',' or ']'")
+        scanner.pos += 1
+        value = tuple(items)
+    else:
+        value = scanner.tensor(in_list=False)
+    if scanner.pos != len(text):
+        raise scanner.unexpected("'x', ',' or ':dtype'")
+    return InputSpec(name, value)
+
+
+def parse_input_specs(specs: list[str] | tuple[str, ...]) -> tuple[InputSpec, ...]:
+    parsed = tuple(parse_input_spec(s) for s in specs)
+    seen: set[str] = set()
+    positional_after_keyword = False
+    for p in parsed:
+        if p.name is None:
+            positional_after_keyword = positional_after_keyword or bool(seen)
+        elif p.name in seen:
+            raise InputSpecError(p.name, "keyword input given twice")
+        else:
+            seen.add(p.name)
+    if positional_after_keyword:
+        raise InputSpecError(
+            " ".join(specs), "positional inputs must come before keyword inputs (name=...)"
+        )
+    return parsed
+
+
+def format_tensor_spec(t: TensorSpec) -> str:
+    body = "x".join(str(d) for d in t.shape)
+    return f"{body}:{t.dtype}" if t.dtype else body
+
+
+def format_input_spec(spec: InputSpec) -> str:
+    if isinstance(spec.value, tuple):
+        body = "[" + ",".join(format_tensor_spec(t) for t in spec.value) + "]"
+    else:
+        body = format_tensor_spec(spec.value)
+    return f"{spec.name}={body}" if spec.name else body
