@@ -23,8 +23,11 @@ from torch.utils.hooks import RemovableHandle
 from netinspect.records import LayerKind, LayerRecord, Shape
 
 _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
-# Our own frames (the inspector calling model(...)) are not the model's code either.
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# Reaching netinspect's own driver (the inspector calling model(...)) means no model code
+# made the call: the root module's row has no call site.
+_DRIVER_FILES = frozenset(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), f) for f in ("capture.py", "inspector.py")
+)
 _MAX_LEAF_DEPTH = 8
 
 
@@ -80,7 +83,9 @@ def caller_outside_torch(frame: FrameType | None) -> str | None:
     """The first frame that is not torch's own code: the model line that made the call."""
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_TORCH_DIR) and not filename.startswith(_PACKAGE_DIR):
+        if filename in _DRIVER_FILES:
+            return None
+        if not filename.startswith(_TORCH_DIR):
             return relative_source(filename, frame.f_lineno)
         frame = frame.f_back
     return None
