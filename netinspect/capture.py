@@ -23,11 +23,10 @@ from torch.utils.hooks import RemovableHandle
 from netinspect.records import LayerKind, LayerRecord, Shape
 
 _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
-# Reaching netinspect's own driver (the inspector calling model(...)) means no model code
-# made the call: the root module's row has no call site.
-_DRIVER_FILES = frozenset(
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), f) for f in ("capture.py", "inspector.py")
-)
+# Our hooks' own frames are skipped; reaching the inspector (which calls model(...)) means no
+# model code made the call, so the root module's row has no call site.
+_THIS_FILE = os.path.abspath(__file__)
+_DRIVER_FILE = os.path.join(os.path.dirname(_THIS_FILE), "inspector.py")
 _MAX_LEAF_DEPTH = 8
 
 
@@ -83,9 +82,9 @@ def caller_outside_torch(frame: FrameType | None) -> str | None:
     """The first frame that is not torch's own code: the model line that made the call."""
     while frame is not None:
         filename = frame.f_code.co_filename
-        if filename in _DRIVER_FILES:
+        if filename == _DRIVER_FILE:
             return None
-        if not filename.startswith(_TORCH_DIR):
+        if filename != _THIS_FILE and not filename.startswith(_TORCH_DIR):
             return relative_source(filename, frame.f_lineno)
         frame = frame.f_back
     return None
