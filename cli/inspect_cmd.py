@@ -49,6 +49,7 @@ def inspect_command(
     model: Annotated[
         str,
         typer.Argument(
+            metavar="MODEL",
             help="torchvision name (vgg16), path/to/file.py:Class, package.module:Class, "
             "or a YAML config."
         ),

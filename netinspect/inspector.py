@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import platform
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -197,7 +198,10 @@ def _load_weights(model: nn.Module, path: str) -> None:
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path} is not a state dict (a mapping of names to tensors)")
     try:
-        model.load_state_dict(state, strict=True)
+        with warnings.catch_warnings():
+            # On meta, loading is a check of names and shapes; torch warns that the copy is a no-op.
+            warnings.filterwarnings("ignore", message=".*copying from a non-meta parameter.*")
+            model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         details = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()]
         summary = "; ".join(details[:3]) + (f"; and {len(details) - 3} more" if len(details) > 3 else "")
@@ -388,8 +392,8 @@ def inspect_model(
     if inputs is None or (isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], str)):
         spec_strings = tuple(inputs) if inputs else target.default_inputs
         if not spec_strings:
-            raise InputSpecError(
-                "", f"{target.name} has no default input: pass one, e.g. --input 1x3x224x224"
+            raise UsageError(
+                f"{target.name} has no default input: pass one, e.g. --input 1x3x224x224"
             )
         specs = parse_input_specs(list(spec_strings))
     elif isinstance(inputs, (list, tuple)) and not inputs:
@@ -427,16 +431,20 @@ def inspect_model(
             what = "the model and its dummy input"
         check_fits(device_, need, what)
 
+    if weights and dev.type == "meta":
+        notes.append(f"weights in {weights} were checked against the model (names and shapes); "
+                     "values are not loaded on the meta device")
     if model is None:
         if dev.type != "meta":
             check_memory(dev, build_on(torch.device("meta")))
         model = build_on(dev)
-    prepared = _prepare_inputs(inputs, specs, dev, float_dtype)
-    if forward_args:
-        prepared = _Prepared(prepared.args, {**target.default_args, **prepared.kwargs, **forward_args}, prepared.records)
-    elif target.default_args:
-        prepared = _Prepared(prepared.args, {**target.default_args, **prepared.kwargs}, prepared.records)
+    def prepare(device_: torch.device) -> _Prepared:
+        prepared = _prepare_inputs(inputs, specs, device_, float_dtype)
+        # Non-tensor forward arguments: the target's defaults, then the caller's (--arg) win.
+        extra = {**target.default_args, **(forward_args or {})}
+        return _Prepared(prepared.args, {**prepared.kwargs, **extra}, prepared.records)
 
+    prepared = prepare(dev)
     result = _run_pass(model, prepared, dev)
     if result.exception is not None and is_auto and _is_meta_limitation(result.exception):
         reason = str(result.exception).strip().splitlines()[0][:160]
@@ -445,9 +453,7 @@ def inspect_model(
         notes.append(f"the meta device could not run this model ({reason}); fell back to cpu")
         dev = cpu
         model = build_on(cpu)
-        prepared = _prepare_inputs(inputs, specs, cpu, float_dtype)
-        if forward_args or target.default_args:
-            prepared = _Prepared(prepared.args, {**target.default_args, **prepared.kwargs, **(forward_args or {})}, prepared.records)
+        prepared = prepare(cpu)
         result = _run_pass(model, prepared, cpu)
 
     layers = result.capture.records()

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).parent
+MODELS = HERE / "models"
+GOLDEN = HERE / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite tests/golden/* from the current output instead of comparing.",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def report_validator() -> Any:
+    import jsonschema
+
+    from netinspect.schema import report_schema
+
+    schema = report_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def model_target(name: str) -> str:
+    """``tests/models/core_models.py:Name`` as an absolute-path target."""
+    return f"{MODELS / 'core_models.py'}:{name}"
+
+
+def load_json(text: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(text)
+    return data

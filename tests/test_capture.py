@@ -1,0 +1,235 @@
+"""Capture through the API on small models; expected numbers are worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from netinspect import inspect_model
+from netinspect.capture import CallCapture, relative_source, tensor_leaves
+from netinspect.errors import ForwardFailed
+from tests.conftest import model_target
+from tests.models import core_models as cm
+
+
+def rows(report, name):  # type: ignore[no-untyped-def]
+    return [r for r in report.layers if r.name == name]
+
+
+def test_tied_weights_are_counted_once() -> None:
+    report = inspect_model(model_target("TiedLM"), ["1x5:int64"])
+    # Embedding(1000, 64) = 64,000; the head shares that tensor, so the total is not 128,000.
+    assert report.totals.params == 64_000
+    (embed,) = rows(report, "embed")
+    (head,) = rows(report, "head")
+    assert (embed.params, embed.shared_params) == (64_000, 0)
+    assert (head.params, head.shared_params) == (0, 64_000)
+    assert head.output_shapes == ((1, 5, 1000),)
+    assert sum(r.params for r in report.layers) == report.totals.params
+
+
+def test_reused_module_gets_one_row_per_call() -> None:
+    report = inspect_model(model_target("Reuse"), ["2x8"])
+    calls = rows(report, "block")
+    assert [c.call_index for c in calls] == [0, 1, 2]
+    # Linear(8, 8) = 8*8 + 8 = 72, counted at the first call only.
+    assert [c.params for c in calls] == [72, 0, 0]
+    assert [c.shared_params for c in calls] == [0, 72, 72]
+    assert report.totals.params == 72
+
+
+def test_keyword_inputs_and_dict_outputs() -> None:
+    report = inspect_model(model_target("DictInputs"), ["image=1x3x8x8", "mask=1x8x8"])
+    assert [(i.name, i.shape) for i in report.inputs] == [
+        ("image", (1, 3, 8, 8)),
+        ("mask", (1, 8, 8)),
+    ]
+    assert report.outputs == ((1, 4, 8, 8), (1, 4, 8, 8))
+    root = report.layers[0]
+    assert root.input_shapes == ((1, 3, 8, 8), (1, 8, 8))
+    ops = [r.name for r in report.layers if r.kind == "function"]
+    # conv(image) * scale, mask.unsqueeze(1), features * mask
+    assert ops == ["mul", "unsqueeze", "mul"]
+    assert [r.call_index for r in report.layers if r.kind == "function"] == [0, 0, 1]
+    assert report.totals.params == 3 * 4 * 9 + 4
+
+
+def test_real_tensor_inputs_dict() -> None:
+    model = cm.DictInputs()
+    report = inspect_model(model, {"image": torch.zeros(2, 3, 5, 5), "mask": torch.ones(2, 5, 5)})
+    assert report.device == "cpu"
+    assert report.outputs == ((2, 4, 5, 5), (2, 4, 5, 5))
+
+
+def test_namedtuple_outputs() -> None:
+    report = inspect_model(model_target("NamedTupleOut"), ["2x16"])
+    assert report.outputs == ((2, 4), (2, 16))
+    assert report.layers[0].output_shapes == ((2, 4), (2, 16))
+
+
+def test_lstm_shows_every_leaf_and_index_flatten() -> None:
+    report = inspect_model(model_target("LSTMTagger"), ["1x7x10"])
+    (lstm,) = rows(report, "lstm")
+    # output (batch, seq, hidden) then h and c: (num_layers, batch, hidden)
+    assert lstm.output_shapes == ((1, 7, 20), (2, 1, 20), (2, 1, 20))
+    # LSTM layer l: 4*hidden*(input_l + hidden) + 2*4*hidden biases
+    expected_lstm = (4 * 20 * (10 + 20) + 8 * 20) + (4 * 20 * (20 + 20) + 8 * 20)
+    assert lstm.params == expected_lstm
+    assert report.totals.params == expected_lstm + 20 * 5 + 5
+    flat = report.flatten
+    assert flat is not None
+    assert (flat.type, flat.input_shape, flat.output_shape) == (
+        "Tensor.__getitem__",
+        (1, 7, 20),
+        (1, 20),
+    )
+    assert flat.flattened_dims == ()  # a selection, not a flatten
+    assert flat.consumer is not None and flat.consumer.name == "fc"
+    assert flat.consumer.matches is True
+
+
+def test_frozen_layers() -> None:
+    report = inspect_model(model_target("Frozen"), ["1x3x8x8"])
+    (backbone,) = rows(report, "backbone")
+    assert (backbone.params, backbone.trainable_params) == (224, 0)  # 3*8*9 + 8
+    head_params = 8 * 6 * 6 * 2 + 2
+    assert report.totals.trainable_params == head_params
+    assert report.totals.non_trainable_params == 224
+    assert report.flatten is not None and report.flatten.type == "Tensor.view"
+    assert report.flatten.flattened_dims == (8, 6, 6)
+
+
+def test_vit_class_token_is_the_flatten_point() -> None:
+    report = inspect_model("vit_b_16")
+    flat = report.flatten
+    assert flat is not None
+    assert (flat.type, flat.input_shape, flat.output_shape) == (
+        "Tensor.__getitem__",
+        (1, 197, 768),  # 14*14 patches + the class token
+        (1, 768),
+    )
+    # The call site is the line of VisionTransformer.forward that selects the class token.
+    import torchvision.models.vision_transformer as vt
+
+    lines = open(vt.__file__).read().splitlines()
+    line = 1 + next(i for i, text in enumerate(lines) if text.strip() == "x = x[:, 0]")
+    assert flat.source == f"torchvision/models/vision_transformer.py:{line}"
+    assert flat.consumer is not None
+    assert (flat.consumer.name, flat.consumer.expected_in_features) == ("heads.head", 768)
+
+
+def test_ops_inside_torch_modules_are_not_rows() -> None:
+    report = inspect_model("resnet18")
+    # F.conv2d inside Conv2d, F.linear inside Linear: not rows. Model-code ops are rows.
+    function_rows = [r for r in report.layers if r.kind == "function"]
+    assert {r.type for r in function_rows} == {"Tensor.add_", "torch.flatten"}
+    assert all(r.parent and not r.parent.endswith(("conv1", "bn1", "fc")) for r in function_rows[:-1])
+    # 8 BasicBlocks each add their shortcut in place: resnet.py's `out += identity`.
+    assert len([r for r in function_rows if r.type == "Tensor.add_"]) == 8
+    assert all(r.source == "torchvision/models/resnet.py:102" for r in function_rows[:-1])
+
+
+def test_depth_and_parents_follow_the_call_stack() -> None:
+    report = inspect_model("resnet18")
+    by_index = {r.index: r for r in report.layers}
+    for r in report.layers[1:]:
+        parent_rows = [p for p in report.layers[: r.index] if p.name == r.parent]
+        assert parent_rows, r.name
+        assert parent_rows[-1].depth == r.depth - 1
+    assert by_index[0].name == "" and by_index[0].depth == 0
+
+
+def test_failing_forward_keeps_the_partial_report() -> None:
+    with pytest.raises(ForwardFailed) as info:
+        inspect_model(model_target("Broken"), ["1x3x12x12"])
+    report = info.value.report
+    assert report.error is not None
+    # conv: 12 - 3 + 1 = 10 -> flatten 8*10*10 = 800, but fc expects 100.
+    assert report.error.name == "fc"
+    assert report.error.input_shapes == ((1, 800),)
+    assert [r.name for r in report.layers] == ["", "conv", "bn", "flatten", "fc"]
+    assert report.layers[report.error.layer_index].name == "fc"
+
+
+def _state(model: nn.Module) -> list[tuple[object, ...]]:
+    return [
+        (
+            name,
+            m.training,
+            len(m._forward_hooks),
+            len(m._forward_pre_hooks),
+            tuple((p.device.type, p.dtype, p.requires_grad) for p in m.parameters(recurse=False)),
+        )
+        for name, m in model.named_modules()
+    ]
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_model_is_unchanged_after_inspection(train: bool) -> None:
+    model = cm.Frozen().train(train)
+    model.head.eval()  # a mixed state must come back mixed
+    before = _state(model)
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    inspect_model(model, torch.zeros(1, 3, 8, 8))
+    assert _state(model) == before
+    assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())
+
+
+def test_model_is_unchanged_after_a_failing_forward() -> None:
+    model = cm.Broken().train()
+    before = _state(model)
+    running_mean = model.bn.running_mean.clone()
+    with pytest.raises(ForwardFailed):
+        inspect_model(model, torch.zeros(2, 3, 12, 12))
+    assert _state(model) == before
+    assert torch.equal(model.bn.running_mean, running_mean)  # eval mode: stats untouched
+    assert not torch.overrides._get_current_function_mode_stack()
+
+
+def test_user_model_is_copied_not_moved_for_another_device() -> None:
+    model = cm.Reuse()
+    report = inspect_model(model, ["2x8"], device="meta")
+    assert report.device == "meta"
+    assert model.block.weight.device.type == "cpu"
+
+
+def test_dtype_option() -> None:
+    report = inspect_model("resnet18", ["1x3x64x64"], dtype="float16")
+    assert report.dtype == "float16"
+    assert report.totals.param_bytes == report.totals.params * 2
+    assert report.layers[1].output_dtypes == ("float16",)
+
+
+def test_capture_cleans_up_when_the_block_raises() -> None:
+    model = cm.Reuse()
+    with pytest.raises(RuntimeError, match="boom"), CallCapture(model):
+        raise RuntimeError("boom")
+    assert not model.block._forward_hooks and not model.block._forward_pre_hooks
+    assert not torch.overrides._get_current_function_mode_stack()
+
+
+def test_tensor_leaves_skips_non_tensors() -> None:
+    t = torch.zeros(2)
+    obj = {"a": [t, 3, "x", None], "b": (t, {"c": t}), "d": object()}
+    assert len(list(tensor_leaves(obj))) == 3
+
+
+def test_relative_source_is_never_absolute(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg").mkdir()
+    assert relative_source(str(tmp_path / "pkg" / "m.py"), 7) == "pkg/m.py:7"
+    assert relative_source("/nowhere/else/m.py", 3) == "m.py:3"
+    import torchvision
+
+    vgg = torchvision.models.vgg.__file__
+    assert relative_source(vgg, 68) == "torchvision/models/vgg.py:68"
+
+
+def test_auto_device_falls_back_to_cpu_and_says_so() -> None:
+    report = inspect_model(model_target("DataDependent"), ["3x4"])
+    assert report.device == "cpu"
+    assert any("fell back to cpu" in note for note in report.notes)
+    assert report.outputs == ((3, 2),)  # zeros: every row is kept
+    with pytest.raises(ForwardFailed):
+        inspect_model(model_target("DataDependent"), ["3x4"], device="meta")
