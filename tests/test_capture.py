@@ -233,3 +233,25 @@ def test_auto_device_falls_back_to_cpu_and_says_so() -> None:
     assert report.outputs == ((3, 2),)  # zeros: every row is kept
     with pytest.raises(ForwardFailed):
         inspect_model(model_target("DataDependent"), ["3x4"], device="meta")
+
+
+def test_real_device_build_skips_random_init() -> None:
+    from netinspect.inspector import _ZeroInitMode
+
+    with torch.device("cpu"), _ZeroInitMode():
+        layer = nn.Linear(64, 32)
+        attn = nn.MultiheadAttention(16, 4)
+        torch.nn.init.trunc_normal_(layer.weight)  # would loop forever if normal_ were skipped
+    assert not layer.weight.any() and not attn.in_proj_weight.any()
+    # Deterministic buffers are kept: BatchNorm's running_var starts at ones.
+    with torch.device("cpu"), _ZeroInitMode():
+        bn = nn.BatchNorm2d(4)
+    assert torch.equal(bn.running_var, torch.ones(4))
+
+
+def test_cpu_device_runs_real_tensors() -> None:
+    meta = inspect_model("resnet18", ["1x3x64x64"])
+    cpu = inspect_model("resnet18", ["1x3x64x64"], device="cpu")
+    assert cpu.device == "cpu" and meta.device == "meta"
+    strip = [(r.name, r.input_shapes, r.output_shapes, r.params) for r in meta.layers]
+    assert strip == [(r.name, r.input_shapes, r.output_shapes, r.params) for r in cpu.layers]
