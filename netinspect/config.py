@@ -313,9 +313,10 @@ class ConfigPlan:
 
 def _did_you_mean(word: str, choices: list[str], n: int = 3) -> str:
     lowered = {c.lower(): c for c in choices}
-    close = [lowered[word.lower()]] if word.lower() in lowered else []
-    close += [c for c in difflib.get_close_matches(word, choices, n=n, cutoff=0.6) if c not in close]
-    return f" (did you mean {', '.join(close[:n])}?)" if close else ""
+    if word.lower() in lowered:  # only the case is wrong: that is the one
+        return f" (did you mean {lowered[word.lower()]}?)"
+    close = difflib.get_close_matches(word, choices, n=n, cutoff=0.6)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
 def _keyword_names(obj: Any) -> list[str]:
