@@ -108,6 +108,8 @@ class _Reader:
             context = ""
             if exc.context and exc.problem and exc.context_mark is not None:
                 context = f" ({exc.context} at line {exc.context_mark.line + 1})"
+            if "'\\t'" in problem:
+                problem += " (YAML indents with spaces, not tabs)"
             line = mark.line + 1 if mark is not None else None
             col = mark.column + 1 if mark is not None else None
             raise self.error(f"invalid YAML: {problem}{context}", line, col) from None
@@ -125,7 +127,8 @@ class _Reader:
             # SafeLoader's own constructors: unknown and Python tags raise ConstructorError.
             return Node(loader.construct_object(node, deep=True), line, col)
         if node.tag not in (_SEQ_TAG, _MAP_TAG):
-            raise self.error(f"the tag {node.tag} is not allowed (plain YAML only)", line, col)
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise self.error(f"the tag {tag} is not allowed (plain YAML only)", line, col)
         if isinstance(node, yaml.SequenceNode):
             return Node([self._convert(loader, item) for item in node.value], line, col)
         assert isinstance(node, yaml.MappingNode)
@@ -230,8 +233,7 @@ class _Call(_Spec):
             if unexpected and unexpected.group(1) in self.key_locs:
                 word = unexpected.group(1)
                 loc = self.key_locs[word]
-                close = difflib.get_close_matches(word, _keyword_names(self.obj), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = _did_you_mean(word, _keyword_names(self.obj), n=1)
             raise loc.error(f"{self.label}(...) failed: {_first_line(exc)}{hint}") from exc
         if self.is_module and not isinstance(result, nn.Module):
             raise self.loc.error(
