@@ -20,7 +20,8 @@ class Residual(nn.Module):
         self.shortcut = shortcut if shortcut is not None else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x) + self.shortcut(x)
+        out: torch.Tensor = self.body(x) + self.shortcut(x)
+        return out
 
 
 class Concat(nn.Module):

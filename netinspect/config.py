@@ -123,11 +123,18 @@ class _Reader:
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         if self.count > _MAX_NODES:
             raise self.error(f"the config expands to more than {_MAX_NODES:,} values", line, col)
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
         if isinstance(node, yaml.ScalarNode):
-            # SafeLoader's own constructors: unknown and Python tags raise ConstructorError.
-            return Node(loader.construct_object(node, deep=True), line, col)
+            # SafeLoader's own constructors: they know the standard tags and no Python ones.
+            try:
+                return Node(loader.construct_object(node, deep=True), line, col)
+            except yaml.constructor.ConstructorError as exc:
+                if "could not determine a constructor" not in str(exc.problem):
+                    raise
+                raise self.error(
+                    f"the tag {tag} is not allowed (plain YAML only)", line, col
+                ) from None
         if node.tag not in (_SEQ_TAG, _MAP_TAG):
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             raise self.error(f"the tag {tag} is not allowed (plain YAML only)", line, col)
         if isinstance(node, yaml.SequenceNode):
             return Node([self._convert(loader, item) for item in node.value], line, col)
@@ -376,9 +383,11 @@ def _apply_replacement(model: Any, replacement: _Replacement) -> None:
             where = ".".join(parts[:depth])
             owner = f"{type(parent).__name__} {where!r}" if where else type(parent).__name__
             names = list(children)
+            # Suggesting "3, 1" for a Sequential's "31" helps nobody: the range says it all.
+            hint = "" if part.isdigit() else _did_you_mean(part, names)
             raise replacement.loc.error(
                 f"replace: {replacement.path!r} not found: {owner} has no child {part!r}"
-                f"{_did_you_mean(part, names)}; its children are {_format_children(names)}"
+                f"{hint}; its children are {_format_children(names)}"
             )
         if depth == len(parts) - 1:
             setattr(parent, part, replacement.spec.build())
@@ -404,7 +413,9 @@ class _Parser:
     # top level -----------------------------------------------------------------------------
     def parse(self, root: Node) -> ConfigPlan:
         if not root.is_mapping:
-            raise self.error(root, f"a config is a mapping with model: or layers:, not {_kind(root)}")
+            raise self.error(
+                root, f"a config is a mapping with model: or layers:, not {_kind(root)}"
+            )
         assert root.keys is not None
         for key, key_node in root.keys.items():
             if key not in TOP_LEVEL_KEYS:
@@ -421,7 +432,8 @@ class _Parser:
                     v, f"unsupported config version {v.value!r} (this netinspect reads version 1)"
                 )
         if "model" in values and "layers" in values:
-            later = max(("model", "layers"), key=lambda k: root.keys[k].line)  # type: ignore[index]
+            keys = root.keys
+            later = max(("model", "layers"), key=lambda k: keys[k].line)
             raise self.error(
                 root.keys[later],
                 "both model: and layers: are given: use model: to start from a torchvision "
@@ -461,7 +473,9 @@ class _Parser:
         specs = []
         for item in items:
             if not item.is_scalar or isinstance(item.value, bool) or item.value is None:
-                raise self.error(item, f"input: expected a spec such as 1x3x224x224, not {_kind(item)}")
+                raise self.error(
+                    item, f"input: expected a spec such as 1x3x224x224, not {_kind(item)}"
+                )
             text = str(item.value)
             try:
                 parse_input_spec(text)
@@ -472,7 +486,9 @@ class _Parser:
 
     def parse_args(self, node: Node) -> dict[str, Any]:
         if not node.is_mapping:
-            raise self.error(node, f"args: must map forward() argument names to values, not {_kind(node)}")
+            raise self.error(
+                node, f"args: must map forward() argument names to values, not {_kind(node)}"
+            )
         assert node.keys is not None
         for key, key_node in node.keys.items():
             if not isinstance(key, str) or not key.isidentifier():
@@ -501,7 +517,7 @@ class _Parser:
             family = None
             if getattr(obj, "__module__", "").startswith("torchvision.models"):
                 family = zoo.model_families().get(getattr(obj, "__name__", ""))
-            inputs = zoo.default_inputs(obj.__name__, family) if family else None  # type: ignore[attr-defined]
+            inputs = zoo.default_inputs(getattr(obj, "__name__", ""), family) if family else None
             return call, family, inputs
         raise self.error(
             node,
@@ -514,7 +530,9 @@ class _Parser:
             return self.parse_named(node, "layers")
         if node.is_sequence:
             return self.parse_layer(node)
-        raise self.error(node, f"layers: must be a list of layers or a mapping of names, not {_kind(node)}")
+        raise self.error(
+            node, f"layers: must be a list of layers or a mapping of names, not {_kind(node)}"
+        )
 
     def parse_named(self, node: Node, where: str) -> _Spec:
         assert node.keys is not None
@@ -522,14 +540,18 @@ class _Parser:
         for key, key_node in node.keys.items():
             name = str(key) if isinstance(key, (str, int)) and not isinstance(key, bool) else ""
             if not name or "." in name:
-                raise self.error(key_node, f"{where}: {key!r} is not a valid submodule name (no dots)")
+                raise self.error(
+                    key_node, f"{where}: {key!r} is not a valid submodule name (no dots)"
+                )
             items.append((name, self.parse_layer(node.value[key])))
         return _SequentialSpec(self.loc(node), tuple(items))
 
     def parse_replace(self, node: Node) -> tuple[_Replacement, ...]:
         if not node.is_mapping:
             raise self.error(
-                node, f"replace: must map submodule paths (classifier, features.30) to layers, not {_kind(node)}"
+                node,
+                "replace: must map submodule paths (classifier, features.30) to layers, "
+                f"not {_kind(node)}",
             )
         assert node.keys is not None
         out = []
@@ -545,12 +567,19 @@ class _Parser:
         """One layer: ``Name``, ``{Name: args}``, ``{_target_: ...}``, a combinator, or a list
         (an ``nn.Sequential``)."""
         if node.is_sequence:
-            return _SequentialSpec(self.loc(node), tuple((None, self.parse_layer(i)) for i in node.value))
+            return _SequentialSpec(
+                self.loc(node), tuple((None, self.parse_layer(i)) for i in node.value)
+            )
         if node.is_scalar:
             if not isinstance(node.value, str):
-                raise self.error(node, f"expected a layer (such as ReLU or Conv2d: [3, 64, 3]), not {_kind(node)}")
+                raise self.error(
+                    node,
+                    f"expected a layer (such as ReLU or Conv2d: [3, 64, 3]), not {_kind(node)}",
+                )
             if node.value in COMBINATORS:
-                raise self.error(node, f"{node.value}: needs its settings, e.g. {node.value}: {{...}}")
+                raise self.error(
+                    node, f"{node.value}: needs its settings, e.g. {node.value}: {{...}}"
+                )
             return self.layer_call(node.value, node, None)
         assert node.keys is not None
         if "_target_" in node.value:
@@ -616,7 +645,11 @@ class _Parser:
         key_nodes = {k: node.keys[k] for k in rest}
         for key, key_node in key_nodes.items():
             if not isinstance(key, str) or not key.isidentifier() or key.startswith("_"):
-                hint = " (of Hydra's keys, only _target_ and _args_ are supported)" if str(key).startswith("_") else ""
+                hint = (
+                    " (of Hydra's keys, only _target_ and _args_ are supported)"
+                    if str(key).startswith("_")
+                    else ""
+                )
                 raise self.error(key_node, f"{key!r} is not a valid argument name{hint}")
         label = name.rpartition(".")[2]
         return self.make_call(label, obj, target_node, args, rest, key_nodes, is_module=is_module)
@@ -689,7 +722,9 @@ class _Parser:
     def settings(self, key_node: Node, value: Node, allowed: tuple[str, ...]) -> dict[str, Node]:
         what = key_node.value
         if not value.is_mapping:
-            raise self.error(value, f"{what}: expects a mapping with {', '.join(allowed)}, not {_kind(value)}")
+            raise self.error(
+                value, f"{what}: expects a mapping with {', '.join(allowed)}, not {_kind(value)}"
+            )
         assert value.keys is not None
         for key, node in value.keys.items():
             if key not in allowed:
@@ -703,7 +738,9 @@ class _Parser:
     def parse_residual(self, key_node: Node, value: Node) -> _Spec:
         parts = self.settings(key_node, value, ("body", "shortcut"))
         if "body" not in parts:
-            raise self.error(value, "residual: needs body: (the layers whose output is added to the shortcut)")
+            raise self.error(
+                value, "residual: needs body: (the layers whose output is added to the shortcut)"
+            )
         shortcut = parts.get("shortcut")
         return _ResidualSpec(
             self.loc(key_node),
@@ -715,11 +752,18 @@ class _Parser:
         parts = self.settings(key_node, value, ("branches", "dim"))
         branches = parts.get("branches")
         if branches is None or not branches.is_sequence or not branches.value:
-            raise self.error(branches or value, "concat: needs branches: a list of branches (each a layer or a list)")
+            raise self.error(
+                branches or value,
+                "concat: needs branches: a list of branches (each a layer or a list)",
+            )
         dim = parts["dim"].value if "dim" in parts else 1
         if not isinstance(dim, int) or isinstance(dim, bool):
-            raise self.error(parts["dim"], f"concat: dim must be an integer, not {_kind(parts['dim'])}")
-        return _ConcatSpec(self.loc(key_node), tuple(self.parse_layer(b) for b in branches.value), dim)
+            raise self.error(
+                parts["dim"], f"concat: dim must be an integer, not {_kind(parts['dim'])}"
+            )
+        return _ConcatSpec(
+            self.loc(key_node), tuple(self.parse_layer(b) for b in branches.value), dim
+        )
 
     # names ---------------------------------------------------------------------------------
     def is_allowed(self, dotted: str) -> bool:
@@ -733,19 +777,28 @@ class _Parser:
             obj = getattr(nn, name, None) if not name.startswith("_") else None
             if isinstance(obj, type) and issubclass(obj, nn.Module):
                 return obj
-            layers = [n for n, v in vars(nn).items() if isinstance(v, type) and issubclass(v, nn.Module)]
+            layers = [
+                n for n, v in vars(nn).items() if isinstance(v, type) and issubclass(v, nn.Module)
+            ]
             choices = layers + list(COMBINATORS) if is_layer else layers
-            raise self.error(node, f"unknown layer {name!r}{_did_you_mean(name, choices)}: bare names are torch.nn layers")
+            raise self.error(
+                node,
+                f"unknown layer {name!r}{_did_you_mean(name, choices)}: "
+                "bare names are torch.nn layers",
+            )
         if not self.is_allowed(name):
             module = name.rpartition(".")[0]
             raise self.error(
                 node,
                 f"_target_ {name!r} is not importable by default: configs may only use "
-                f"{', '.join(DEFAULT_IMPORT_PREFIXES)}; pass --allow-import {module} if you trust it",
+                f"{', '.join(DEFAULT_IMPORT_PREFIXES)}; "
+                f"pass --allow-import {module} if you trust it",
             )
         parts = name.split(".")
         if any(not p or p.startswith("_") for p in parts):
-            raise self.error(node, f"{name!r}: private or empty names cannot be imported from a config")
+            raise self.error(
+                node, f"{name!r}: private or empty names cannot be imported from a config"
+            )
         obj = self.import_longest(name, parts, node)
         if not callable(obj):
             raise self.error(node, f"{name!r} is not a class or function")
@@ -763,9 +816,13 @@ class _Parser:
             except ModuleNotFoundError as exc:
                 if exc.name and module_name.startswith(exc.name):
                     continue
-                raise self.error(node, f"importing {module_name} failed: {_first_line(exc)}") from None
+                raise self.error(
+                    node, f"importing {module_name} failed: {_first_line(exc)}"
+                ) from None
             except Exception as exc:
-                raise self.error(node, f"importing {module_name} failed: {_first_line(exc)}") from None
+                raise self.error(
+                    node, f"importing {module_name} failed: {_first_line(exc)}"
+                ) from None
             used = i
             break
         if module is None:
@@ -777,16 +834,20 @@ class _Parser:
             if nxt is None:
                 public = [n for n in dir(obj) if not n.startswith("_")]
                 where = ".".join(parts[:depth])
-                raise self.error(node, f"{where} has no attribute {part!r}{_did_you_mean(part, public)}")
+                raise self.error(
+                    node, f"{where} has no attribute {part!r}{_did_you_mean(part, public)}"
+                )
             obj = nxt
         # The dotted path passed the prefix check, but attribute access can leave it
         # (``torch.nn.modules.module.torch.load``): what we reached must live there too.
-        home = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
+        home = (
+            obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
+        )
         if not isinstance(home, str) or not self.is_allowed(home):
             raise self.error(
                 node,
-                f"{name!r} resolves to {home or 'an object'}.{getattr(obj, '__name__', '')}, outside "
-                "the allowed modules; name it by its own module (and --allow-import it)",
+                f"{name!r} resolves to {home or 'an object'}.{getattr(obj, '__name__', '')}, "
+                "outside the allowed modules; name it by its own module (and --allow-import it)",
             )
         return obj
 
@@ -829,4 +890,3 @@ def load_config_target(path: str, *, allow_import: tuple[str, ...] = ()) -> Mode
         family=plan.family,
         default_args=plan.args,
     )
-

@@ -10,16 +10,16 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import netinspect_cli.main  # noqa: F401  (registers the commands on the app)
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from netinspect_cli.app import app
 from typer.testing import CliRunner
 
 import netinspect
 from netinspect.errors import ForwardFailed
-import netinspect_cli.main  # noqa: F401  (registers the commands on the app)
-from netinspect_cli.app import app
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -48,7 +48,9 @@ def row(report: netinspect.InspectionReport, name: str):  # type: ignore[no-unty
 
 
 def assert_rows_sum_to_total(report: netinspect.InspectionReport) -> None:
-    assert sum(r.params for r in report.layers) + report.totals.uncalled_params == report.totals.params
+    assert (
+        sum(r.params for r in report.layers) + report.totals.uncalled_params == report.totals.params
+    )
 
 
 def inspect_config(name: str, **kwargs: object) -> netinspect.InspectionReport:
@@ -93,7 +95,13 @@ def test_vgg16_keypoints_head_replacement() -> None:
 
 def test_alexnet_3class() -> None:
     report = inspect_config("alexnet_3class.yaml")
-    features = conv(3, 64, 11) + conv(64, 192, 5) + conv(192, 384, 3) + conv(384, 256, 3) + conv(256, 256, 3)
+    features = (
+        conv(3, 64, 11)
+        + conv(64, 192, 5)
+        + conv(192, 384, 3)
+        + conv(384, 256, 3)
+        + conv(256, 256, 3)
+    )
     classifier = linear(256 * 6 * 6, 4096) + linear(4096, 4096) + linear(4096, 3)
     assert report.totals.params == features + classifier == 57_016_131
     assert report.outputs == ((1, 3),)
@@ -110,7 +118,12 @@ def resnet18_cifar_params(num_classes: int = 10, projections: bool = True) -> in
     for cout in (64, 128, 256, 512):
         for block in range(2):
             first = cin if block == 0 else cout
-            total += conv(first, cout, 3, bias=False) + bn(cout) + conv(cout, cout, 3, bias=False) + bn(cout)
+            total += (
+                conv(first, cout, 3, bias=False)
+                + bn(cout)
+                + conv(cout, cout, 3, bias=False)
+                + bn(cout)
+            )
             if block == 0 and first != cout and projections:
                 total += conv(first, cout, 1, bias=False) + bn(cout)
         cin = cout
@@ -126,7 +139,11 @@ def test_resnet18_cifar() -> None:
     for stage, (c, hw) in enumerate([(64, 32), (128, 16), (256, 8), (512, 4)], start=1):
         assert row(report, f"layer{stage}").output_shapes == ((1, c, hw, hw),)
     # The residual adds run inside our Residual module, so they are rows: eight blocks.
-    adds = [r for r in report.layers if r.kind == "function" and r.parent and r.type.endswith(("add", "__add__"))]
+    adds = [
+        r
+        for r in report.layers
+        if r.kind == "function" and r.parent and r.type.endswith(("add", "__add__"))
+    ]
     assert len(adds) == 8
     assert all(r.input_shapes[0] == r.input_shapes[1] for r in adds)
     assert report.error is None
@@ -237,7 +254,7 @@ def test_build_model_returns_a_usable_initialised_module() -> None:
 
     model = netinspect.build_model(str(CONFIGS / "mlp.yaml"))
     assert isinstance(model, torch.nn.Module)
-    weights = [p for p in model.parameters()]
+    weights = list(model.parameters())
     assert all(p.device.type == "cpu" for p in weights)
     assert any(bool(p.abs().sum() > 0) for p in weights if p.dim() > 1)  # real init, not zeros
     assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
@@ -262,7 +279,9 @@ runner = CliRunner()
 
 
 def test_cli_inspect_config_ok() -> None:
-    result = runner.invoke(app, ["inspect", str(CONFIGS / "vgg16_keypoints.yaml"), "--format", "json"])
+    result = runner.invoke(
+        app, ["inspect", str(CONFIGS / "vgg16_keypoints.yaml"), "--format", "json"]
+    )
     assert result.exit_code == 0, result.stderr
     assert '"params": 18193352' in result.stdout
 
@@ -283,7 +302,10 @@ def test_cli_validate(tmp_path: Path) -> None:
     assert mixed.exit_code == 1
     lines = mixed.stdout.splitlines()
     assert len(lines) == 2 and lines[0].startswith("ok: ")
-    assert lines[1] == f"invalid: {bad}:3:5: unknown layer 'Conv2D' (did you mean Conv2d?): bare names are torch.nn layers"
+    assert lines[1] == (
+        f"invalid: {bad}:3:5: unknown layer 'Conv2D' (did you mean Conv2d?): "
+        "bare names are torch.nn layers"
+    )
 
 
 # --- round trip -------------------------------------------------------------------------
@@ -310,7 +332,14 @@ def sequential_configs(draw: st.DrawFn) -> tuple[list[object], list[str], int, i
             elif form == "kwargs":
                 layers.append({"Linear": {"in_features": width, "out_features": out, "bias": bias}})
             elif form == "target":
-                layers.append({"_target_": "torch.nn.Linear", "in_features": width, "out_features": out, "bias": bias})
+                layers.append(
+                    {
+                        "_target_": "torch.nn.Linear",
+                        "in_features": width,
+                        "out_features": out,
+                        "bias": bias,
+                    }
+                )
             else:
                 layers.append({"Linear": [width, out, {"bias": bias}]})
             types.append("Linear")
@@ -332,7 +361,9 @@ def sequential_configs(draw: st.DrawFn) -> tuple[list[object], list[str], int, i
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequential_configs(), st.integers(1, 3))
-def test_round_trip_random_sequential(case: tuple[list[object], list[str], int, int, int], batch: int) -> None:
+def test_round_trip_random_sequential(
+    case: tuple[list[object], list[str], int, int, int], batch: int
+) -> None:
     layers, types, first, last, params = case
     text = yaml.safe_dump({"input": f"{batch}x{first}", "layers": layers}, sort_keys=False)
     with tempfile.TemporaryDirectory() as tmp:
