@@ -249,6 +249,25 @@ layers:
     assert report.outputs == ((2, 4),)
 
 
+def test_dotted_short_form_and_hydra_args(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+input: 1x64x8x8
+layers:
+  - torchvision.ops.SqueezeExcitation: [64, 16]
+  - _target_: torch.nn.Conv2d
+    _args_: [64, 8]
+    kernel_size: 3
+""",
+    )
+    report = netinspect.inspect_model(path)
+    # SqueezeExcitation(64, 16): two 1x1 convs 64->16 and 16->64, with biases.
+    assert report.totals.params == conv(64, 16, 1) + conv(16, 64, 1) + conv(64, 8, 3)
+    assert row(report, "0").type == "SqueezeExcitation"
+    assert report.outputs == ((1, 8, 6, 6),)
+
+
 def test_build_model_returns_a_usable_initialised_module() -> None:
     import torch
 
