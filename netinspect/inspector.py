@@ -157,13 +157,25 @@ def check_fits(device: torch.device, needed: int, what: str) -> None:
 
 
 def build_model(
-    target: ModelTarget | str, device: str | torch.device = "meta", *, allow_import: tuple[str, ...] = ()
+    target: ModelTarget | str, device: str | torch.device = "cpu", *, allow_import: tuple[str, ...] = ()
 ) -> nn.Module:
-    """Build the target's nn.Module on ``device`` (meta: no memory, no init cost)."""
+    """Build the target's nn.Module on ``device``, initialised as its constructor does: a
+    normal, usable model (``device="meta"`` gives shapes only, without memory or init cost)."""
+    return _build(target, device, allow_import=allow_import, zero_init=False)
+
+
+def _build(
+    target: ModelTarget | str,
+    device: str | torch.device,
+    *,
+    allow_import: tuple[str, ...] = (),
+    zero_init: bool,
+) -> nn.Module:
     if isinstance(target, str):
         target = resolve_target(target, allow_import=allow_import)
     dev = torch.device(device)
-    init_mode = _ZeroInitMode() if dev.type != "meta" else nullcontext()
+    # Inspection only needs shapes, so it skips the random initialisers (see _ZeroInitMode).
+    init_mode = _ZeroInitMode() if zero_init and dev.type != "meta" else nullcontext()
     try:
         with torch.device(dev), init_mode:
             model = target.factory()
@@ -407,7 +419,7 @@ def inspect_model(
         float_dtype = torch.float32
 
     def build_on(device_: torch.device) -> nn.Module:
-        built = build_model(target, device_)
+        built = _build(target, device_, zero_init=True)
         if dtype_str and dtype_str in FLOAT_DTYPES:
             built = built.to(_torch_dtype(dtype_str))
         elif dtype_str:
