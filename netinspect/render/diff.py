@@ -112,6 +112,31 @@ def change_line(change: FieldChange) -> str:
     return text
 
 
+def _shown_changes(changes: Sequence[FieldChange], row: LayerDiff | None = None) -> list[FieldChange]:
+    """Leave out trainable counts that only repeat the params change (nothing frozen on either
+    side); JSON keeps every field."""
+    fields = {c.field for c in changes}
+    shown = []
+    for c in changes:
+        if c.field == "totals.trainable_params" and "totals.non_trainable_params" not in fields:
+            continue
+        if (
+            c.field == "trainable_params"
+            and row is not None
+            and row.old is not None
+            and row.new is not None
+            and row.old.trainable_params == row.old.params
+            and row.new.trainable_params == row.new.params
+        ):
+            continue
+        shown.append(c)
+    return shown
+
+
+def report_change_lines(diff: ReportDiff) -> list[str]:
+    return [change_line(c) for c in _shown_changes(diff.changes)]
+
+
 def summary_line(diff: ReportDiff) -> str:
     counts: dict[str, int] = {}
     for row in diff.rows:
@@ -136,7 +161,7 @@ def row_line(row: LayerDiff) -> str:
         return f"{row.status} {label}: {view.type} {shapes}{params}"
     details = "; ".join(
         f"{c.field.replace('_', ' ')} {_value_text(c.field, c.old)} -> {_value_text(c.field, c.new)}"
-        for c in row.changes
+        for c in _shown_changes(row.changes, row)
     )
     return f"{row.status} {label}: {details}"
 
@@ -189,8 +214,8 @@ def render_diff_table(diff: ReportDiff, options: RenderOptions) -> str:
                 _side_cell(row.new, _changed_fields(row), dim=row.status == "changed"),
             )
         console.print(table)
-    for change in diff.changes:
-        console.print(change_line(change))
+    for line in report_change_lines(diff):
+        console.print(line)
     console.print(summary_line(diff))
     return buffer.getvalue()
 
@@ -285,7 +310,7 @@ def render_check_github(
             body += [row_line(r) for r in rows[:max_rows]]
             if len(rows) > max_rows:
                 body.append(f"... and {len(rows) - max_rows} more differing layers")
-            body += [change_line(c) for c in result.diff.changes]
+            body += report_change_lines(result.diff)
             body.append(f"Accept with: netinspect check {result.target} --update")
             message = "\n".join(body)
         props = [f"title={_escape_property(title)}"]
