@@ -106,7 +106,9 @@ def _targets(
     if settings.targets:
         return [make(t, locate(t, settings.root)) for t in settings.targets]
     if from_baselines is not None and from_baselines.is_dir():
-        return [make(b.target, locate(b.target, settings.root)) for b in list_baselines(from_baselines)]
+        return [
+            make(b.target, locate(b.target, settings.root)) for b in list_baselines(from_baselines)
+        ]
     where = f" or in {from_baselines}" if from_baselines is not None else ""
     fail(
         "no targets: name them, or list them under [tool.netinspect] targets in "
@@ -203,7 +205,9 @@ def check_command(
         settings = load_project_settings()
         base = _baseline_dir(settings, directory)
         items = _targets(settings, targets or [], inputs or [], base)
-        results = [check_target(item, base, update=update) for item in _each(items, lambda i: i.target)]
+        results = [
+            check_target(item, base, update=update) for item in _each(items, lambda i: i.target)
+        ]
         match fmt:
             case CheckFormat.table:
                 text = render_check_table(
@@ -247,7 +251,9 @@ def _comparable_sides(sources: Sequence[str], inputs: Sequence[str]) -> list[dic
     def run(index: int, specs: tuple[str, ...] | None) -> None:
         report = inspect_for_baseline(sources[index], specs)
         if report.error is not None:
-            eprint(f"netinspect: note: {sources[index]}: forward pass failed: {report.error.message}")
+            eprint(
+                f"netinspect: note: {sources[index]}: forward pass failed: {report.error.message}"
+            )
         views[index] = comparable_view(report)
 
     for index, source in enumerate(sources):
@@ -284,9 +290,10 @@ def diff_command(
         diff = compare_reports(sides[0], sides[1], old_label=old, new_label=new)
         match fmt:
             case DiffFormat.table:
-                text = render_diff_table(diff, RenderOptions(width=output_width(), color=use_color()))
+                text = render_diff_table(
+                    diff, RenderOptions(width=output_width(), color=use_color())
+                )
             case DiffFormat.json:
                 text = render_diff_json(diff)
         typer.echo(text, nl=False)
         raise typer.Exit(EXIT_REGRESSION if diff.is_regression else EXIT_OK)
-

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from netinspect.compare import ReportDiff, compare_reports, comparable_view
+from netinspect.compare import ReportDiff, comparable_view, compare_reports
 from netinspect.errors import BaselineError, ForwardFailed, NetinspectError, UsageError
 from netinspect.fileio import write_text_atomic
 from netinspect.loading import is_config_path
@@ -74,7 +74,7 @@ class CheckResult:
 
 
 def split_file_target(target: str) -> tuple[str, str | None] | None:
-    """``(path, attr)`` for a config or ``file.py:Name`` target; None for torchvision/module ones."""
+    """``(path, attr)`` of a config or ``file.py:Name`` target; None for torchvision/module."""
     if is_config_path(target):
         return target, None
     if ":" in target:
@@ -150,7 +150,7 @@ def baseline_from_report(
 def parse_baseline(data: Any, path: str | os.PathLike[str]) -> Baseline:
     """Validate a loaded baseline document. Raises BaselineError naming ``path``."""
     if not isinstance(data, dict) or data.get("kind") != BASELINE_KIND:
-        raise BaselineError(f"{path}: not a netinspect baseline (no \"kind\": \"{BASELINE_KIND}\")")
+        raise BaselineError(f'{path}: not a netinspect baseline (no "kind": "{BASELINE_KIND}")')
     version = data.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise BaselineError(f"{path}: corrupt baseline: bad schema_version {version!r}")
@@ -164,11 +164,11 @@ def parse_baseline(data: Any, path: str | os.PathLike[str]) -> Baseline:
     # upgrades older documents here, before the checks below, and is read the same way.
     target, inputs, view = data.get("target"), data.get("inputs"), data.get("report")
     if not isinstance(target, str) or not isinstance(view, dict):
-        raise BaselineError(f"{path}: corrupt baseline: \"target\" or \"report\" is missing")
+        raise BaselineError(f'{path}: corrupt baseline: "target" or "report" is missing')
     if inputs is not None and not (
         isinstance(inputs, list) and all(isinstance(i, str) for i in inputs)
     ):
-        raise BaselineError(f"{path}: corrupt baseline: \"inputs\" must be a list of specs or null")
+        raise BaselineError(f'{path}: corrupt baseline: "inputs" must be a list of specs or null')
     try:
         normalized = comparable_view(view)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -248,7 +248,9 @@ def check_target(
         if path.exists():
             baseline = read_baseline(path)
             if baseline.target != target:
-                raise BaselineError(f"{path} is the baseline of {baseline.target!r}, not {target!r}")
+                raise BaselineError(
+                    f"{path} is the baseline of {baseline.target!r}, not {target!r}"
+                )
         elif not update:
             raise BaselineError(
                 f"no baseline for {target}: {path} does not exist "

@@ -28,7 +28,13 @@ RowStatus = Literal["same", "changed", "replaced", "added", "removed"]
 
 # The per-layer facts that are compared, in the order changes are listed.
 LAYER_FIELDS = ("kind", "type", "input_shapes", "output_shapes", "params", "trainable_params")
-TOTALS_FIELDS = ("params", "trainable_params", "non_trainable_params", "param_bytes", "uncalled_params")
+TOTALS_FIELDS = (
+    "params",
+    "trainable_params",
+    "non_trainable_params",
+    "param_bytes",
+    "uncalled_params",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +53,7 @@ class LayerView:
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
-    """One compared value that differs. ``field`` is dotted for nested values (``totals.params``)."""
+    """One compared value that differs; ``field`` is dotted when nested (``totals.params``)."""
 
     field: str
     old: Any
@@ -128,7 +134,11 @@ def comparable_view(source: InspectionReport | Mapping[str, Any]) -> dict[str, A
     totals = data["totals"]
     return {
         "inputs": [
-            {"name": str(i["name"]), "shape": [int(d) for d in i["shape"]], "dtype": str(i["dtype"])}
+            {
+                "name": str(i["name"]),
+                "shape": [int(d) for d in i["shape"]],
+                "dtype": str(i["dtype"]),
+            }
             for i in data["inputs"]
         ],
         "layers": [
@@ -217,10 +227,14 @@ def _report_level_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> lis
     if old["inputs"] != new["inputs"]:
         changes.append(FieldChange("inputs", _as_tuples(old["inputs"]), _as_tuples(new["inputs"])))
     if old["outputs"] != new["outputs"]:
-        changes.append(FieldChange("outputs", _as_tuples(old["outputs"]), _as_tuples(new["outputs"])))
+        changes.append(
+            FieldChange("outputs", _as_tuples(old["outputs"]), _as_tuples(new["outputs"]))
+        )
     # The flatten point is one fact: when any part of it moves, report it whole.
     if old["flatten"] != new["flatten"]:
-        changes.append(FieldChange("flatten", _as_tuples(old["flatten"]), _as_tuples(new["flatten"])))
+        changes.append(
+            FieldChange("flatten", _as_tuples(old["flatten"]), _as_tuples(new["flatten"]))
+        )
     changes += [
         FieldChange(f"totals.{f}", old["totals"][f], new["totals"][f])
         for f in TOTALS_FIELDS

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netinspect.baseline import DEFAULT_BASELINE_DIR, split_file_target
+from netinspect.baseline import split_file_target
 from netinspect.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -87,10 +87,10 @@ def load_project_settings(start: Path | None = None) -> ProjectSettings:
     targets = _string_list(section.get("targets", []), "targets", str(path))
     raw_inputs = section.get("inputs", {})
     if not isinstance(raw_inputs, dict):
-        raise ConfigError("[tool.netinspect.inputs] must be a table of target = specs", file=str(path))
-    inputs = {
-        str(k): _string_list(v, f"inputs.{k!r}", str(path)) for k, v in raw_inputs.items()
-    }
+        raise ConfigError(
+            "[tool.netinspect.inputs] must be a table of target = specs", file=str(path)
+        )
+    inputs = {str(k): _string_list(v, f"inputs.{k!r}", str(path)) for k, v in raw_inputs.items()}
     directory = section.get("dir")
     if directory is not None and not isinstance(directory, str):
         raise ConfigError("[tool.netinspect] dir must be a string", file=str(path))

@@ -1,4 +1,4 @@
-"""``netinspect snapshot`` / ``check`` / ``diff`` through the CLI, on small .py models (meta device)."""
+"""``netinspect snapshot`` / ``check`` / ``diff`` through the CLI, on small .py models (meta)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from netinspect_cli import main as _registers_commands  # noqa: F401
+from netinspect_cli.app import app
 from typer.testing import CliRunner
 
 from netinspect.schema import load_schema
-from netinspect_cli import main as _registers_commands  # noqa: F401
-from netinspect_cli.app import app
 
 jsonschema = pytest.importorskip("jsonschema")
 
 MODELS = Path(__file__).parent / "models" / "variants.py"
 
-NET_TEMPLATE = '''
+NET_TEMPLATE = """
 from torch import nn
 
 
@@ -34,7 +34,7 @@ class Net(nn.Module):
         x = self.relu(self.conv(x)){extra_call}
         x = self.pool(x)
         return self.head(x.flatten(1))
-'''
+"""
 
 
 def write_net(path: Path, classes: int = 10, extra: bool = False) -> None:
@@ -292,7 +292,7 @@ def test_diff_of_a_missing_report_is_a_usage_error(project: Path) -> None:
 
 
 def _vgg16_params() -> tuple[int, int]:
-    """vgg16's features and the keypoint head, by formula: conv k*k*cin*cout + cout, fc in*out + out."""
+    """vgg16 and its keypoint variant, by formula: conv k*k*cin*cout + cout, fc in*out + out."""
     cfg = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
     features, cin = 0, 3
     for cout in cfg:
@@ -341,7 +341,6 @@ def test_check_reports_a_forward_failure_as_a_regression(project: Path) -> None:
 
 def test_check_is_a_routed_command() -> None:
     import typer.main
-
     from netinspect_cli.main import route_default_command
 
     commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ from netinspect.baseline import (
     specs_from_input_records,
     write_baseline,
 )
-from netinspect.compare import compare_reports, comparable_view
+from netinspect.compare import comparable_view, compare_reports
 from netinspect.errors import BaselineError, UsageError
 from netinspect.records import (
     FlattenPoint,
@@ -39,8 +39,17 @@ from netinspect.schema import load_schema
 jsonschema = pytest.importorskip("jsonschema")
 
 
-def row(index: int, name: str, type_: str, inp: tuple[int, ...], out: tuple[int, ...], params: int = 0,
-        kind: str = "module", call_index: int = 0, source: str | None = None) -> LayerRecord:
+def row(
+    index: int,
+    name: str,
+    type_: str,
+    inp: tuple[int, ...],
+    out: tuple[int, ...],
+    params: int = 0,
+    kind: str = "module",
+    call_index: int = 0,
+    source: str | None = None,
+) -> LayerRecord:
     depth = 0 if not name else name.count(".") + 1
     return LayerRecord(
         index=index, name=name, kind=kind, type=type_, depth=depth, parent=None if not name else "",
@@ -57,8 +66,12 @@ def mlp(hidden: int = 32, classes: int = 10, extra: bool = False) -> InspectionR
         row(2, "relu", "ReLU", (4, hidden), (4, hidden)),
     ]
     if extra:
-        layers.append(row(3, "fc_extra", "Linear", (4, hidden), (4, hidden), hidden * hidden + hidden))
-    layers.append(row(len(layers), "fc2", "Linear", (4, hidden), (4, classes), hidden * classes + classes))
+        layers.append(
+            row(3, "fc_extra", "Linear", (4, hidden), (4, hidden), hidden * hidden + hidden)
+        )
+    layers.append(
+        row(len(layers), "fc2", "Linear", (4, hidden), (4, classes), hidden * classes + classes)
+    )
     total = sum(r.params for r in layers)
     return InspectionReport(
         model=ModelInfo("mlp", "file", "MLP"),
@@ -84,7 +97,9 @@ def test_identical_reports_are_not_a_regression() -> None:
 
 def test_environment_versions_source_lines_and_indices_are_ignored() -> None:
     old = mlp()
-    moved = tuple(replace(r, index=r.index + 7, source=f"model.py:{r.index + 40}") for r in old.layers)
+    moved = tuple(
+        replace(r, index=r.index + 7, source=f"model.py:{r.index + 40}") for r in old.layers
+    )
     new = replace(
         old, layers=moved, netinspect_version="9.9", device="cpu", environment={"torch": "3.0"},
         notes=("fell back to cpu",),
@@ -171,7 +186,9 @@ def test_dicts_and_reports_compare_alike_and_to_dict_matches_its_schema() -> Non
 
 
 def test_diff_table_shows_both_sides() -> None:
-    text = render_diff_table(compare_reports(mlp(), mlp(classes=5, extra=True)), RenderOptions(width=100))
+    text = render_diff_table(
+        compare_reports(mlp(), mlp(classes=5, extra=True)), RenderOptions(width=100)
+    )
     assert "added" in text and "fc_extra" in text
     assert "[4,32] -> [4,10]" in text and "[4,32] -> [4,5]" in text
     assert "Output: [4, 10] -> [4, 5]" in text
@@ -188,7 +205,7 @@ def test_baseline_text_is_sorted_indented_and_has_only_compared_facts() -> None:
     assert data["schema_version"] == BASELINE_SCHEMA_VERSION
     assert data["target"] == "models/net.py:Net" and data["inputs"] == ["4x16"]
     assert list(data) == sorted(data) and list(data["report"]) == sorted(data["report"])
-    for banned in ("environment", "netinspect_version", "device", "2.14.1", "\"index\"", "source"):
+    for banned in ("environment", "netinspect_version", "device", "2.14.1", '"index"', "source"):
         assert banned not in text
     # Shapes stay on one line each, so a git diff of a changed shape is one line.
     assert '"shape": [4, 16]' in text
@@ -206,7 +223,15 @@ def test_baseline_round_trip(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "target",
-    ["configs/mlp.yaml", "configs_mlp.yaml", "../up/x.py:Net", "a b:c", "/abs/m.py:Net", "...", "pkg.mod:Net"],
+    [
+        "configs/mlp.yaml",
+        "configs_mlp.yaml",
+        "../up/x.py:Net",
+        "a b:c",
+        "/abs/m.py:Net",
+        "...",
+        "pkg.mod:Net",
+    ],
 )
 def test_baseline_filenames_are_safe_and_distinct(target: str) -> None:
     name = baseline_filename(target)
@@ -243,9 +268,13 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    ['{"kind": "netinspect-baseline", "schema_version": 1, "target": "x"', "[]", '{"kind": "other"}',
-     '{"kind": "netinspect-baseline", "schema_version": "1", "target": "x", "report": {}}',
-     '{"kind": "netinspect-baseline", "schema_version": 1, "target": "x", "report": {"layers": 3}}'],
+    [
+        '{"kind": "netinspect-baseline", "schema_version": 1, "target": "x"',
+        "[]",
+        '{"kind": "other"}',
+        '{"kind": "netinspect-baseline", "schema_version": "1", "target": "x", "report": {}}',
+        '{"kind": "netinspect-baseline", "schema_version": 1, "target": "x", "report": {"a": 3}}',
+    ],
 )  # fmt: skip
 def test_corrupt_baselines_name_the_file(tmp_path: Path, content: str) -> None:
     path = tmp_path / "x.json"
@@ -255,7 +284,9 @@ def test_corrupt_baselines_name_the_file(tmp_path: Path, content: str) -> None:
     assert str(path) in str(info.value)
 
 
-def test_interrupted_write_keeps_the_old_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_write_keeps_the_old_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_baseline(tmp_path, baseline_from_report("vgg16", None, mlp()))
     before = path.read_bytes()
 
@@ -272,7 +303,11 @@ def test_interrupted_write_keeps_the_old_baseline(tmp_path: Path, monkeypatch: p
 def test_saved_report_and_baseline_files_read_as_comparable(tmp_path: Path) -> None:
     report_file = _write(tmp_path / "r.json", mlp().to_dict())
     base_file = write_baseline(tmp_path, baseline_from_report("vgg16", None, mlp()))
-    assert read_comparable_json(report_file) == read_comparable_json(base_file) == comparable_view(mlp())
+    assert (
+        read_comparable_json(report_file)
+        == read_comparable_json(base_file)
+        == comparable_view(mlp())
+    )
     with pytest.raises(UsageError, match="neither a netinspect report"):
         read_comparable_json(_write(tmp_path / "other.json", {"hello": 1}))
 

@@ -103,16 +103,21 @@ _FIELD_LABELS = {
 
 def change_line(change: FieldChange) -> str:
     """``Output: [1, 1000] -> [1, 136]``; counts get their signed difference."""
-    label = _FIELD_LABELS.get(change.field, change.field.replace(".", " ").replace("_", " ").capitalize())
+    label = _FIELD_LABELS.get(
+        change.field, change.field.replace(".", " ").replace("_", " ").capitalize()
+    )
     # A flatten point already reads "in -> out", so its before/after takes a different arrow.
     arrow = " => " if change.field == "flatten" else " -> "
-    text = f"{label}: {_value_text(change.field, change.old)}{arrow}{_value_text(change.field, change.new)}"
+    old, new = _value_text(change.field, change.old), _value_text(change.field, change.new)
+    text = f"{label}: {old}{arrow}{new}"
     if isinstance(change.old, int) and isinstance(change.new, int):
         text += f" ({change.new - change.old:+,})"
     return text
 
 
-def _shown_changes(changes: Sequence[FieldChange], row: LayerDiff | None = None) -> list[FieldChange]:
+def _shown_changes(
+    changes: Sequence[FieldChange], row: LayerDiff | None = None
+) -> list[FieldChange]:
     """Leave out trainable counts that only repeat the params change (nothing frozen on either
     side); JSON keeps every field."""
     fields = {c.field for c in changes}
@@ -141,7 +146,9 @@ def summary_line(diff: ReportDiff) -> str:
     counts: dict[str, int] = {}
     for row in diff.rows:
         counts[row.status] = counts.get(row.status, 0) + 1
-    parts = [f"{counts[s]} {s}" for s in ("replaced", "changed", "added", "removed") if counts.get(s)]
+    parts = [
+        f"{counts[s]} {s}" for s in ("replaced", "changed", "added", "removed") if counts.get(s)
+    ]
     same = counts.get("same", 0)
     if not diff.is_regression:
         return f"No differences: {same} layers, the flatten point, outputs and totals match."
@@ -160,7 +167,8 @@ def row_line(row: LayerDiff) -> str:
         params = f", {fmt_int(view.params)} params" if view.params else ""
         return f"{row.status} {label}: {view.type} {shapes}{params}"
     details = "; ".join(
-        f"{c.field.replace('_', ' ')} {_value_text(c.field, c.old)} -> {_value_text(c.field, c.new)}"
+        f"{c.field.replace('_', ' ')} {_value_text(c.field, c.old)} -> "
+        + _value_text(c.field, c.new)
         for c in _shown_changes(row.changes, row)
     )
     return f"{row.status} {label}: {details}"
