@@ -228,7 +228,8 @@ def check_command(
                 eprint(f"netinspect: updated baseline {result.baseline}")
             elif result.status == "created":
                 eprint(f"netinspect: created baseline {result.baseline}")
-            elif result.status == "error" and fmt is not CheckFormat.table:
+            elif result.status == "error":
+                # Also in the payload (per target); stderr gets it for people reading a log.
                 eprint(f"netinspect: error: {result.error}")
         # The most serious outcome wins: forward failure (3) > usage (2) > regression (1).
         raise typer.Exit(max((r.exit_code for r in results), default=EXIT_OK))

@@ -324,3 +324,22 @@ def test_specs_from_input_records_rebuild_the_input_grammar() -> None:
     specs = specs_from_input_records(records)
     assert specs == ("1x3x8x8:float32", "images=[3x8x8:float32,3x6x6:float32]", "mask=1x8:bool")
     assert len(parse_input_specs(list(specs))) == 3
+
+
+def test_compare_reports_is_exported_lazily() -> None:
+    import netinspect
+
+    assert netinspect.compare_reports is compare_reports
+    assert netinspect.ReportDiff.__name__ == "ReportDiff"
+
+
+def test_baselines_get_the_umask_mode_not_mkstemps_0600(tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)
+    try:
+        path = write_baseline(tmp_path, baseline_from_report("vgg16", None, mlp()))
+        assert path.stat().st_mode & 0o777 == 0o644
+        path.chmod(0o664)  # a replaced file keeps its own mode
+        write_baseline(tmp_path, baseline_from_report("vgg16", None, mlp(classes=5)))
+        assert path.stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(old_umask)
