@@ -11,12 +11,15 @@ __version__ = "0.1.0"
 
 __all__ = [
     "InspectionReport",
+    "ReportDiff",
     "__version__",
     "build_model",
+    "compare_reports",
     "inspect_model",
 ]
 
 if TYPE_CHECKING:
+    from netinspect.compare import ReportDiff, compare_reports
     from netinspect.inspector import build_model, inspect_model
     from netinspect.records import InspectionReport
 
@@ -34,4 +37,8 @@ def __getattr__(name: str) -> Any:
         from netinspect.records import InspectionReport
 
         return InspectionReport
+    if name in ("compare_reports", "ReportDiff"):
+        from netinspect import compare
+
+        return getattr(compare, name)
     raise AttributeError(f"module 'netinspect' has no attribute {name!r}")

@@ -1,0 +1,300 @@
+"""``netinspect snapshot``, ``check`` and ``diff``: shape-regression checks for CI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
+
+import typer
+
+from .app import (
+    EXIT_OK,
+    EXIT_REGRESSION,
+    DebugOption,
+    app,
+    eprint,
+    fail,
+    handle_errors,
+    output_width,
+    use_color,
+)
+
+if TYPE_CHECKING:
+    from netinspect.baseline import CheckTarget
+    from netinspect.project import ProjectSettings
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+    github = "github"
+
+
+class DiffFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+TargetsArgument = Annotated[
+    Optional[list[str]],  # noqa: UP045 - Typer reads the annotation at runtime
+    typer.Argument(
+        help="torchvision names, YAML configs, file.py:Class or pkg.mod:Class. Default: "
+        "[tool.netinspect] targets in pyproject.toml.",
+        show_default=False,
+    ),
+]
+DirOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--dir",
+        help="Baseline directory. Default: [tool.netinspect] dir, else .netinspect (next to "
+        "pyproject.toml when there is one).",
+    ),
+]
+InputOption = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--input",
+        "-i",
+        help="Input spec for every target, repeatable (1x3x224x224). Default: "
+        "[tool.netinspect.inputs], then the baseline's, then the model's usual input.",
+    ),
+]
+
+T = TypeVar("T")
+
+
+def _display_path(path: Path) -> Path:
+    """Relative to the current directory for messages, when that is shorter."""
+    try:
+        relative = Path(os.path.relpath(path))
+    except ValueError:  # another drive on Windows
+        return path
+    return relative if len(str(relative)) <= len(str(path)) else path
+
+
+def _baseline_dir(settings: ProjectSettings, directory: Path | None) -> Path:
+    from netinspect.baseline import DEFAULT_BASELINE_DIR
+
+    if directory is not None:
+        return directory
+    if settings.pyproject is None:
+        return Path(settings.directory or DEFAULT_BASELINE_DIR)
+    return _display_path(settings.root / (settings.directory or DEFAULT_BASELINE_DIR))
+
+
+def _targets(
+    settings: ProjectSettings,
+    named: Sequence[str],
+    inputs: Sequence[str],
+    from_baselines: Path | None,
+) -> list[CheckTarget]:
+    """Targets from the command line, else pyproject.toml, else (``check``) the baselines."""
+    from netinspect.baseline import CheckTarget, list_baselines
+    from netinspect.project import locate
+
+    def make(target: str, location: str) -> CheckTarget:
+        chosen = tuple(inputs) if inputs else settings.inputs.get(target)
+        return CheckTarget(target=target, location=location, inputs=chosen)
+
+    if named:
+        return [make(t, t) for t in named]
+    if settings.targets:
+        return [make(t, locate(t, settings.root)) for t in settings.targets]
+    if from_baselines is not None and from_baselines.is_dir():
+        return [
+            make(b.target, locate(b.target, settings.root)) for b in list_baselines(from_baselines)
+        ]
+    where = f" or in {from_baselines}" if from_baselines is not None else ""
+    fail(
+        "no targets: name them, or list them under [tool.netinspect] targets in "
+        f"pyproject.toml (no targets there{where})"
+    )
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[str], None]]:
+    """A Rich progress bar on stderr for several targets; yields ``advance(next_label)``."""
+    if total < 2:
+        yield lambda label: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        # A log file gets no bar: only a live terminal redraws it.
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("inspecting", total=total)
+        started = False
+
+        def advance(label: str) -> None:
+            nonlocal started
+            if started:
+                progress.advance(task)
+            started = True
+            progress.update(task, description=label)
+
+        yield advance
+        progress.advance(task)
+
+
+def _each(items: Sequence[T], label: Callable[[T], str]) -> Iterator[T]:
+    with _progress(len(items)) as advance:
+        for item in items:
+            advance(label(item))
+            yield item
+
+
+@app.command("snapshot")
+def snapshot_command(
+    targets: TargetsArgument = None,
+    directory: DirOption = None,
+    inputs: InputOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Write a baseline for each TARGET (one JSON file per target) for `netinspect check`."""
+    with handle_errors(debug):
+        from netinspect.baseline import snapshot_target
+        from netinspect.project import load_project_settings
+
+        settings = load_project_settings()
+        base = _baseline_dir(settings, directory)
+        items = _targets(settings, targets or [], inputs or [], None)
+        for item in _each(items, lambda i: i.target):
+            path = snapshot_target(item, base)
+            eprint(f"netinspect: wrote baseline {path}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.command("check")
+def check_command(
+    targets: TargetsArgument = None,
+    directory: DirOption = None,
+    update: Annotated[
+        bool, typer.Option("--update", help="Accept the new state: rewrite differing baselines.")
+    ] = False,
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        CheckFormat.table
+    ),
+    inputs: InputOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Compare each TARGET with its baseline. Exit 0: all match; 1: a regression; 2: usage error."""
+    with handle_errors(debug):
+        from netinspect.baseline import check_target, split_file_target
+        from netinspect.project import load_project_settings
+        from netinspect.render import RenderOptions
+        from netinspect.render.diff import (
+            render_check_github,
+            render_check_json,
+            render_check_table,
+        )
+
+        settings = load_project_settings()
+        base = _baseline_dir(settings, directory)
+        items = _targets(settings, targets or [], inputs or [], base)
+        results = [
+            check_target(item, base, update=update) for item in _each(items, lambda i: i.target)
+        ]
+        match fmt:
+            case CheckFormat.table:
+                text = render_check_table(
+                    results, RenderOptions(width=output_width(), color=use_color())
+                )
+            case CheckFormat.json:
+                text = render_check_json(results)
+            case CheckFormat.github:
+                files = {
+                    r.target: parts[0]
+                    for r in results
+                    if (parts := split_file_target(r.target)) is not None
+                }
+                text = render_check_github(results, files)
+        typer.echo(text, nl=False)
+        for result in results:
+            if result.status == "updated":
+                eprint(f"netinspect: updated baseline {result.baseline}")
+            elif result.status == "created":
+                eprint(f"netinspect: created baseline {result.baseline}")
+            elif result.status == "error":
+                # Also in the payload (per target); stderr gets it for people reading a log.
+                eprint(f"netinspect: error: {result.error}")
+        # The most serious outcome wins: forward failure (3) > usage (2) > regression (1).
+        raise typer.Exit(max((r.exit_code for r in results), default=EXIT_OK))
+
+
+def _comparable_sides(sources: Sequence[str], inputs: Sequence[str]) -> list[dict[str, Any]]:
+    """Each side's comparable view. A target with no default input (``file.py:Net``) and no
+    ``--input`` runs on the other side's input, so both are inspected on the same tensor."""
+    from netinspect.baseline import (
+        inspect_for_baseline,
+        read_comparable_json,
+        specs_from_input_records,
+    )
+    from netinspect.compare import comparable_view
+    from netinspect.loading import resolve_target
+
+    views: list[dict[str, Any] | None] = [None] * len(sources)
+    borrowing: list[int] = []
+
+    def run(index: int, specs: tuple[str, ...] | None) -> None:
+        report = inspect_for_baseline(sources[index], specs)
+        if report.error is not None:
+            eprint(
+                f"netinspect: note: {sources[index]}: forward pass failed: {report.error.message}"
+            )
+        views[index] = comparable_view(report)
+
+    for index, source in enumerate(sources):
+        if source.lower().endswith(".json"):
+            views[index] = read_comparable_json(source)
+        elif inputs or resolve_target(source).default_inputs:
+            run(index, tuple(inputs) or None)
+        else:
+            borrowing.append(index)
+    for index in borrowing:
+        other = next((v for v in views if v is not None), None)
+        # With nothing to borrow, the inspector's own "no default input" error is the message.
+        run(index, specs_from_input_records(other["inputs"]) if other else None)
+    return [v for v in views if v is not None]
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[str, typer.Argument(help="Target, config, saved report JSON or baseline.")],
+    new: Annotated[str, typer.Argument(help="Target, config, saved report JSON or baseline.")],
+    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        DiffFormat.table
+    ),
+    inputs: InputOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show what changed between two models/reports. Exit 0: identical; 1: they differ."""
+    with handle_errors(debug):
+        from netinspect.compare import compare_reports
+        from netinspect.render import RenderOptions
+        from netinspect.render.diff import render_diff_json, render_diff_table
+
+        sides = _comparable_sides((old, new), inputs or [])
+        diff = compare_reports(sides[0], sides[1], old_label=old, new_label=new)
+        match fmt:
+            case DiffFormat.table:
+                text = render_diff_table(
+                    diff, RenderOptions(width=output_width(), color=use_color())
+                )
+            case DiffFormat.json:
+                text = render_diff_json(diff)
+        typer.echo(text, nl=False)
+        raise typer.Exit(EXIT_REGRESSION if diff.is_regression else EXIT_OK)

@@ -1,0 +1,332 @@
+"""Baselines for ``netinspect snapshot`` / ``check``: one JSON file per target.
+
+A baseline holds only what ``compare_reports`` compares (``compare.comparable_view``) plus the
+target and input specs it was made with: no timestamps, versions or machine paths, keys sorted
+and indented, so that ``git diff`` of a baseline reads like the model change it records.
+Files are replaced atomically (``fileio.write_text_atomic``): an interrupted update leaves the
+old baseline byte for byte.
+
+Nothing here imports torch at module level; ``check_target``/``snapshot_target`` import the
+inspector when they run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from netinspect.compare import ReportDiff, comparable_view, compare_reports
+from netinspect.errors import BaselineError, ForwardFailed, NetinspectError, UsageError
+from netinspect.fileio import write_text_atomic
+from netinspect.loading import is_config_path
+
+if TYPE_CHECKING:
+    from netinspect.records import InspectionReport
+
+BASELINE_SCHEMA_VERSION = 1
+BASELINE_KIND = "netinspect-baseline"
+DEFAULT_BASELINE_DIR = ".netinspect"
+
+CheckStatus = Literal["ok", "regression", "updated", "created", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    target: str
+    # The --input specs it was made with; None: the model's default input.
+    inputs: tuple[str, ...] | None
+    # ``compare.comparable_view`` of the report.
+    view: Mapping[str, Any]
+    schema_version: int = BASELINE_SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class CheckTarget:
+    """A target to snapshot or check."""
+
+    # As the user wrote it: names the baseline file.
+    target: str
+    # What to load; differs from ``target`` when a relative path is resolved against the
+    # directory of the pyproject.toml that listed it.
+    location: str
+    # --input specs (CLI or pyproject); None: the baseline's, else the model's default.
+    inputs: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    target: str
+    baseline: str
+    status: CheckStatus
+    diff: ReportDiff | None = None
+    # One line, for status "error".
+    error: str | None = None
+    exit_code: int = 0
+
+
+# --- naming ---------------------------------------------------------------------------------
+
+
+def split_file_target(target: str) -> tuple[str, str | None] | None:
+    """``(path, attr)`` of a config or ``file.py:Name`` target; None for torchvision/module."""
+    if is_config_path(target):
+        return target, None
+    if ":" in target:
+        location, _, attr = target.rpartition(":")
+        if location.endswith(".py") or "/" in location or os.sep in location:
+            return location, attr
+    return None
+
+
+def canonical_target(target: str, base: Path | None = None) -> str:
+    """One spelling per target: ``./m/x.py:Net`` and ``m/x.py:Net`` share a baseline, and an
+    absolute path is stored relative to ``base`` (default: the current directory)."""
+    target = target.strip()
+    parts = split_file_target(target)
+    if parts is None:
+        return target
+    path, attr = parts
+    if os.path.isabs(path):
+        path = os.path.relpath(path, base or Path.cwd())
+    path = os.path.normpath(path).replace(os.sep, "/")
+    return path if attr is None else f"{path}:{attr}"
+
+
+def baseline_filename(target: str) -> str:
+    """A safe file name for ``target``: its own name when that is safe, otherwise a slug plus a
+    short hash of the exact target, so that ``a/b.yaml`` and ``a_b.yaml`` never collide."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", target).strip("._-")[:80]
+    if slug != target or not slug:
+        digest = hashlib.sha256(target.encode("utf-8")).hexdigest()[:8]
+        slug = f"{slug}-{digest}" if slug else digest
+    return f"{slug}.json"
+
+
+def baseline_path(directory: str | os.PathLike[str], target: str) -> Path:
+    return Path(directory) / baseline_filename(canonical_target(target))
+
+
+# --- reading and writing --------------------------------------------------------------------
+
+
+def baseline_to_text(baseline: Baseline) -> str:
+    document = {
+        "kind": BASELINE_KIND,
+        "schema_version": baseline.schema_version,
+        "target": baseline.target,
+        "inputs": None if baseline.inputs is None else list(baseline.inputs),
+        "report": baseline.view,
+    }
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+    return _compact_shapes(text) + "\n"
+
+
+# Indented JSON puts every dimension on its own line; a shape reads (and git-diffs) far better
+# as one line. The patterns need a raw newline after "[", which JSON strings never contain, so
+# only real arrays of integers (then arrays of such one-line arrays) are folded.
+_INT_ARRAY = re.compile(r"\[\n\s*(-?\d+(?:,\n\s*-?\d+)*)\n\s*\]")
+_SHAPE_ARRAY = re.compile(r"\[\n\s*(\[[-\d, ]*\](?:,\n\s*\[[-\d, ]*\])*)\n\s*\]")
+
+
+def _compact_shapes(text: str) -> str:
+    def join(match: re.Match[str]) -> str:
+        return "[" + ", ".join(part.strip() for part in match.group(1).split(",\n")) + "]"
+
+    return _SHAPE_ARRAY.sub(join, _INT_ARRAY.sub(join, text))
+
+
+def baseline_from_report(
+    target: str, inputs: tuple[str, ...] | None, report: InspectionReport | Mapping[str, Any]
+) -> Baseline:
+    return Baseline(target=canonical_target(target), inputs=inputs, view=comparable_view(report))
+
+
+def parse_baseline(data: Any, path: str | os.PathLike[str]) -> Baseline:
+    """Validate a loaded baseline document. Raises BaselineError naming ``path``."""
+    if not isinstance(data, dict) or data.get("kind") != BASELINE_KIND:
+        raise BaselineError(f'{path}: not a netinspect baseline (no "kind": "{BASELINE_KIND}")')
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise BaselineError(f"{path}: corrupt baseline: bad schema_version {version!r}")
+    if version > BASELINE_SCHEMA_VERSION:
+        raise BaselineError(
+            f"{path} was written by a newer netinspect (baseline schema_version {version}; this "
+            f"version reads up to {BASELINE_SCHEMA_VERSION}): upgrade netinspect, or re-create "
+            "it with `netinspect snapshot`"
+        )
+    # Version 1 is the first format, so there is nothing older to migrate yet. A later format
+    # upgrades older documents here, before the checks below, and is read the same way.
+    target, inputs, view = data.get("target"), data.get("inputs"), data.get("report")
+    if not isinstance(target, str) or not isinstance(view, dict):
+        raise BaselineError(f'{path}: corrupt baseline: "target" or "report" is missing')
+    if inputs is not None and not (
+        isinstance(inputs, list) and all(isinstance(i, str) for i in inputs)
+    ):
+        raise BaselineError(f'{path}: corrupt baseline: "inputs" must be a list of specs or null')
+    try:
+        normalized = comparable_view(view)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BaselineError(f"{path}: corrupt baseline: malformed report ({exc!r})") from None
+    return Baseline(
+        target=target,
+        inputs=None if inputs is None else tuple(inputs),
+        view=normalized,
+        schema_version=BASELINE_SCHEMA_VERSION,
+    )
+
+
+def read_baseline(path: str | os.PathLike[str]) -> Baseline:
+    """Read one baseline file. Missing, unreadable, corrupt or too new: BaselineError."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BaselineError(f"baseline {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"cannot read baseline {path}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BaselineError(
+            f"{path}: corrupt baseline: not valid JSON ({exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno})"
+        ) from None
+    return parse_baseline(data, path)
+
+
+def write_baseline(directory: str | os.PathLike[str], baseline: Baseline) -> Path:
+    """Atomically write ``baseline`` into ``directory``; returns its path."""
+    path = baseline_path(directory, baseline.target)
+    try:
+        write_text_atomic(path, baseline_to_text(baseline))
+    except OSError as exc:
+        raise BaselineError(f"cannot write baseline {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def list_baselines(directory: str | os.PathLike[str]) -> list[Baseline]:
+    """Every baseline in ``directory``, sorted by target (for a ``check`` given no targets)."""
+    found = [read_baseline(p) for p in sorted(Path(directory).glob("*.json"))]
+    return sorted(found, key=lambda b: b.target)
+
+
+# --- snapshot and check ----------------------------------------------------------------------
+
+
+def inspect_for_baseline(location: str, inputs: tuple[str, ...] | None) -> InspectionReport:
+    """Inspect on the default device; a failing forward still yields its partial report."""
+    from netinspect.inspector import inspect_model
+
+    try:
+        return inspect_model(location, inputs=list(inputs) if inputs else None)
+    except ForwardFailed as exc:
+        return exc.report
+
+
+def snapshot_target(item: CheckTarget, directory: str | os.PathLike[str]) -> Path:
+    """Inspect ``item`` and write its baseline. A model whose forward fails is refused."""
+    from netinspect.inspector import inspect_model
+
+    report = inspect_model(item.location, inputs=list(item.inputs) if item.inputs else None)
+    return write_baseline(directory, baseline_from_report(item.target, item.inputs, report))
+
+
+def check_target(
+    item: CheckTarget, directory: str | os.PathLike[str], *, update: bool = False
+) -> CheckResult:
+    """Compare ``item`` with its baseline; ``update`` writes the new state when it differs
+    (and creates a missing baseline). Usage problems come back as status "error"."""
+    path = baseline_path(directory, item.target)
+    target = canonical_target(item.target)
+    try:
+        baseline: Baseline | None = None
+        if path.exists():
+            baseline = read_baseline(path)
+            if baseline.target != target:
+                raise BaselineError(
+                    f"{path} is the baseline of {baseline.target!r}, not {target!r}"
+                )
+        elif not update:
+            raise BaselineError(
+                f"no baseline for {target}: {path} does not exist "
+                f"(create it with `netinspect snapshot {target}`)"
+            )
+        inputs = item.inputs if item.inputs is not None else (baseline.inputs if baseline else None)
+        report = inspect_for_baseline(item.location, inputs)
+        if update and report.error is not None:
+            # Accepting a model that no longer runs would bury the failure in the baseline.
+            raise ForwardFailed(
+                f"{target}: forward pass failed, baseline not updated: {report.error.message}",
+                report,
+            )
+        if baseline is None:
+            write_baseline(directory, baseline_from_report(target, inputs, report))
+            return CheckResult(target, str(path), "created")
+        diff = compare_reports(baseline.view, report, old_label=str(path), new_label=target)
+        if not diff.is_regression:
+            return CheckResult(target, str(path), "ok", diff)
+        if update:
+            write_baseline(directory, baseline_from_report(target, inputs, report))
+            return CheckResult(target, str(path), "updated", diff)
+        return CheckResult(target, str(path), "regression", diff, exit_code=1)
+    except NetinspectError as exc:
+        return CheckResult(target, str(path), "error", error=str(exc), exit_code=exc.exit_code)
+
+
+def read_comparable_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The comparable view of a saved report (``-f json -o r.json``) or of a baseline file."""
+    from netinspect.records import SCHEMA_VERSION
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if isinstance(data, dict) and data.get("kind") == BASELINE_KIND:
+        return dict(parse_baseline(data, path).view)
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise UsageError(
+            f"{path} is a report of a newer netinspect (schema_version {version}; this version "
+            f"reads up to {SCHEMA_VERSION})"
+        )
+    try:
+        return comparable_view(data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise UsageError(
+            f"{path} is neither a netinspect report (--format json) nor a baseline"
+        ) from None
+
+
+_LIST_ITEM = re.compile(r"^(\w+)\[(\d+)\]$")
+_POSITIONAL = re.compile(r"^input\d+$")
+
+
+def specs_from_input_records(records: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """``--input`` specs that rebuild the inputs a report lists (``input0`` positional,
+    other names keyword, ``x[0]``/``x[1]`` one list input), so that ``diff`` can run a target
+    that has no default input on the other side's input."""
+    groups: dict[str, list[str]] = {}
+    for record in records:
+        spec = "x".join(str(d) for d in record["shape"]) + f":{record['dtype']}"
+        name = str(record["name"])
+        match = _LIST_ITEM.match(name)
+        if match:
+            groups.setdefault(match.group(1) + "[]", []).append(spec)
+        else:
+            groups[name] = [spec]
+    specs = []
+    for key, items in groups.items():
+        is_list = key.endswith("[]")
+        name = key.removesuffix("[]")
+        body = "[" + ",".join(items) + "]" if is_list else items[0]
+        specs.append(body if _POSITIONAL.match(name) else f"{name}={body}")
+    return tuple(specs)

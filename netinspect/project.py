@@ -1,0 +1,107 @@
+"""``[tool.netinspect]`` in pyproject.toml: the targets, inputs and baseline directory that a
+bare ``netinspect check`` uses in CI.
+
+    [tool.netinspect]
+    targets = ["vgg16", "configs/mlp.yaml", "models/net.py:Net"]
+    dir = ".netinspect"
+
+    [tool.netinspect.inputs]
+    "vgg16" = ["1x3x224x224"]
+
+Relative paths (the baseline dir, file and config targets) are relative to the directory that
+holds the pyproject.toml, so the check behaves the same from any subdirectory.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from netinspect.baseline import split_file_target
+from netinspect.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSettings:
+    # The pyproject.toml read, or None when there is none (then everything is cwd-relative).
+    pyproject: Path | None = None
+    targets: tuple[str, ...] = ()
+    inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The baseline directory as written; ``None``: not set.
+    directory: str | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.pyproject.parent if self.pyproject is not None else Path.cwd()
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    """The nearest pyproject.toml in ``start`` (default: the current directory) or a parent."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _string_list(value: Any, what: str, file: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"[tool.netinspect] {what} must be a string or a list of strings", file=file)
+
+
+def load_project_settings(start: Path | None = None) -> ProjectSettings:
+    """Read ``[tool.netinspect]`` from the nearest pyproject.toml; empty settings without one."""
+    path = find_pyproject(start)
+    if path is None:
+        return ProjectSettings()
+    try:
+        with path.open("rb") as f:
+            document = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", file=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    section = document.get("tool", {}).get("netinspect", {})
+    if not isinstance(section, dict):
+        raise ConfigError("[tool.netinspect] must be a table", file=str(path))
+    known = {"targets", "inputs", "dir"}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(
+            f"[tool.netinspect] has unknown key(s) {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(known))})",
+            file=str(path),
+        )
+    targets = _string_list(section.get("targets", []), "targets", str(path))
+    raw_inputs = section.get("inputs", {})
+    if not isinstance(raw_inputs, dict):
+        raise ConfigError(
+            "[tool.netinspect.inputs] must be a table of target = specs", file=str(path)
+        )
+    inputs = {str(k): _string_list(v, f"inputs.{k!r}", str(path)) for k, v in raw_inputs.items()}
+    directory = section.get("dir")
+    if directory is not None and not isinstance(directory, str):
+        raise ConfigError("[tool.netinspect] dir must be a string", file=str(path))
+    return ProjectSettings(pyproject=path, targets=targets, inputs=inputs, directory=directory)
+
+
+def locate(target: str, root: Path) -> str:
+    """What to load for ``target``: a relative file or config path is taken from ``root``."""
+    parts = split_file_target(target)
+    if parts is None or Path(parts[0]).is_absolute() or root.resolve() == Path.cwd().resolve():
+        return target
+    path, attr = parts
+    joined = str(root / path)
+    return joined if attr is None else f"{joined}:{attr}"

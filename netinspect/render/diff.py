@@ -1,0 +1,329 @@
+"""Renderers for ``diff`` and ``check``: pure functions of a ReportDiff or of check results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from io import StringIO
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from netinspect.compare import FieldChange, LayerDiff, LayerView, ReportDiff
+from netinspect.render import RenderOptions
+from netinspect.render.text import fmt_int, fmt_shape, fmt_shapes
+
+if TYPE_CHECKING:
+    from netinspect.baseline import CheckResult
+
+CHECK_SCHEMA_VERSION = 1
+
+_STATUS_STYLE = {"added": "green", "removed": "red", "replaced": "magenta", "changed": "yellow"}
+
+
+def _console(buffer: StringIO, options: RenderOptions) -> Console:
+    return Console(
+        file=buffer,
+        width=options.width,
+        color_system="standard" if options.color else None,
+        force_terminal=options.color,
+        no_color=not options.color,
+        highlight=False,
+        soft_wrap=False,
+    )
+
+
+def layer_label(name: str, call_index: int) -> str:
+    label = name or "(root)"
+    return f"{label} #{call_index + 1}" if call_index else label
+
+
+def _params_text(view: LayerView) -> str:
+    if view.params == 0:
+        return "-"
+    frozen = view.params - view.trainable_params
+    return fmt_int(view.params) + (f" ({fmt_int(frozen)} frozen)" if frozen else "")
+
+
+def _cell(view: LayerView | None, field: str) -> str:
+    if view is None:
+        return ""
+    match field:
+        case "type":
+            return view.type
+        case "input_shapes":
+            return fmt_shapes(view.input_shapes, sep=",")
+        case "output_shapes":
+            return fmt_shapes(view.output_shapes, sep=",")
+        case "params":
+            return _params_text(view)
+    raise AssertionError(field)
+
+
+def _changed_fields(row: LayerDiff) -> set[str]:
+    fields = {c.field for c in row.changes}
+    if "trainable_params" in fields:
+        fields.add("params")
+    return fields
+
+
+def _value_text(field: str, value: Any) -> str:
+    if value is None:
+        return "none"
+    if field == "outputs" or field.endswith("_shapes"):
+        return fmt_shapes(value, limit=6)
+    if field.endswith("_shape") or field.endswith("_dims"):
+        return fmt_shape(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return fmt_int(value)
+    if field == "inputs":
+        return ", ".join(f"{i['name']} {fmt_shape(i['shape'])} {i['dtype']}" for i in value)
+    if field == "flatten":
+        where = value["name"] or "(root)"
+        shapes = f"{fmt_shape(value['input_shape'])} -> {fmt_shape(value['output_shape'])}"
+        return f"{where} ({value['type']}) {shapes}"
+    return str(value)
+
+
+_FIELD_LABELS = {
+    "inputs": "Inputs",
+    "outputs": "Output",
+    "flatten": "Flatten point",
+    "error": "Forward error",
+    "totals.params": "Total params",
+    "totals.trainable_params": "Trainable params",
+    "totals.non_trainable_params": "Non-trainable params",
+    "totals.param_bytes": "Param bytes",
+    "totals.uncalled_params": "Params never called",
+}
+
+
+def change_line(change: FieldChange) -> str:
+    """``Output: [1, 1000] -> [1, 136]``; counts get their signed difference."""
+    label = _FIELD_LABELS.get(
+        change.field, change.field.replace(".", " ").replace("_", " ").capitalize()
+    )
+    # A flatten point already reads "in -> out", so its before/after takes a different arrow.
+    arrow = " => " if change.field == "flatten" else " -> "
+    old, new = _value_text(change.field, change.old), _value_text(change.field, change.new)
+    text = f"{label}: {old}{arrow}{new}"
+    if isinstance(change.old, int) and isinstance(change.new, int):
+        text += f" ({change.new - change.old:+,})"
+    return text
+
+
+def _shown_changes(
+    changes: Sequence[FieldChange], row: LayerDiff | None = None
+) -> list[FieldChange]:
+    """Leave out trainable counts that only repeat the params change (nothing frozen on either
+    side); JSON keeps every field."""
+    fields = {c.field for c in changes}
+    shown = []
+    for c in changes:
+        if c.field == "totals.trainable_params" and "totals.non_trainable_params" not in fields:
+            continue
+        if (
+            c.field == "trainable_params"
+            and row is not None
+            and row.old is not None
+            and row.new is not None
+            and row.old.trainable_params == row.old.params
+            and row.new.trainable_params == row.new.params
+        ):
+            continue
+        shown.append(c)
+    return shown
+
+
+def report_change_lines(diff: ReportDiff) -> list[str]:
+    return [change_line(c) for c in _shown_changes(diff.changes)]
+
+
+def summary_line(diff: ReportDiff) -> str:
+    counts: dict[str, int] = {}
+    for row in diff.rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    parts = [
+        f"{counts[s]} {s}" for s in ("replaced", "changed", "added", "removed") if counts.get(s)
+    ]
+    same = counts.get("same", 0)
+    if not diff.is_regression:
+        return f"No differences: {same} layers, the flatten point, outputs and totals match."
+    where = ", ".join(diff.outermost_changes) or "(root)"
+    rows = ", ".join(parts) if parts else "no layer differs"
+    return f"Changed: {where} ({rows}; {same} layers unchanged)"
+
+
+def row_line(row: LayerDiff) -> str:
+    """One line per differing row (annotations and plain logs)."""
+    label = layer_label(row.name, row.call_index)
+    if row.status in ("added", "removed"):
+        view = row.new if row.status == "added" else row.old
+        assert view is not None
+        shapes = f"{fmt_shapes(view.input_shapes)} -> {fmt_shapes(view.output_shapes)}"
+        params = f", {fmt_int(view.params)} params" if view.params else ""
+        return f"{row.status} {label}: {view.type} {shapes}{params}"
+    details = "; ".join(
+        f"{c.field.replace('_', ' ')} {_value_text(c.field, c.old)} -> "
+        + _value_text(c.field, c.new)
+        for c in _shown_changes(row.changes, row)
+    )
+    return f"{row.status} {label}: {details}"
+
+
+def _side_cell(view: LayerView | None, bold: set[str], dim: bool) -> Text:
+    """``Linear`` / ``[1,4096] -> [1,1000]`` / ``4,097,000 params``, changed parts in bold."""
+    text = Text()
+    if view is None:
+        return text
+
+    def part(field: str, value: str) -> None:
+        style = "bold" if field in bold else ("dim" if dim else "")
+        text.append(value, style=style)
+
+    part("type", view.type)
+    text.append("\n")
+    part("input_shapes", _cell(view, "input_shapes"))
+    text.append(" -> ")
+    part("output_shapes", _cell(view, "output_shapes"))
+    if view.params:
+        text.append("\n")
+        part("params", _params_text(view) + " params")
+    return text
+
+
+def render_diff_table(diff: ReportDiff, options: RenderOptions) -> str:
+    """Side by side: each differing row's type, shapes and params before and after."""
+    buffer = StringIO()
+    console = _console(buffer, options)
+    changed = diff.layer_changes
+    if changed:
+        table = Table(
+            title=f"{diff.old_label}  ->  {diff.new_label}",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            padding=(0, 1),
+            show_lines=True,
+        )
+        table.add_column("", no_wrap=True)
+        table.add_column("Layer", overflow="fold", min_width=8)
+        table.add_column("Before", overflow="fold", min_width=16)
+        table.add_column("After", overflow="fold", min_width=16)
+        for row in changed:
+            style = _STATUS_STYLE[row.status]
+            table.add_row(
+                Text(row.status, style=style),
+                Text(layer_label(row.name, row.call_index), style=style),
+                _side_cell(row.old, set(), dim=False),
+                # Changed parts stand out; unchanged ones are dim context.
+                _side_cell(row.new, _changed_fields(row), dim=row.status == "changed"),
+            )
+        console.print(table)
+    for line in report_change_lines(diff):
+        console.print(line)
+    console.print(summary_line(diff))
+    return buffer.getvalue()
+
+
+def render_diff_json(diff: ReportDiff) -> str:
+    return json.dumps(diff.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+# --- check results ---------------------------------------------------------------------------
+
+_CHECK_WORDS = {
+    "ok": "ok",
+    "created": "created",
+    "updated": "updated",
+    "regression": "REGRESSION",
+    "error": "ERROR",
+}
+
+
+def render_check_table(results: Sequence[CheckResult], options: RenderOptions) -> str:
+    """A line per target; a regression is followed by its side-by-side diff."""
+    parts: list[str] = []
+    for result in results:
+        word = _CHECK_WORDS[result.status]
+        line = f"{word:<10} {result.target}"
+        if result.status == "error":
+            line += f": {result.error}"
+        elif result.status in ("ok", "created"):
+            line += f" ({result.baseline})"
+        elif result.diff is not None:
+            line += f": {summary_line(result.diff)}"
+        parts.append(line + "\n")
+        if result.status == "regression" and result.diff is not None:
+            parts.append(render_diff_table(result.diff, options))
+    failed = sum(1 for r in results if r.status in ("regression", "error"))
+    parts.append(
+        f"{len(results)} target(s) checked, {failed} failed.\n"
+        if failed
+        else f"{len(results)} target(s) checked, all match their baselines.\n"
+    )
+    return "".join(parts)
+
+
+def check_results_to_dict(results: Sequence[CheckResult]) -> dict[str, Any]:
+    return {
+        "schema_version": CHECK_SCHEMA_VERSION,
+        "ok": all(r.status in ("ok", "created", "updated") for r in results),
+        "results": [
+            {
+                "target": r.target,
+                "baseline": r.baseline,
+                "status": r.status,
+                "error": r.error,
+                "diff": None if r.diff is None or not r.diff.is_regression else r.diff.to_dict(),
+            }
+            for r in results
+        ],
+    }
+
+
+def render_check_json(results: Sequence[CheckResult]) -> str:
+    return json.dumps(check_results_to_dict(results), indent=2, ensure_ascii=False) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    # GitHub workflow-command escaping: the message may span lines as %0A.
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_check_github(
+    results: Sequence[CheckResult], files: dict[str, str] | None = None, max_rows: int = 30
+) -> str:
+    """GitHub Actions ``::error`` annotations, one per failing target, plus a plain line per
+    passing one. ``files`` maps a target to the file to annotate (its .py or config)."""
+    lines: list[str] = []
+    for result in results:
+        if result.status not in ("regression", "error"):
+            lines.append(f"netinspect: {_CHECK_WORDS[result.status]} {result.target}")
+            continue
+        if result.status == "error":
+            title = f"netinspect check: {result.target}"
+            message = result.error or "error"
+        else:
+            assert result.diff is not None
+            title = f"netinspect check: {result.target} changed shape"
+            body = [summary_line(result.diff)]
+            rows = result.diff.layer_changes
+            body += [row_line(r) for r in rows[:max_rows]]
+            if len(rows) > max_rows:
+                body.append(f"... and {len(rows) - max_rows} more differing layers")
+            body += report_change_lines(result.diff)
+            body.append(f"Accept with: netinspect check {result.target} --update")
+            message = "\n".join(body)
+        props = [f"title={_escape_property(title)}"]
+        file = (files or {}).get(result.target)
+        if file:
+            props.insert(0, f"file={_escape_property(file)}")
+        lines.append(f"::error {','.join(props)}::{_escape_data(message)}")
+    return "\n".join(lines) + "\n"
