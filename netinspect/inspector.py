@@ -66,6 +66,32 @@ class _ZeroInitMode(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+# Constructors that only allocate storage: safe on meta while a model is built. The others
+# (arange, tensor, linspace, full...) compute values a builder may read back with .tolist().
+_STORAGE_CONSTRUCTORS = frozenset(
+    {"empty", "empty_like", "empty_permuted", "empty_strided", "zeros", "ones", "eye",
+     "rand", "randn", "randint", "randperm"}
+)  # fmt: skip
+
+
+class _MetaStorageMode(TorchFunctionMode):
+    """A second way to build on meta, for builders that compute their layout with tensors
+    (regnet: ``torch.arange(depth) * w_a ... .tolist()``): storage goes to meta, computed
+    values stay on cpu, and the caller moves the finished model to meta."""
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") in _STORAGE_CONSTRUCTORS and kwargs.get("device") is None:
+            kwargs = {**kwargs, "device": "meta"}
+        return func(*args, **kwargs)
+
+
 @dataclass(frozen=True)
 class _Prepared:
     args: tuple[Any, ...]
@@ -164,8 +190,16 @@ def build_model(
     dev = torch.device(device)
     init_mode = _ZeroInitMode() if dev.type != "meta" else nullcontext()
     try:
-        with torch.device(dev), init_mode:
-            model = target.factory()
+        try:
+            with torch.device(dev), init_mode:
+                model = target.factory()
+        except NotImplementedError:
+            if dev.type != "meta":
+                raise
+            with _MetaStorageMode():
+                model = target.factory()
+            if isinstance(model, nn.Module):
+                model = model.to("meta")
     except UsageError:
         raise
     except (KeyboardInterrupt, SystemExit):
