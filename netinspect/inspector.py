@@ -214,6 +214,29 @@ def build_model(
     return model
 
 
+def unwrap_model(model: nn.Module) -> tuple[nn.Module, str | None]:
+    """The module whose Python forward hooks can see, and a note when it is not ``model``.
+
+    ``torch.compile`` wraps a module in an ``OptimizedModule`` that keeps the original as
+    ``_orig_mod``: inspect that (no compilation happens). TorchScript modules have no Python
+    forward and refuse hooks, so they are a usage error naming the scripted module.
+    """
+    inner = getattr(model, "_orig_mod", None)
+    note = None
+    if isinstance(inner, nn.Module):
+        note = f"inspected the original {type(inner).__name__} inside torch.compile's wrapper"
+        model = inner
+    for name, module in model.named_modules():
+        if isinstance(module, torch.jit.ScriptModule):
+            where = f"its submodule {name!r} is" if name else "it is"
+            raise UsageError(
+                f"cannot inspect {type(model).__name__}: {where} a TorchScript module "
+                f"({type(module).__name__}), which runs no Python forward and accepts no hooks; "
+                "inspect the nn.Module before torch.jit.script/trace"
+            )
+    return model, note
+
+
 def _load_weights(model: nn.Module, path: str) -> None:
     if not os.path.isfile(path):
         raise WeightsError(f"weights file not found: {path}")
@@ -402,7 +425,8 @@ def inspect_model(
 
     notes: list[str] = []
     if isinstance(model_or_name, nn.Module):
-        user_model = model_or_name
+        user_model, unwrapped = unwrap_model(model_or_name)
+        notes += [unwrapped] if unwrapped else []
         own_device = _module_device(user_model)
         dev = own_device if str(device) == "auto" else resolve_device(device)
         model = user_model
@@ -437,7 +461,9 @@ def inspect_model(
         float_dtype = torch.float32
 
     def build_on(device_: torch.device) -> nn.Module:
-        built = build_model(target, device_)
+        built, unwrapped = unwrap_model(build_model(target, device_))
+        if unwrapped and unwrapped not in notes:
+            notes.append(unwrapped)
         if dtype_str and dtype_str in FLOAT_DTYPES:
             built = built.to(_torch_dtype(dtype_str))
         elif dtype_str:
@@ -485,6 +511,7 @@ def inspect_model(
         result = _run_pass(model, prepared, cpu)
 
     layers = result.capture.records()
+    report_outputs = tuple(shape_of(t) for t in tensor_leaves(result.output))
     totals = count_parameters(model)
     totals = Totals(
         params=totals.params,
@@ -494,6 +521,10 @@ def inspect_model(
         param_bytes_by_dtype=totals.param_bytes_by_dtype,
         uncalled_params=totals.params - sum(r.params for r in layers),
     )
+    if result.exception is None and not report_outputs:
+        notes.append(
+            f"the forward pass returned no tensor (it returned {type(result.output).__name__})"
+        )
     if totals.uncalled_params:
         notes.append(
             f"{totals.uncalled_params:,} parameters belong to modules the forward pass never called"
@@ -505,7 +536,7 @@ def inspect_model(
         inputs=prepared.records,
         layers=layers,
         flatten=find_flatten_point(layers),
-        outputs=tuple(shape_of(t) for t in tensor_leaves(result.output)),
+        outputs=report_outputs,
         totals=totals,
         netinspect_version=__version__,
         notes=tuple(notes),
