@@ -199,14 +199,18 @@ def parse_forward_arg(text: str) -> tuple[str, Any]:
     name, sep, raw = text.partition("=")
     name = name.strip()
     if not sep or not name.isidentifier():
-        raise UsageError(f"malformed --arg {text!r}: expected name=value, e.g. --arg return_loss=false")
+        raise UsageError(
+            f"malformed --arg {text!r}: expected name=value, e.g. --arg return_loss=false"
+        )
     try:
         value = yaml.safe_load(raw) if raw.strip() else raw
     except yaml.YAMLError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"malformed --arg {text!r}: {reason}") from None
     if isinstance(value, (list, dict)):
-        raise UsageError(f"--arg {name}: the value must be a scalar (a number, string, bool or null)")
+        raise UsageError(
+            f"--arg {name}: the value must be a scalar (a number, string, bool or null)"
+        )
     if not isinstance(value, (bool, int, float, str, type(None))):
         value = raw.strip()  # YAML dates and the like: pass the text through as written
     return name, value

@@ -7,15 +7,15 @@ import json
 import sys
 from pathlib import Path
 
+import netinspect_cli.main  # noqa: F401  (registers the commands on the app)
 import pytest
 import torch
+from netinspect_cli.app import app
 from typer.testing import CliRunner
 
 from netinspect.errors import UsageError
 from netinspect.inspector import inspect_model
 from netinspect.specs import parse_forward_arg, parse_forward_args
-import netinspect_cli.main  # noqa: F401  (registers the commands on the app)
-from netinspect_cli.app import app
 
 MODELS = Path(__file__).parent / "models"
 SOURCES = MODELS / "sources.py"
@@ -27,9 +27,7 @@ def target(name: str) -> str:
 
 
 def no_hooks(model: torch.nn.Module) -> bool:
-    return all(
-        not m._forward_hooks and not m._forward_pre_hooks for m in model.modules()
-    )
+    return all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 
 
 # --- torch.compile and TorchScript ---------------------------------------------------------
@@ -65,12 +63,14 @@ def test_scripted_module_is_a_clear_usage_error() -> None:
 
 
 def test_scripted_submodule_is_named() -> None:
-    with pytest.raises(UsageError, match="'body'.*TorchScript"):
+    with pytest.raises(UsageError, match=r"'body'.*TorchScript"):
         inspect_model(target("WithScriptedChild"), ["1x4"], device="cpu")
 
 
 def test_scripted_module_cli_exit_2_one_line() -> None:
-    result = runner.invoke(app, ["inspect", target("scripted_tiny"), "-i", "1x4", "--device", "cpu"])
+    result = runner.invoke(
+        app, ["inspect", target("scripted_tiny"), "-i", "1x4", "--device", "cpu"]
+    )
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "TorchScript" in lines[0] and "Traceback" not in result.stderr
@@ -115,8 +115,20 @@ def test_forward_args_reach_forward() -> None:
 def test_cli_arg_option() -> None:
     result = runner.invoke(
         app,
-        ["inspect", target("Flags"), "-i", "2x4", "--arg", "steps=2", "--arg", "scale=0.5",
-         "--arg", "pool=false", "--format", "json"],
+        [
+            "inspect",
+            target("Flags"),
+            "-i",
+            "2x4",
+            "--arg",
+            "steps=2",
+            "--arg",
+            "scale=0.5",
+            "--arg",
+            "pool=false",
+            "--format",
+            "json",
+        ],
     )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
