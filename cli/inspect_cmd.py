@@ -73,10 +73,23 @@ def inspect_command(
         typer.Option("--weights", help="Local state dict to load (torch.load weights_only=True)."),
     ] = None,
     allow_import: AllowImportOption = None,
+    forward_args: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--arg",
+            help="Non-tensor forward argument, repeatable: name=value, value a YAML scalar "
+            "(--arg return_loss=false --arg steps=3 --arg mask=null).",
+        ),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Inspect MODEL: per-layer shapes and params, the flatten point, totals."""
     with handle_errors(debug):
+        from netinspect.specs import parse_forward_args
+
+        # Before importing torch: a malformed --arg costs nothing.
+        kwargs = parse_forward_args(forward_args or [])
+
         from netinspect.analysis import fold_to_depth
         from netinspect.errors import ForwardFailed
         from netinspect.inspector import inspect_model
@@ -90,6 +103,7 @@ def inspect_command(
                 dtype=dtype,
                 weights=str(weights) if weights else None,
                 allow_import=tuple(allow_import or ()),
+                forward_args=kwargs,
             )
         except ForwardFailed as exc:
             report = exc.report

@@ -67,6 +67,32 @@ class _ZeroInitMode(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+# Constructors that only allocate storage: safe on meta while a model is built. The others
+# (arange, tensor, linspace, full...) compute values a builder may read back with .tolist().
+_STORAGE_CONSTRUCTORS = frozenset(
+    {"empty", "empty_like", "empty_permuted", "empty_strided", "zeros", "ones", "eye",
+     "rand", "randn", "randint", "randperm"}
+)  # fmt: skip
+
+
+class _MetaStorageMode(TorchFunctionMode):
+    """A second way to build on meta, for builders that compute their layout with tensors
+    (regnet: ``torch.arange(depth) * w_a ... .tolist()``): storage goes to meta, computed
+    values stay on cpu, and the caller moves the finished model to meta."""
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") in _STORAGE_CONSTRUCTORS and kwargs.get("device") is None:
+            kwargs = {**kwargs, "device": "meta"}
+        return func(*args, **kwargs)
+
+
 @dataclass(frozen=True)
 class _Prepared:
     args: tuple[Any, ...]
@@ -177,8 +203,16 @@ def _build(
     # Inspection only needs shapes, so it skips the random initialisers (see _ZeroInitMode).
     init_mode = _ZeroInitMode() if zero_init and dev.type != "meta" else nullcontext()
     try:
-        with torch.device(dev), init_mode:
-            model = target.factory()
+        try:
+            with torch.device(dev), init_mode:
+                model = target.factory()
+        except NotImplementedError:
+            if dev.type != "meta":
+                raise
+            with _MetaStorageMode():
+                model = target.factory()
+            if isinstance(model, nn.Module):
+                model = model.to("meta")
     except UsageError:
         raise
     except (KeyboardInterrupt, SystemExit):
@@ -191,6 +225,29 @@ def _build(
     if not isinstance(model, nn.Module):
         raise UsageError(f"{target.name} did not produce a torch.nn.Module")
     return model
+
+
+def unwrap_model(model: nn.Module) -> tuple[nn.Module, str | None]:
+    """The module whose Python forward hooks can see, and a note when it is not ``model``.
+
+    ``torch.compile`` wraps a module in an ``OptimizedModule`` that keeps the original as
+    ``_orig_mod``: inspect that (no compilation happens). TorchScript modules have no Python
+    forward and refuse hooks, so they are a usage error naming the scripted module.
+    """
+    inner = getattr(model, "_orig_mod", None)
+    note = None
+    if isinstance(inner, nn.Module):
+        note = f"inspected the original {type(inner).__name__} inside torch.compile's wrapper"
+        model = inner
+    for name, module in model.named_modules():
+        if isinstance(module, torch.jit.ScriptModule):
+            where = f"its submodule {name!r} is" if name else "it is"
+            raise UsageError(
+                f"cannot inspect {type(model).__name__}: {where} a TorchScript module "
+                f"({type(module).__name__}), which runs no Python forward and accepts no hooks; "
+                "inspect the nn.Module before torch.jit.script/trace"
+            )
+    return model, note
 
 
 def _load_weights(model: nn.Module, path: str) -> None:
@@ -384,7 +441,8 @@ def inspect_model(
 
     notes: list[str] = []
     if isinstance(model_or_name, nn.Module):
-        user_model = model_or_name
+        user_model, unwrapped = unwrap_model(model_or_name)
+        notes += [unwrapped] if unwrapped else []
         own_device = _module_device(user_model)
         dev = own_device if str(device) == "auto" else resolve_device(device)
         model = user_model
@@ -419,7 +477,9 @@ def inspect_model(
         float_dtype = torch.float32
 
     def build_on(device_: torch.device) -> nn.Module:
-        built = _build(target, device_, zero_init=True)
+        built, unwrapped = unwrap_model(_build(target, device_, zero_init=True))
+        if unwrapped and unwrapped not in notes:
+            notes.append(unwrapped)
         if dtype_str and dtype_str in FLOAT_DTYPES:
             built = built.to(_torch_dtype(dtype_str))
         elif dtype_str:
@@ -469,6 +529,7 @@ def inspect_model(
         result = _run_pass(model, prepared, cpu)
 
     layers = result.capture.records()
+    report_outputs = tuple(shape_of(t) for t in tensor_leaves(result.output))
     totals = count_parameters(model)
     totals = Totals(
         params=totals.params,
@@ -478,6 +539,10 @@ def inspect_model(
         param_bytes_by_dtype=totals.param_bytes_by_dtype,
         uncalled_params=totals.params - sum(r.params for r in layers),
     )
+    if result.exception is None and not report_outputs:
+        notes.append(
+            f"the forward pass returned no tensor (it returned {type(result.output).__name__})"
+        )
     if totals.uncalled_params:
         notes.append(
             f"{totals.uncalled_params:,} parameters belong to modules the forward pass never called"
@@ -489,7 +554,7 @@ def inspect_model(
         inputs=prepared.records,
         layers=layers,
         flatten=find_flatten_point(layers),
-        outputs=tuple(shape_of(t) for t in tensor_leaves(result.output)),
+        outputs=report_outputs,
         totals=totals,
         netinspect_version=__version__,
         notes=tuple(notes),

@@ -13,8 +13,9 @@ Examples: ``1x3x224x224``, ``1,3,224,224``, ``1x128:int64``, ``text=1x10``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from netinspect.errors import InputSpecError
+from netinspect.errors import InputSpecError, UsageError
 
 # Canonical dtype names are torch's attribute names; aliases map onto them.
 DTYPE_ALIASES: dict[str, str] = {
@@ -188,3 +189,39 @@ def format_input_spec(spec: InputSpec) -> str:
     else:
         body = format_tensor_spec(spec.value)
     return f"{spec.name}={body}" if spec.name else body
+
+
+def parse_forward_arg(text: str) -> tuple[str, Any]:
+    """One ``--arg name=value``: a non-tensor forward argument. The value is a YAML scalar
+    (``true``, ``3``, ``0.5``, ``null``, ``mean``); collections are refused."""
+    import yaml
+
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise UsageError(
+            f"malformed --arg {text!r}: expected name=value, e.g. --arg return_loss=false"
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else raw
+    except yaml.YAMLError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"malformed --arg {text!r}: {reason}") from None
+    if isinstance(value, (list, dict)):
+        raise UsageError(
+            f"--arg {name}: the value must be a scalar (a number, string, bool or null)"
+        )
+    if not isinstance(value, (bool, int, float, str, type(None))):
+        value = raw.strip()  # YAML dates and the like: pass the text through as written
+    return name, value
+
+
+def parse_forward_args(texts: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``--arg`` values as keyword arguments for forward; a name given twice is an error."""
+    out: dict[str, Any] = {}
+    for text in texts:
+        name, value = parse_forward_arg(text)
+        if name in out:
+            raise UsageError(f"--arg {name} given twice")
+        out[name] = value
+    return out

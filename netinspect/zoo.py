@@ -33,8 +33,21 @@ MODEL_DEFAULT_INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 # Extra builder keyword arguments, beyond ``weights=None``.
-MODEL_BUILD_KWARGS: dict[str, dict[str, Any]] = {}
-FAMILY_BUILD_KWARGS: dict[str, dict[str, Any]] = {}
+FAMILY_BUILD_KWARGS: dict[str, dict[str, Any]] = {
+    # Their builders default to ImageNet backbone weights, which would mean a download.
+    "detection": {"weights_backbone": None},
+    "segmentation": {"weights_backbone": None},
+    # The float QuantizableX model: the same architecture with QuantStub/DeQuantStub, real
+    # nn.Parameters to count, and it runs on meta. ``quantize=True`` converts to int8 kernels
+    # whose weights are packed (no nn.Parameters, so 0 params) and which need cpu.
+    "quantization": {"quantize": False},
+}
+# ``init_weights=True`` is what these builders already do with weights=None; saying so
+# silences their FutureWarning about changing the default.
+MODEL_BUILD_KWARGS: dict[str, dict[str, Any]] = {
+    name: {"init_weights": True}
+    for name in ("googlenet", "inception_v3", "quantized_googlenet", "quantized_inception_v3")
+}
 
 
 @functools.cache

@@ -1,0 +1,3 @@
+"""A model file that fails while it is imported."""
+
+raise ValueError("this file refuses to load")
