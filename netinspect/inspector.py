@@ -17,6 +17,7 @@ from torch.overrides import TorchFunctionMode
 from netinspect import __version__
 from netinspect.analysis import find_flatten_point
 from netinspect.capture import CallCapture, dtype_name, shape_of, tensor_leaves
+from netinspect.diagnose import diagnose_failure
 from netinspect.errors import (
     DeviceError,
     ForwardFailed,
@@ -308,14 +309,21 @@ def _run_pass(model: nn.Module, prepared: _Prepared, device: torch.device) -> _P
     return _PassResult(capture, output, exception)
 
 
-def _error_record(layers: tuple[LayerRecord, ...], result: _PassResult) -> ErrorRecord:
+def _error_record(
+    layers: tuple[LayerRecord, ...], result: _PassResult, param_dtype: str
+) -> ErrorRecord:
     exc = result.exception
     assert exc is not None
     text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
     failure = result.capture.failure
     row = layers[failure.row_index] if failure is not None else None
-    message = f"{row.type} {row.name or '(root)'} raised {type(exc).__name__}: {first}" if row else first
+    diagnosis = diagnose_failure(
+        layers,
+        row.index if row else None,
+        type(exc).__name__,
+        text,
+        param_dtype=param_dtype,
+    )
     return ErrorRecord(
         layer_index=row.index if row else None,
         name=row.name if row else None,
@@ -323,9 +331,9 @@ def _error_record(layers: tuple[LayerRecord, ...], result: _PassResult) -> Error
         type=row.type if row else None,
         source=row.source if row else None,
         input_shapes=row.input_shapes if row else (),
-        expected=None,
-        message=message,
-        hint=None,
+        expected=diagnosis.expected,
+        message=diagnosis.message,
+        hint=diagnosis.hint,
         exception_type=type(exc).__name__,
         exception_message=text,
     )
@@ -480,7 +488,7 @@ def inspect_model(
     if result.exception is not None:
         from dataclasses import replace
 
-        report = replace(report, error=_error_record(layers, result))
+        report = replace(report, error=_error_record(layers, result, dtype_name(float_dtype)))
         assert report.error is not None
         raise ForwardFailed(report.error.message, report) from result.exception
     return report

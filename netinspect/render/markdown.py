@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from netinspect.records import InspectionReport
 from netinspect.render.text import (
+    failure_lines,
     flatten_summary,
     fmt_params,
     fmt_shapes,
@@ -51,6 +52,11 @@ def render_markdown(report: InspectionReport) -> str:
             + " |"
         )
     out.append("")
+    if report.error is not None:
+        out.append("**Forward pass failed**")
+        out.append("")
+        out.extend(f"- **{k}:** {_cell(v)}" for k, v in failure_lines(report.error))
+        out.append("")
     if report.flatten is not None:
         lines = flatten_summary(report.flatten)
         out.append(f"**Flatten point:** {lines[0]}  ")

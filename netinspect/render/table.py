@@ -12,6 +12,7 @@ from rich.text import Text
 from netinspect.records import InspectionReport
 from netinspect.render import RenderOptions
 from netinspect.render.text import (
+    failure_lines,
     flatten_summary,
     fmt_params,
     fmt_shapes,
@@ -69,6 +70,16 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
             style=style,
         )
     console.print(table)
+
+    if report.error is not None:
+        console.print(Text("Forward pass failed", style="bold red"))
+        # A grid, so that long messages wrap under their value, not under the labels.
+        block = Table.grid(padding=(0, 2), pad_edge=True)
+        block.add_column(style="bold", no_wrap=True)
+        block.add_column(overflow="fold")
+        for key, value in failure_lines(report.error):
+            block.add_row(key, value)
+        console.print(block)
 
     if report.flatten is not None:
         lines = flatten_summary(report.flatten)
