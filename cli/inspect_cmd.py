@@ -72,6 +72,14 @@ def inspect_command(
         typer.Option("--weights", help="Local state dict to load (torch.load weights_only=True)."),
     ] = None,
     allow_import: AllowImportOption = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Show the arithmetic behind each output shape, with cumulative stride and "
+            "receptive field (JSON: the 'explain' key).",
+        ),
+    ] = False,
     debug: DebugOption = False,
 ) -> None:
     """Inspect MODEL: per-layer shapes and params, the flatten point, totals."""
@@ -93,6 +101,11 @@ def inspect_command(
         except ForwardFailed as exc:
             report = exc.report
             exit_code = EXIT_FORWARD_FAILED
+        if explain:
+            from netinspect.explain import explain_report
+
+            # On the full report: the receptive field needs the rows that --depth hides.
+            report = explain_report(report)
         if depth is not None:
             report = fold_to_depth(report, depth)
         to_terminal = output is None

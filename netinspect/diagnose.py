@@ -26,8 +26,12 @@ class Diagnosis:
 # Elementwise ops whose operands must broadcast, mapped to the verb of the message.
 _BROADCAST_OPS: dict[str, str] = {
     **dict.fromkeys(("add", "add_", "__add__", "__iadd__", "__radd__"), "added to"),
-    **dict.fromkeys(("sub", "sub_", "subtract", "__sub__", "__isub__", "__rsub__"), "subtracted from"),
-    **dict.fromkeys(("mul", "mul_", "multiply", "__mul__", "__imul__", "__rmul__"), "multiplied by"),
+    **dict.fromkeys(
+        ("sub", "sub_", "subtract", "__sub__", "__isub__", "__rsub__"), "subtracted from"
+    ),
+    **dict.fromkeys(
+        ("mul", "mul_", "multiply", "__mul__", "__imul__", "__rmul__"), "multiplied by"
+    ),
     **dict.fromkeys(
         ("div", "div_", "divide", "true_divide", "__truediv__", "__itruediv__", "__rtruediv__"),
         "divided by",
@@ -98,7 +102,9 @@ def _flatten_source(layers: Sequence[LayerRecord], before: int, shape: Shape) ->
         row = layers[j]
         if row.output_shapes[:1] != (shape,) or not row.input_shapes:
             continue
-        is_flatten = op_name(row) in _FLATTEN_OPS if row.kind == "function" else row.type == "Flatten"
+        is_flatten = (
+            op_name(row) in _FLATTEN_OPS if row.kind == "function" else row.type == "Flatten"
+        )
         if is_flatten and len(row.input_shapes[0]) > len(shape):
             return row
         if row.input_shapes[:1] != (shape,):
@@ -149,7 +155,11 @@ def _diagnose_linear(layers: Sequence[LayerRecord], row: LayerRecord) -> Diagnos
     flat = _flatten_source(layers, row.index, shape)
     merged = _merged_dims(flat.input_shapes[0], shape) if flat is not None else ()
     if flat is not None and len(merged) > 1:
-        what = "flatten" if op_name(flat) in ("flatten", "Flatten") or flat.type == "Flatten" else op_name(flat)
+        what = (
+            "flatten"
+            if op_name(flat) in ("flatten", "Flatten") or flat.type == "Flatten"
+            else op_name(flat)
+        )
         wanted = _factor_like(in_features, merged)
         expects = f"{row.type} expects {in_features}"
         if wanted is not None:
@@ -180,7 +190,9 @@ def _channel_dim(shape: Shape, spatial: int) -> int | None:
 
 
 def _lazy_name(row_type: str) -> str:
-    return f"nn.Lazy{row_type}" if row_type.startswith(("Conv", "BatchNorm", "InstanceNorm")) else ""
+    return (
+        f"nn.Lazy{row_type}" if row_type.startswith(("Conv", "BatchNorm", "InstanceNorm")) else ""
+    )
 
 
 def _producer_hint(
@@ -208,11 +220,15 @@ def _diagnose_conv(layers: Sequence[LayerRecord], row: LayerRecord) -> Diagnosis
             f"{_label(row)} expects a {spatial + 1}-D or {spatial + 2}-D input "
             f"(N, C, {', '.join(letters)}), got {len(shape)}-D {fmt_dims(shape)}"
         )
-        return Diagnosis(f"a {spatial + 2}-D input [N, {in_channels}, {', '.join(letters)}]", message, None)
+        return Diagnosis(
+            f"a {spatial + 2}-D input [N, {in_channels}, {', '.join(letters)}]", message, None
+        )
     got = shape[cdim]
     if got == in_channels:
         return _diagnose_window(layers, row)
-    message = f"{_label(row)} expects {in_channels} input channels, got {got} (input {fmt_dims(shape)})"
+    message = (
+        f"{_label(row)} expects {in_channels} input channels, got {got} (input {fmt_dims(shape)})"
+    )
     expected = f"{in_channels} channels in dim {cdim} (in_channels={in_channels})"
     return Diagnosis(expected, message, _producer_hint(layers, row, shape, got, "in_channels"))
 
@@ -256,7 +272,9 @@ def _diagnose_norm(layers: Sequence[LayerRecord], row: LayerRecord) -> Diagnosis
 # --- windows (conv and pooling) ------------------------------------------------------------
 
 
-def _window(row: LayerRecord, spatial: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None:
+def _window(
+    row: LayerRecord, spatial: int
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None:
     """(kernel, stride, padding, dilation) per spatial dim, or None when not a fixed window."""
     attrs = row.attributes
     kernel = _per_dim(attrs.get("kernel_size"), spatial)
@@ -287,7 +305,12 @@ def _min_model_input(layers: Sequence[LayerRecord], row: LayerRecord, need: Shap
     current = row.input_shapes[0][-spatial:]
     for j in range(row.index - 1, -1, -1):
         prev = layers[j]
-        if not prev.input_shapes or not prev.output_shapes or j + 1 < len(layers) and layers[j + 1].depth > prev.depth:
+        if (
+            not prev.input_shapes
+            or not prev.output_shapes
+            or j + 1 < len(layers)
+            and layers[j + 1].depth > prev.depth
+        ):
             continue  # containers repeat their children's work
         src, out = prev.input_shapes[0], prev.output_shapes[0]
         if len(out) < spatial or out[-spatial:] != current:
@@ -298,7 +321,10 @@ def _min_model_input(layers: Sequence[LayerRecord], row: LayerRecord, need: Shap
                 return None  # resized by something without a fixed window (interpolate...)
             continue
         k, s, p, d = window
-        need = tuple(max(1, (n - 1) * st + dl * (kk - 1) + 1 - 2 * pd) for n, kk, st, pd, dl in zip(need, k, s, p, d))
+        need = tuple(
+            max(1, (n - 1) * st + dl * (kk - 1) + 1 - 2 * pd)
+            for n, kk, st, pd, dl in zip(need, k, s, p, d)
+        )
         current = src[-spatial:]
     model_input = layers[0].input_shapes[0] if layers and layers[0].input_shapes else ()
     if len(model_input) >= spatial and model_input[-spatial:] == current:
@@ -397,13 +423,19 @@ def _shortcut_hint(main: Shape, other: Shape) -> str | None:
         return None
     stride = strides.pop()
     dims = len(main) - 2
-    conv = f"nn.Conv{dims}d({other[1]}, {main[1]}, 1" + (f", stride={stride}" if stride > 1 else "") + ", bias=False)"
+    conv = (
+        f"nn.Conv{dims}d({other[1]}, {main[1]}, 1"
+        + (f", stride={stride}" if stride > 1 else "")
+        + ", bias=False)"
+    )
     shape = "1×1" if dims == 2 else "1×1×1"
     what = f"{shape} conv, stride {stride}" if stride > 1 else f"{shape} conv"
     return f"add a projection shortcut ({what}): {conv} followed by nn.BatchNorm{dims}d({main[1]})"
 
 
-def _diagnose_broadcast(layers: Sequence[LayerRecord], row: LayerRecord, verb: str) -> Diagnosis | None:
+def _diagnose_broadcast(
+    layers: Sequence[LayerRecord], row: LayerRecord, verb: str
+) -> Diagnosis | None:
     if len(row.input_shapes) < 2:
         return None
     a, b = row.input_shapes[0], row.input_shapes[1]
@@ -454,7 +486,11 @@ def _diagnose_join(row: LayerRecord) -> Diagnosis | None:
         # cat may differ along the joined dim only: two or more differing dims are an error.
         if (is_stack and differ) or len(differ) > 1:
             words = _dim_words(first, other, differ)
-            rule = "equal shapes" if is_stack else "equal sizes in every dim but the one it joins along"
+            rule = (
+                "equal shapes"
+                if is_stack
+                else "equal sizes in every dim but the one it joins along"
+            )
             message = f"{op}(): operand 0 {fmt_dims(first)} and operand {k} {fmt_dims(other)} differ ({words}); {op} needs {rule}"
             return Diagnosis(rule, message, None)
     return None
@@ -468,7 +504,11 @@ def _article(word: str) -> str:
 
 
 def _diagnose_dtype(row: LayerRecord, param_dtype: str | None) -> Diagnosis | None:
-    if row.kind != "module" or not row.input_dtypes or not any(a in row.attributes for a in _WEIGHTED_ATTRS):
+    if (
+        row.kind != "module"
+        or not row.input_dtypes
+        or not any(a in row.attributes for a in _WEIGHTED_ATTRS)
+    ):
         return None
     got = row.input_dtypes[0]
     weights = param_dtype or "float32"

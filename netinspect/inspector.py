@@ -361,13 +361,15 @@ def inspect_model(
     weights: str | None = None,
     allow_import: tuple[str, ...] = (),
     forward_args: Mapping[str, Any] | None = None,
+    explain: bool = False,
 ) -> InspectionReport:
     """Inspect a model: a torchvision name, ``file.py:Name``, ``pkg.mod:Name``, a YAML config
     path, or an ``nn.Module`` (left exactly as it was).
 
     ``inputs``: spec strings as on the CLI (``["1x3x224x224"]``), or real tensors: a tensor,
     a sequence of tensors (positional) or a dict (keyword). ``device``: "auto" (meta, with a
-    cpu fallback), "cpu", "cuda[:N]" or "meta". Raises ``ForwardFailed`` (with the partial
+    cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the shape arithmetic
+    (``explain.explain_report``). Raises ``ForwardFailed`` (with the partial
     report) when the model raises, and ``UsageError`` subclasses for bad requests.
     """
     dtype_str = None
@@ -485,6 +487,10 @@ def inspect_model(
         notes=tuple(notes),
         environment=_environment(dev),
     )
+    if explain:
+        from netinspect.explain import explain_report
+
+        report = explain_report(report)
     if result.exception is not None:
         from dataclasses import replace
 

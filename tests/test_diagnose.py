@@ -122,7 +122,9 @@ def test_vgg16_without_adaptive_pool_on_256() -> None:
         "Linear classifier.0: flatten produced 512×8×8 = 32768; Linear expects 25088 = 512×7×7"
     )
     assert error.hint is not None
-    assert error.hint.startswith("set in_features=32768, use nn.LazyLinear, or add nn.AdaptiveAvgPool2d")
+    assert error.hint.startswith(
+        "set in_features=32768, use nn.LazyLinear, or add nn.AdaptiveAvgPool2d"
+    )
     assert error.source == "torchvision/models/vgg.py:69"
 
 
@@ -149,7 +151,10 @@ def test_channel_mismatch_names_the_producer() -> None:
 def test_int64_input_to_a_conv_net() -> None:
     error = failure("alexnet", "1x3x224x224:int64")
     assert error.name == "features.0"
-    assert error.message == "Conv2d features.0 got an int64 input [1,3,224,224]; its weights are float32"
+    assert (
+        error.message
+        == "Conv2d features.0 got an int64 input [1,3,224,224]; its weights are float32"
+    )
     assert error.expected == "a float32 input"
     assert error.hint is not None and ".float()" in error.hint
 
@@ -186,7 +191,14 @@ def test_cat_names_the_dims_that_disagree() -> None:
 # --- the pure function on hand-built rows -----------------------------------------------------
 
 
-def row(index: int, name: str, type_: str, inp: tuple[int, ...], out: tuple[int, ...] | None, **attrs: object) -> LayerRecord:
+def row(
+    index: int,
+    name: str,
+    type_: str,
+    inp: tuple[int, ...],
+    out: tuple[int, ...] | None,
+    **attrs: object,
+) -> LayerRecord:
     return LayerRecord(
         index=index, name=name, kind="module", type=type_, depth=1 if name else 0,
         parent="" if name else None, call_index=0, input_shapes=(inp,),
@@ -199,8 +211,13 @@ def test_pure_linear_without_flatten_and_unknown_failures() -> None:
         row(0, "", "Net", (2, 1800), None),
         row(1, "fc", "Linear", (2, 1800), None, in_features=100, out_features=10),
     )
-    d = diagnose_failure(layers, 1, "RuntimeError", "mat1 and mat2 shapes cannot be multiplied (2x1800 and 100x10)")
-    assert d.message == "Linear fc expects a last dim of 100 (in_features), got 1800 from input [2,1800]"
+    d = diagnose_failure(
+        layers, 1, "RuntimeError", "mat1 and mat2 shapes cannot be multiplied (2x1800 and 100x10)"
+    )
+    assert (
+        d.message
+        == "Linear fc expects a last dim of 100 (in_features), got 1800 from input [2,1800]"
+    )
     assert d.hint == "set in_features=1800, or use nn.LazyLinear"
     unknown = diagnose_failure(layers[:1], 0, "ValueError", "boom\nmore")
     assert unknown == type(unknown)(None, "Net (root) raised ValueError: boom", None)
@@ -221,7 +238,9 @@ def test_cli_table_json_markdown_show_the_failure_block() -> None:
     result = runner.invoke(app, ["inspect", "alexnet", "--input", "1x3x16x16", "--format", "json"])
     assert result.exit_code == 3
     doc = json.loads(result.stdout)
-    assert doc["error"]["message"] == "MaxPool2d features.5: input 1×1 is smaller than the 3×3 window"
+    assert (
+        doc["error"]["message"] == "MaxPool2d features.5: input 1×1 is smaller than the 3×3 window"
+    )
     assert doc["error"]["expected"] == "an input of at least 3×3"
     assert doc["error"]["layer_index"] == len(doc["layers"]) - 1
     from jsonschema import validate
@@ -234,4 +253,7 @@ def test_cli_table_json_markdown_show_the_failure_block() -> None:
     assert md.exit_code == 3
     assert "**Forward pass failed**" in md.stdout
     assert "- **Hint:** the 16×16 model input" in md.stdout
-    assert "- **Failed at:** row 7 features.5 (MaxPool2d) at torchvision/models/alexnet.py:48" in md.stdout
+    assert (
+        "- **Failed at:** row 7 features.5 (MaxPool2d) at torchvision/models/alexnet.py:48"
+        in md.stdout
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from netinspect.records import InspectionReport
 from netinspect.render.text import (
+    explanation_rows,
     failure_lines,
     flatten_summary,
     fmt_params,
@@ -52,6 +53,17 @@ def render_markdown(report: InspectionReport) -> str:
             + " |"
         )
     out.append("")
+    if report.explanations is not None:
+        out += [
+            "**Shape arithmetic** (stride and receptive field in input pixels, main path)",
+            "",
+            "| # | Layer | Arithmetic | Stride | Receptive field |",
+            "|---:|---|---|---:|---:|",
+        ]
+        for index, name, arithmetic, stride, rf in explanation_rows(report):
+            text = _cell(arithmetic.replace("\n", "<br>")).replace("\\|", "\\|")
+            out.append(f"| {index} | {_cell(name)} | {text} | {stride} | {rf} |")
+        out.append("")
     if report.error is not None:
         out.append("**Forward pass failed**")
         out.append("")

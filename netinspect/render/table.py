@@ -12,6 +12,7 @@ from rich.text import Text
 from netinspect.records import InspectionReport
 from netinspect.render import RenderOptions
 from netinspect.render.text import (
+    explanation_rows,
     failure_lines,
     flatten_summary,
     fmt_params,
@@ -70,6 +71,20 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
             style=style,
         )
     console.print(table)
+
+    if report.explanations is not None:
+        arithmetic = Table(
+            title="Shape arithmetic", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1)
+        )
+        arithmetic.add_column("#", justify="right", style="dim", no_wrap=True)
+        arithmetic.add_column("Layer", overflow="fold", min_width=8)
+        arithmetic.add_column("Arithmetic", overflow="fold", min_width=20)
+        arithmetic.add_column("Stride", justify="right", no_wrap=True)
+        arithmetic.add_column("RF", justify="right", no_wrap=True)
+        for row in explanation_rows(report):
+            arithmetic.add_row(*row)
+        console.print(arithmetic)
+        console.print("Stride: input pixels between neighbouring outputs; RF: receptive field in input pixels (main path).")
 
     if report.error is not None:
         console.print(Text("Forward pass failed", style="bold red"))

@@ -123,3 +123,32 @@ def failure_lines(error: ErrorRecord) -> list[tuple[str, str]]:
     first = (error.exception_message.strip().splitlines() or [""])[0]
     rows.append(("torch said", f"{error.exception_type}: {first}" if first else error.exception_type))
     return rows
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def per_dim(values: Sequence[float] | None) -> str:
+    """``32`` when every spatial dim agrees, else ``16×32``; ``""`` when absent."""
+    if not values:
+        return ""
+    if len(set(values)) == 1:
+        return _num(values[0])
+    return "×".join(_num(v) for v in values)
+
+
+def explanation_rows(report: InspectionReport) -> list[tuple[str, str, str, str, str]]:
+    """(index, layer, arithmetic, stride, receptive field) per explained visible row."""
+    by_index = {layer.index: layer for layer in report.layers}
+    rows = []
+    for e in report.explanations or ():
+        layer = by_index.get(e.layer_index)
+        if layer is None:
+            continue
+        name = f"{layer.name or '(root)'} ({layer.type})"
+        lines = list(e.arithmetic) + [f"⚠ {w}" for w in e.warnings]
+        rows.append(
+            (str(e.layer_index), name, "\n".join(lines), per_dim(e.cumulative_stride), per_dim(e.receptive_field))
+        )
+    return rows
