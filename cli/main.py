@@ -7,6 +7,7 @@ import sys
 import typer.main
 
 from . import inspect_cmd  # noqa: F401  (registers the commands)
+from . import sizes_cmd  # noqa: F401
 from .app import app
 
 _GLOBAL_OPTIONS = {"--help", "-h", "--version"}

@@ -227,8 +227,13 @@ def _diagnose_conv(layers: Sequence[LayerRecord], row: LayerRecord) -> Diagnosis
     if got == in_channels:
         return _diagnose_window(layers, row)
     message = (
-        f"{_label(row)} expects {in_channels} input channels, got {got} (input {fmt_dims(shape)})"
+        f"{_label(row)} expects {in_channels} input channels, got {got} (input {fmt_dims(shape)}"
     )
+    if cdim == 0:
+        # torch reads an (N+1)-D input as one unbatched sample: [1,3,224] is C=1, H=3, W=224.
+        letters = ("L", "H×W", "D×H×W")[spatial - 1] if spatial <= 3 else "…"
+        message += f", read as one unbatched C×{letters} sample"
+    message += ")"
     expected = f"{in_channels} channels in dim {cdim} (in_channels={in_channels})"
     return Diagnosis(expected, message, _producer_hint(layers, row, shape, got, "in_channels"))
 
@@ -308,8 +313,8 @@ def _min_model_input(layers: Sequence[LayerRecord], row: LayerRecord, need: Shap
         if (
             not prev.input_shapes
             or not prev.output_shapes
-            or j + 1 < len(layers)
-            and layers[j + 1].depth > prev.depth
+            or (j + 1 < len(layers)
+            and layers[j + 1].depth > prev.depth)
         ):
             continue  # containers repeat their children's work
         src, out = prev.input_shapes[0], prev.output_shapes[0]

@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import netinspect_cli.main  # noqa: F401  (registers the commands)
 import pytest
 import torch
 import torchvision
+from netinspect_cli.app import app
 from torch import nn
 from typer.testing import CliRunner
 
@@ -18,8 +20,6 @@ from netinspect.diagnose import diagnose_failure
 from netinspect.errors import ForwardFailed
 from netinspect.inspector import inspect_model
 from netinspect.records import ErrorRecord, LayerRecord
-import netinspect_cli.main  # noqa: F401  (registers the commands)
-from netinspect_cli.app import app
 
 MODELS = Path(__file__).parent / "models"
 RESNET_BROKEN = f"{MODELS / 'resnet18_broken.py'}:ResNet18"

@@ -9,17 +9,17 @@ from __future__ import annotations
 import json
 import re
 
+import netinspect_cli.main  # noqa: F401  (registers the commands)
 import torch
+from netinspect_cli.app import app
 from torch import nn
 from typer.testing import CliRunner
 
-import netinspect_cli.main  # noqa: F401  (registers the commands)
 from netinspect.analysis import fold_to_depth
 from netinspect.explain import explain_report
 from netinspect.inspector import inspect_model
 from netinspect.records import InspectionReport, ShapeExplanation
 from netinspect.serialize import report_from_dict
-from netinspect_cli.app import app
 
 
 def by_name(report: InspectionReport) -> dict[str, ShapeExplanation]:
