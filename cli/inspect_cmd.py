@@ -101,6 +101,11 @@ def inspect_command(
         except ForwardFailed as exc:
             report = exc.report
             exit_code = EXIT_FORWARD_FAILED
+            if debug:
+                import traceback
+
+                # The model's own traceback (the cause), for --debug only.
+                traceback.print_exception(exc.__cause__ or exc)
         if explain:
             from netinspect.explain import explain_report
 

@@ -125,8 +125,8 @@ def _merged_dims(src: Shape, out: Shape) -> Shape:
 def _integer_root(value: int, n: int) -> int | None:
     root = round(value ** (1 / n))
     for r in (root - 1, root, root + 1):
-        if r > 0 and r**n == value:
-            return r
+        if r > 0 and int(r) ** n == value:
+            return int(r)
     return None
 
 

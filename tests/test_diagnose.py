@@ -257,3 +257,11 @@ def test_cli_table_json_markdown_show_the_failure_block() -> None:
         "- **Failed at:** row 7 features.5 (MaxPool2d) at torchvision/models/alexnet.py:48"
         in md.stdout
     )
+
+
+def test_traceback_only_with_debug() -> None:
+    runner = CliRunner()
+    quiet = runner.invoke(app, ["inspect", "alexnet", "--input", "1x3x16x16"])
+    assert quiet.exit_code == 3 and "Traceback" not in quiet.stderr
+    loud = runner.invoke(app, ["inspect", "alexnet", "--input", "1x3x16x16", "--debug"])
+    assert loud.exit_code == 3 and "Traceback (most recent call last)" in loud.stderr
