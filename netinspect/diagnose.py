@@ -313,8 +313,7 @@ def _min_model_input(layers: Sequence[LayerRecord], row: LayerRecord, need: Shap
         if (
             not prev.input_shapes
             or not prev.output_shapes
-            or (j + 1 < len(layers)
-            and layers[j + 1].depth > prev.depth)
+            or (j + 1 < len(layers) and layers[j + 1].depth > prev.depth)
         ):
             continue  # containers repeat their children's work
         src, out = prev.input_shapes[0], prev.output_shapes[0]
@@ -415,6 +414,15 @@ def _describe_operand(
     return None
 
 
+def _parent_input(layers: Sequence[LayerRecord], row: LayerRecord) -> Shape | None:
+    """The first input of the module whose forward made the op ``row``."""
+    for j in range(row.index - 1, -1, -1):
+        prev = layers[j]
+        if prev.kind == "module" and prev.name == row.parent and prev.depth == row.depth - 1:
+            return prev.input_shapes[0] if prev.input_shapes else None
+    return None
+
+
 def _operand_name(row: LayerRecord) -> str:
     return f"{op_name(row)}()" if row.kind == "function" else (row.name or "(root)")
 
@@ -456,11 +464,20 @@ def _diagnose_broadcast(
     if not other_is_input and src_b is not None and src_b.input_shapes[:1] == (a,):
         main, other, src_main, other_is_input = b, a, src_b, True
     src_other = src_b if main is a else src_a
+    # The tensor that entered the enclosing module (a residual block's own input) is not a
+    # sibling's output: name it after that module.
+    parent_input = _parent_input(layers, row)
+    if src_main is None and src_other is not None and main == parent_input:
+        main, other, src_main, src_other = other, main, src_other, None
+    other_is_parent_input = not other_is_input and src_other is None and other == parent_input
     left = f"{_operand_name(src_main)} output {fmt_dims(main)}" if src_main else fmt_dims(main)
     if other_is_input:
         right = f"its input {fmt_dims(other)}"
     elif src_other is not None:
         right = f"{_operand_name(src_other)} output {fmt_dims(other)}"
+    elif other_is_parent_input:
+        owner = f"{row.parent} input" if row.parent else "the model input"
+        right = f"{owner} {fmt_dims(other)}"
     else:
         right = fmt_dims(other)
     n = max(len(a), len(b))
@@ -471,7 +488,7 @@ def _diagnose_broadcast(
     # Only a sum has the residual reading (block output + shortcut); for * or / the operands'
     # roles are unknown, so no fix is guessed.
     hint = None
-    if verb == "added to" and (other_is_input or src_other is not None):
+    if verb == "added to" and (other_is_input or other_is_parent_input or src_other is not None):
         hint = _shortcut_hint(main, other) or "make the shortcut's shape match the block's output"
     return Diagnosis(expected, message, hint)
 
@@ -499,6 +516,26 @@ def _diagnose_join(row: LayerRecord) -> Diagnosis | None:
             message = f"{op}(): operand 0 {fmt_dims(first)} and operand {k} {fmt_dims(other)} differ ({words}); {op} needs {rule}"
             return Diagnosis(rule, message, None)
     return None
+
+
+def _diagnose_matmul(row: LayerRecord) -> Diagnosis | None:
+    """``a @ b`` needs a's last dim to equal b's second-to-last; ``F.linear(x, w)`` needs
+    x's last dim to equal w's last (w is [out, in])."""
+    if len(row.input_shapes) < 2:
+        return None
+    a, b = row.input_shapes[0], row.input_shapes[1]
+    if not a or not b:
+        return None
+    op = op_name(row)
+    inner_b = b[-1] if op == "linear" else (b[-2] if len(b) >= 2 else b[0])
+    if a[-1] == inner_b:
+        return None
+    what = "weight" if op == "linear" else "operand 1"
+    message = (
+        f"{op}(): operand 0 {fmt_dims(a)} has last dim {a[-1]}, but {what} {fmt_dims(b)} "
+        f"expects {inner_b}"
+    )
+    return Diagnosis(f"a last dim of {inner_b}", message, None)
 
 
 # --- dtypes --------------------------------------------------------------------------------
@@ -564,6 +601,8 @@ def diagnose_failure(
             found = _diagnose_broadcast(layers, row, _BROADCAST_OPS[op])
         elif op in _JOIN_OPS:
             found = _diagnose_join(row)
+        elif op in ("matmul", "mm", "bmm", "__matmul__", "__rmatmul__", "linear"):
+            found = _diagnose_matmul(row)
     else:
         # A wrong dtype of integer input is fatal whatever the shapes are; report it first.
         if row.input_dtypes and not _is_floating(row.input_dtypes[0]):

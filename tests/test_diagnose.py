@@ -265,3 +265,42 @@ def test_traceback_only_with_debug() -> None:
     assert quiet.exit_code == 3 and "Traceback" not in quiet.stderr
     loud = runner.invoke(app, ["inspect", "alexnet", "--input", "1x3x16x16", "--debug"])
     assert loud.exit_code == 3 and "Traceback (most recent call last)" in loud.stderr
+
+
+class SequentialResidual(nn.Sequential):
+    """A residual block whose body layers are its own children: ``super().forward(x) + x``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(x) + x
+
+
+def test_add_of_body_layers_and_the_blocks_own_input() -> None:
+    with torch.device("meta"):
+        model = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1),
+            SequentialResidual(nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU()),
+        )
+    error = failure(model, "1x3x16x16")
+    # Conv 3x3/2 p1 on 16: ⌊(16 + 2 − 2 − 1)/2⌋ + 1 = 8.
+    assert error.message == (
+        "1.1 output [1,64,8,8] cannot be added to 1 input [1,32,16,16]: "
+        "channels 64 vs 32, size 8 vs 16"
+    )
+    assert error.hint is not None and "(1×1 conv, stride 2)" in error.hint
+    assert "nn.Conv2d(32, 64, 1, stride=2, bias=False)" in error.hint
+
+
+def test_matmul_names_the_inner_dims() -> None:
+    class Head(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.zeros(100, 10))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.flatten(1) @ self.weight
+
+    error = failure(Head().to("meta"), "2x8x15x15")
+    # 8·15·15 = 1800 features against a 100-row weight.
+    assert error.message == (
+        "__matmul__(): operand 0 [2,1800] has last dim 1800, but operand 1 [100,10] expects 100"
+    )

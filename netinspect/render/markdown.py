@@ -61,7 +61,7 @@ def render_markdown(report: InspectionReport) -> str:
             "|---:|---|---|---:|---:|",
         ]
         for index, name, arithmetic, stride, rf in explanation_rows(report):
-            text = _cell(arithmetic.replace("\n", "<br>")).replace("\\|", "\\|")
+            text = _cell(arithmetic.replace("\n", "<br>"))
             out.append(f"| {index} | {_cell(name)} | {text} | {stride} | {rf} |")
         out.append("")
     if report.error is not None:
