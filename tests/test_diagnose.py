@@ -302,5 +302,5 @@ def test_matmul_names_the_inner_dims() -> None:
     error = failure(Head().to("meta"), "2x8x15x15")
     # 8·15·15 = 1800 features against a 100-row weight.
     assert error.message == (
-        "__matmul__(): operand 0 [2,1800] has last dim 1800, but operand 1 [100,10] expects 100"
+        "matmul(): operand 0 [2,1800] has last dim 1800, but operand 1 [100,10] expects 100"
     )
