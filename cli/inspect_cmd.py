@@ -81,6 +81,14 @@ def inspect_command(
             "(--arg return_loss=false --arg steps=3 --arg mask=null).",
         ),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Show the arithmetic behind each output shape, with cumulative stride and "
+            "receptive field (JSON: the 'explain' key).",
+        ),
+    ] = False,
     debug: DebugOption = False,
 ) -> None:
     """Inspect MODEL: per-layer shapes and params, the flatten point, totals."""
@@ -108,6 +116,16 @@ def inspect_command(
         except ForwardFailed as exc:
             report = exc.report
             exit_code = EXIT_FORWARD_FAILED
+            if debug:
+                import traceback
+
+                # The model's own traceback (the cause), for --debug only.
+                traceback.print_exception(exc.__cause__ or exc)
+        if explain:
+            from netinspect.explain import explain_report
+
+            # On the full report: the receptive field needs the rows that --depth hides.
+            report = explain_report(report)
         if depth is not None:
             report = fold_to_depth(report, depth)
         to_terminal = output is None

@@ -6,7 +6,7 @@ import sys
 
 import typer.main
 
-from . import check_cmd, config_cmd, inspect_cmd  # noqa: F401  (registers the commands)
+from . import check_cmd, config_cmd, inspect_cmd, sizes_cmd  # noqa: F401  (registers the commands)
 from .app import app
 
 _GLOBAL_OPTIONS = {"--help", "-h", "--version"}

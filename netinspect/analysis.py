@@ -122,4 +122,8 @@ def fold_to_depth(report: InspectionReport, depth: int) -> InspectionReport:
             )
         kept.append(row)
         i += 1
-    return dataclasses.replace(report, layers=tuple(kept))
+    explanations = report.explanations
+    if explanations is not None:
+        visible = {row.index for row in kept}
+        explanations = tuple(e for e in explanations if e.layer_index in visible)
+    return dataclasses.replace(report, layers=tuple(kept), explanations=explanations)

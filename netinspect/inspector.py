@@ -18,6 +18,7 @@ from torch.overrides import TorchFunctionMode
 from netinspect import __version__
 from netinspect.analysis import find_flatten_point
 from netinspect.capture import CallCapture, dtype_name, shape_of, tensor_leaves
+from netinspect.diagnose import diagnose_failure
 from netinspect.errors import (
     DeviceError,
     ForwardFailed,
@@ -381,14 +382,21 @@ def _run_pass(model: nn.Module, prepared: _Prepared, device: torch.device) -> _P
     return _PassResult(capture, output, exception)
 
 
-def _error_record(layers: tuple[LayerRecord, ...], result: _PassResult) -> ErrorRecord:
+def _error_record(
+    layers: tuple[LayerRecord, ...], result: _PassResult, param_dtype: str
+) -> ErrorRecord:
     exc = result.exception
     assert exc is not None
     text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
     failure = result.capture.failure
     row = layers[failure.row_index] if failure is not None else None
-    message = f"{row.type} {row.name or '(root)'} raised {type(exc).__name__}: {first}" if row else first
+    diagnosis = diagnose_failure(
+        layers,
+        row.index if row else None,
+        type(exc).__name__,
+        text,
+        param_dtype=param_dtype,
+    )
     return ErrorRecord(
         layer_index=row.index if row else None,
         name=row.name if row else None,
@@ -396,9 +404,9 @@ def _error_record(layers: tuple[LayerRecord, ...], result: _PassResult) -> Error
         type=row.type if row else None,
         source=row.source if row else None,
         input_shapes=row.input_shapes if row else (),
-        expected=None,
-        message=message,
-        hint=None,
+        expected=diagnosis.expected,
+        message=diagnosis.message,
+        hint=diagnosis.hint,
         exception_type=type(exc).__name__,
         exception_message=text,
     )
@@ -426,13 +434,15 @@ def inspect_model(
     weights: str | None = None,
     allow_import: tuple[str, ...] = (),
     forward_args: Mapping[str, Any] | None = None,
+    explain: bool = False,
 ) -> InspectionReport:
     """Inspect a model: a torchvision name, ``file.py:Name``, ``pkg.mod:Name``, a YAML config
     path, or an ``nn.Module`` (left exactly as it was).
 
     ``inputs``: spec strings as on the CLI (``["1x3x224x224"]``), or real tensors: a tensor,
     a sequence of tensors (positional) or a dict (keyword). ``device``: "auto" (meta, with a
-    cpu fallback), "cpu", "cuda[:N]" or "meta". Raises ``ForwardFailed`` (with the partial
+    cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the shape arithmetic
+    (``explain.explain_report``). Raises ``ForwardFailed`` (with the partial
     report) when the model raises, and ``UsageError`` subclasses for bad requests.
     """
     dtype_str = None
@@ -560,10 +570,14 @@ def inspect_model(
         notes=tuple(notes),
         environment=_environment(dev),
     )
+    if explain:
+        from netinspect.explain import explain_report
+
+        report = explain_report(report)
     if result.exception is not None:
         from dataclasses import replace
 
-        report = replace(report, error=_error_record(layers, result))
+        report = replace(report, error=_error_record(layers, result, dtype_name(float_dtype)))
         assert report.error is not None
         raise ForwardFailed(report.error.message, report) from result.exception
     return report

@@ -111,6 +111,22 @@ class ErrorRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ShapeExplanation:
+    """Why one row's output has its shape (``--explain``), and where it sits on the main path.
+
+    ``cumulative_stride`` and ``receptive_field`` are per spatial dim, in input pixels, for
+    rows with a spatial window (conv, pooling, upsampling); None elsewhere. Strides are
+    fractions after upsampling, hence floats.
+    """
+
+    layer_index: int
+    arithmetic: tuple[str, ...]
+    cumulative_stride: tuple[float, ...] | None = None
+    receptive_field: tuple[float, ...] | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class InspectionReport:
     model: ModelInfo
     device: str
@@ -127,6 +143,8 @@ class InspectionReport:
     # Versions and machine facts: kept apart so that diffs can ignore them.
     environment: Mapping[str, str] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+    # Present only when asked for (``--explain`` / ``explain_report``): the JSON key too.
+    explanations: tuple[ShapeExplanation, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``--format json`` prints."""

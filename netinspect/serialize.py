@@ -17,6 +17,7 @@ from netinspect.records import (
     LayerRecord,
     ModelInfo,
     Shape,
+    ShapeExplanation,
     Totals,
 )
 
@@ -95,6 +96,24 @@ def error_to_dict(error: ErrorRecord | None) -> dict[str, Any] | None:
     }
 
 
+def _number(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def _numbers(values: tuple[float, ...] | None) -> list[int | float] | None:
+    return None if values is None else [_number(v) for v in values]
+
+
+def explanation_to_dict(e: ShapeExplanation) -> dict[str, Any]:
+    return {
+        "layer_index": e.layer_index,
+        "arithmetic": list(e.arithmetic),
+        "cumulative_stride": _numbers(e.cumulative_stride),
+        "receptive_field": _numbers(e.receptive_field),
+        "warnings": list(e.warnings),
+    }
+
+
 def totals_to_dict(totals: Totals) -> dict[str, Any]:
     return {
         "params": totals.params,
@@ -107,7 +126,7 @@ def totals_to_dict(totals: Totals) -> dict[str, Any]:
 
 
 def report_to_dict(report: InspectionReport) -> dict[str, Any]:
-    return {
+    out = {
         "schema_version": report.schema_version,
         "netinspect_version": report.netinspect_version,
         "model": {
@@ -126,6 +145,10 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
         "notes": list(report.notes),
         "environment": dict(report.environment),
     }
+    if report.explanations is not None:
+        # Only when asked for (--explain), so reports without it stay byte-identical.
+        out["explain"] = [explanation_to_dict(e) for e in report.explanations]
+    return out
 
 
 # --- reading back (saved reports, baselines) ---------------------------------------------
@@ -204,7 +227,25 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
             exception_type=e.get("exception_type", ""),
             exception_message=e.get("exception_message", ""),
         )
+    explain = d.get("explain")
+    explanations = None
+    if explain is not None:
+        explanations = tuple(
+            ShapeExplanation(
+                layer_index=int(x["layer_index"]),
+                arithmetic=tuple(x.get("arithmetic", ())),
+                cumulative_stride=None
+                if x.get("cumulative_stride") is None
+                else tuple(float(v) for v in x["cumulative_stride"]),
+                receptive_field=None
+                if x.get("receptive_field") is None
+                else tuple(float(v) for v in x["receptive_field"]),
+                warnings=tuple(x.get("warnings", ())),
+            )
+            for x in explain
+        )
     return InspectionReport(
+        explanations=explanations,
         schema_version=int(d.get("schema_version", SCHEMA_VERSION)),
         netinspect_version=str(d.get("netinspect_version", "")),
         model=ModelInfo(

@@ -145,7 +145,7 @@ def test_failing_forward_exit_3_with_partial_table() -> None:
     result = run("inspect", model_target("Broken"), "-i", "1x3x12x12")
     assert result.exit_code == 3
     assert "✖ failed here" in result.stdout
-    assert "forward pass failed: Linear fc raised" in result.stderr
+    assert "forward pass failed: Linear fc: flatten produced 8×10×10 = 800; Linear expects 100" in result.stderr
     assert "Traceback" not in result.stderr
 
 

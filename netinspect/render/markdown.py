@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from netinspect.records import InspectionReport
 from netinspect.render.text import (
+    explanation_rows,
+    failure_lines,
     flatten_summary,
     fmt_params,
     fmt_shapes,
@@ -51,6 +53,22 @@ def render_markdown(report: InspectionReport) -> str:
             + " |"
         )
     out.append("")
+    if report.explanations is not None:
+        out += [
+            "**Shape arithmetic** (stride and receptive field in input pixels, main path)",
+            "",
+            "| # | Layer | Arithmetic | Stride | Receptive field |",
+            "|---:|---|---|---:|---:|",
+        ]
+        for index, name, arithmetic, stride, rf in explanation_rows(report):
+            text = _cell(arithmetic.replace("\n", "<br>"))
+            out.append(f"| {index} | {_cell(name)} | {text} | {stride} | {rf} |")
+        out.append("")
+    if report.error is not None:
+        out.append("**Forward pass failed**")
+        out.append("")
+        out.extend(f"- **{k}:** {_cell(v)}" for k, v in failure_lines(report.error))
+        out.append("")
     if report.flatten is not None:
         lines = flatten_summary(report.flatten)
         out.append(f"**Flatten point:** {lines[0]}  ")

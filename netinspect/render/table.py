@@ -12,6 +12,8 @@ from rich.text import Text
 from netinspect.records import InspectionReport
 from netinspect.render import RenderOptions
 from netinspect.render.text import (
+    explanation_rows,
+    failure_lines,
     flatten_summary,
     fmt_params,
     fmt_shapes,
@@ -69,6 +71,30 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
             style=style,
         )
     console.print(table)
+
+    if report.explanations is not None:
+        arithmetic = Table(
+            title="Shape arithmetic", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1)
+        )
+        arithmetic.add_column("#", justify="right", style="dim", no_wrap=True)
+        arithmetic.add_column("Layer", overflow="fold", min_width=8)
+        arithmetic.add_column("Arithmetic", overflow="fold", min_width=20)
+        arithmetic.add_column("Stride", justify="right", no_wrap=True)
+        arithmetic.add_column("RF", justify="right", no_wrap=True)
+        for row in explanation_rows(report):
+            arithmetic.add_row(*row)
+        console.print(arithmetic)
+        console.print("Stride: input pixels between neighbouring outputs; RF: receptive field in input pixels (main path).")
+
+    if report.error is not None:
+        console.print(Text("Forward pass failed", style="bold red"))
+        # A grid, so that long messages wrap under their value, not under the labels.
+        block = Table.grid(padding=(0, 2), pad_edge=True)
+        block.add_column(style="bold", no_wrap=True)
+        block.add_column(overflow="fold")
+        for key, value in failure_lines(report.error):
+            block.add_row(key, value)
+        console.print(block)
 
     if report.flatten is not None:
         lines = flatten_summary(report.flatten)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from netinspect.records import FlattenPoint, InspectionReport, LayerRecord, Shape
+from netinspect.records import ErrorRecord, FlattenPoint, InspectionReport, LayerRecord, Shape
 
 
 def fmt_shape(shape: Shape, sep: str = ", ") -> str:
@@ -102,3 +102,53 @@ def totals_lines(report: InspectionReport) -> list[tuple[str, str]]:
 
 def inputs_text(report: InspectionReport) -> str:
     return ", ".join(f"{i.name} {fmt_shape(i.shape)} {i.dtype}" for i in report.inputs)
+
+
+def failure_lines(error: ErrorRecord) -> list[tuple[str, str]]:
+    """The failure block: where, what came in, what was expected, why, and the fix."""
+    if error.layer_index is not None:
+        where = f"row {error.layer_index} {error.name or '(root)'} ({error.type})"
+    else:
+        where = "outside any recorded layer"
+    if error.source:
+        where += f" at {error.source}"
+    rows = [("Failed at", where)]
+    if error.input_shapes:
+        rows.append(("Input", fmt_shapes(error.input_shapes, limit=4)))
+    if error.expected:
+        rows.append(("Expected", error.expected))
+    rows.append(("Problem", error.message))
+    if error.hint:
+        rows.append(("Hint", error.hint))
+    first = (error.exception_message.strip().splitlines() or [""])[0]
+    rows.append(("torch said", f"{error.exception_type}: {first}" if first else error.exception_type))
+    return rows
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def per_dim(values: Sequence[float] | None) -> str:
+    """``32`` when every spatial dim agrees, else ``16×32``; ``""`` when absent."""
+    if not values:
+        return ""
+    if len(set(values)) == 1:
+        return _num(values[0])
+    return "×".join(_num(v) for v in values)
+
+
+def explanation_rows(report: InspectionReport) -> list[tuple[str, str, str, str, str]]:
+    """(index, layer, arithmetic, stride, receptive field) per explained visible row."""
+    by_index = {layer.index: layer for layer in report.layers}
+    rows = []
+    for e in report.explanations or ():
+        layer = by_index.get(e.layer_index)
+        if layer is None:
+            continue
+        name = f"{layer.name or '(root)'} ({layer.type})"
+        lines = list(e.arithmetic) + [f"⚠ {w}" for w in e.warnings]
+        rows.append(
+            (str(e.layer_index), name, "\n".join(lines), per_dim(e.cumulative_stride), per_dim(e.receptive_field))
+        )
+    return rows

@@ -1,0 +1,62 @@
+"""``netinspect sizes MODEL --input 1x3xHxW``: which input sizes the model accepts."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from .app import EXIT_FORWARD_FAILED, DebugOption, app, eprint, handle_errors
+from .inspect_cmd import AllowImportOption
+
+
+class SizesFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command("sizes")
+def sizes_command(
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="torchvision name, path/to/file.py:Class, package.module:Class, or YAML config."
+        ),
+    ],
+    input_spec: Annotated[
+        Optional[str],  # noqa: UP045 - Typer reads the annotation at runtime
+        typer.Option(
+            "--input", "-i", help="The input whose free dims are varied, e.g. 1x3x224x224."
+        ),
+    ] = None,
+    up_to: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            "--up-to", min=1, help="Probe each dim from 1 to N (default: 2x the given size, ≥ 64)."
+        ),
+    ] = None,
+    fmt: Annotated[
+        SizesFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = SizesFormat.text,
+    allow_import: AllowImportOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Find the input sizes MODEL accepts: per free dim the minimum, the maximum if bounded,
+    the step, and whether the output shape depends on it (meta device, eval mode)."""
+    with handle_errors(debug):
+        from netinspect.render.sizes_format import render_sizes_json, render_sizes_text
+        from netinspect.sizes import probe_sizes
+
+        report = probe_sizes(model, input_spec, up_to=up_to, allow_import=tuple(allow_import or ()))
+        match fmt:
+            case SizesFormat.text:
+                typer.echo(render_sizes_text(report), nl=False)
+            case SizesFormat.json:
+                typer.echo(render_sizes_json(report), nl=False)
+        if all(d.minimum is None for d in report.dims):
+            # Nothing the model accepts: the same exit code as a failing inspection.
+            eprint(
+                f"netinspect: error: no probed size works: {report.given_failure or report.summary}"
+            )
+            raise typer.Exit(EXIT_FORWARD_FAILED)
