@@ -49,6 +49,9 @@ class LayerRecord:
     # Bytes of the output tensors this call allocated (views, its inputs, and tensors an inner
     # row already produced are not counted again), so rows sum to the total.
     activation_bytes: int = 0
+    # Consecutive identical calls folded into this row by ``analysis.collapse_repeats`` (its
+    # counts are their sums); 1 for a row as captured.
+    repeat: int = 1
 
 
 @dataclass(frozen=True, slots=True)
