@@ -8,6 +8,7 @@ pre/post hooks on each module, and a ``TorchFunctionMode`` that sees ``torch.fla
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 import weakref
@@ -68,16 +69,23 @@ def dtype_name(dtype: torch.dtype) -> str:
 def relative_source(filename: str, lineno: int) -> str:
     """``package/relative/path.py:LINE``: relative to the import root that holds the file, or
     to the current directory; never absolute."""
+    return f"{_relative_path(filename, tuple(sys.path), os.getcwd())}:{lineno}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _relative_path(filename: str, search_path: tuple[str, ...], cwd: str) -> str:
+    # Cached: every row asks, and stat-ing each sys.path entry per row dominated the capture
+    # of models with thousands of calls. The key holds sys.path and cwd, so changes are seen.
     path = os.path.abspath(filename)
-    roots = [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)]
-    roots.append(os.getcwd())
+    roots = [os.path.abspath(p) for p in search_path if p and os.path.isdir(p)]
+    roots.append(cwd)
     best = ""
     for root in roots:
         prefix = root.rstrip(os.sep) + os.sep
         if path.startswith(prefix) and len(prefix) > len(best):
             best = prefix
     rel = path[len(best) :] if best else os.path.basename(path)
-    return f"{rel.replace(os.sep, '/')}:{lineno}"
+    return rel.replace(os.sep, "/")
 
 
 def caller_outside_torch(frame: FrameType | None) -> str | None:
@@ -206,6 +214,9 @@ class _OpMode(TorchFunctionMode):
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         kwargs = kwargs or {}
+        if self.capture.is_in_hook:
+            # Our own hooks read .shape, .numel()... of the tensors: not model code, not rows.
+            return func(*args, **kwargs)
         row = self.capture.open_op_row(func, args, kwargs)
         if row is None:
             return func(*args, **kwargs)
@@ -251,6 +262,8 @@ class CallCapture:
         # FLOPs of ops that ran while no row was open (nothing in a normal pass).
         self.unattributed_flops = 0
         self.unattributed_macs = 0
+        # True while our hooks run, so the op mode ignores the tensor queries they make.
+        self.is_in_hook = False
 
     # --- context management -------------------------------------------------------------
     def __enter__(self) -> CallCapture:
@@ -340,6 +353,15 @@ class CallCapture:
         return index
 
     def _pre_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.is_in_hook = True
+        try:
+            self._open_module_row(module, args, kwargs)
+        finally:
+            self.is_in_hook = False
+
+    def _open_module_row(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
         name = self._names.get(id(module), type(module).__name__)
         parent = self._stack[-1][1] if self._stack else None
         shapes, dtypes = _describe((args, kwargs))
@@ -370,6 +392,15 @@ class CallCapture:
         self._active.append(row)
 
     def _post_hook(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> None:
+        self.is_in_hook = True
+        try:
+            self._close_module_row(module, args, kwargs, output)
+        finally:
+            self.is_in_hook = False
+
+    def _close_module_row(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
         if not self._stack or self._stack[-1][0] is not module:
