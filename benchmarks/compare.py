@@ -103,7 +103,8 @@ def measure(tool: str, name: str, timeout: float = 900) -> dict[str, Any]:
         return result
     text = proc.stderr
     oom = "MemoryError" in text or "out of memory" in text.lower() or "alloc" in text.lower()
-    return {"error": "out of memory" if oom or proc.returncode < 0 else text.strip()[-200:]}
+    last = (text.strip().splitlines() or ["failed"])[-1]
+    return {"error": "out of memory" if oom or proc.returncode < 0 else last[-160:].replace("|", "/")}
 
 
 def _g(flops: int | None) -> str:
