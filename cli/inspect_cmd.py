@@ -89,6 +89,22 @@ def inspect_command(
             "receptive field (JSON: the 'explain' key).",
         ),
     ] = False,
+    columns: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--columns",
+            help="Per-layer columns, comma-separated: shapes,params,macs,flops,memory "
+            "(default shapes,params). JSON always carries every value.",
+        ),
+    ] = None,
+    collapse: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option(
+            "--collapse/--no-collapse",
+            help="Fold consecutive identical blocks into one row (layer1.0–2 × 3). "
+            "Default: on for table and markdown, off for JSON.",
+        ),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Inspect MODEL: per-layer shapes and params, the flatten point, totals."""
@@ -98,10 +114,15 @@ def inspect_command(
         # Before importing torch: a malformed --arg costs nothing.
         kwargs = parse_forward_args(forward_args or [])
 
-        from netinspect.analysis import fold_to_depth
+        from netinspect.analysis import collapse_repeats, fold_to_depth
         from netinspect.errors import ForwardFailed
         from netinspect.inspector import inspect_model
+        from netinspect.render import DEFAULT_COLUMNS, parse_columns
 
+        try:
+            chosen_columns = parse_columns(columns) if columns is not None else DEFAULT_COLUMNS
+        except ValueError as exc:
+            fail(f"--columns: {exc}")
         exit_code = 0
         try:
             report = inspect_model(
@@ -128,11 +149,17 @@ def inspect_command(
             report = explain_report(report)
         if depth is not None:
             report = fold_to_depth(report, depth)
+        if collapse if collapse is not None else fmt is not OutputFormat.json:
+            report = collapse_repeats(report)
         to_terminal = output is None
         text = render_report(
             report,
             fmt,
-            RenderOptions(width=output_width() if to_terminal else 100, color=to_terminal and use_color()),
+            RenderOptions(
+                width=output_width() if to_terminal else 100,
+                color=to_terminal and use_color(),
+                columns=chosen_columns,
+            ),
         )
         if output is not None:
             from netinspect.fileio import write_text_atomic

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Sequence
 
 from netinspect.records import (
@@ -14,6 +15,22 @@ from netinspect.records import (
     LayerRecord,
     Shape,
 )
+
+
+def training_bytes_estimate(
+    param_bytes: int, trainable_param_bytes: int, buffer_bytes: int, activation_bytes: int
+) -> int:
+    """Memory for one training step with Adam, in bytes:
+
+        params + buffers + grads (1×) + Adam's exp_avg and exp_avg_sq (2×) + saved activations
+
+    Grads and both Adam states exist only for trainable parameters and take the parameter's
+    dtype, hence ``3 × trainable_param_bytes``. Saved activations are estimated by every new
+    tensor the forward pass produced (``activation_bytes``), an upper bound on what autograd
+    keeps for backward. Not counted: the optimizer's step temporaries, allocator fragmentation,
+    CUDA context, mixed-precision master copies.
+    """
+    return param_bytes + buffer_bytes + 3 * trainable_param_bytes + activation_bytes
 
 
 def subtree_end(layers: Sequence[LayerRecord], i: int) -> int:
@@ -26,7 +43,8 @@ def subtree_end(layers: Sequence[LayerRecord], i: int) -> int:
 
 
 def is_leaf(layers: Sequence[LayerRecord], i: int) -> bool:
-    return subtree_end(layers, i) == i + 1
+    # O(1): in pre-order a row has children exactly when the next row is deeper.
+    return i + 1 >= len(layers) or layers[i + 1].depth <= layers[i].depth
 
 
 def _drops_to_2d(layer: LayerRecord) -> bool:
@@ -112,18 +130,128 @@ def fold_to_depth(report: InspectionReport, depth: int) -> InspectionReport:
             i += 1
             continue
         if row.depth == depth:
-            end = subtree_end(layers, i)
-            inner = layers[i + 1 : end]
-            row = dataclasses.replace(
-                row,
-                params=row.params + sum(r.params for r in inner),
-                trainable_params=row.trainable_params + sum(r.trainable_params for r in inner),
-                shared_params=row.shared_params + sum(r.shared_params for r in inner),
-            )
+            row = _summed(row, layers[i : subtree_end(layers, i)])
         kept.append(row)
         i += 1
+    return with_layers(report, kept)
+
+
+def with_layers(report: InspectionReport, kept: Sequence[LayerRecord]) -> InspectionReport:
+    """``report`` showing only ``kept`` rows; explanations of hidden rows go with them."""
     explanations = report.explanations
     if explanations is not None:
         visible = {row.index for row in kept}
         explanations = tuple(e for e in explanations if e.layer_index in visible)
     return dataclasses.replace(report, layers=tuple(kept), explanations=explanations)
+
+
+def _summed(row: LayerRecord, rows: Sequence[LayerRecord], repeat: int = 1) -> LayerRecord:
+    """``row`` carrying the sums of every count in ``rows`` (which include ``row`` itself)."""
+    return dataclasses.replace(
+        row,
+        params=sum(r.params for r in rows),
+        trainable_params=sum(r.trainable_params for r in rows),
+        shared_params=sum(r.shared_params for r in rows),
+        flops=sum(r.flops for r in rows),
+        macs=sum(r.macs for r in rows),
+        activation_bytes=sum(r.activation_bytes for r in rows),
+        repeat=repeat,
+    )
+
+
+def _tree(layers: Sequence[LayerRecord]) -> tuple[list[int], list[list[int]]]:
+    """(subtree end per row, children per row; index -1 holds the top-level rows), in O(n)."""
+    n = len(layers)
+    ends = [n] * n
+    children: list[list[int]] = [[] for _ in range(n + 1)]
+    stack: list[int] = []
+    for i, row in enumerate(layers):
+        while stack and layers[stack[-1]].depth >= row.depth:
+            ends[stack.pop()] = i
+        children[stack[-1] if stack else -1].append(i)
+        stack.append(i)
+    return ends, children
+
+
+def _last_part(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _range_end(first: str, last: str) -> str:
+    """``encoder_layer_11`` after ``encoder_layer_0`` -> ``11``: the shared prefix is dropped."""
+    a, b = re.fullmatch(r"(.*?)(\d+)", first), re.fullmatch(r"(.*?)(\d+)", last)
+    if a and b and a.group(1) == b.group(1):
+        return b.group(2)
+    return last
+
+
+def collapse_repeats(report: InspectionReport) -> InspectionReport:
+    """Fold runs of consecutive identical sibling calls into one row: ``layer1.0–2`` with
+    ``repeat`` 3, carrying the sums of the run's subtrees; their inner rows are hidden.
+
+    Identical means the same kind and type, the same parameter count (own and shared), the same
+    input and output shapes, and the same subtree (child types, names relative to the block,
+    shapes and parameter counts, recursively). A run holding the flatten point or the failed
+    row stays expanded so that they remain visible. Linear in the number of rows.
+    """
+    layers = report.layers
+    if not layers:
+        return report
+    ends, children = _tree(layers)
+    # Structural signature of every subtree, interned to small ints, built bottom-up (children
+    # come after their parent in pre-order) so each row is hashed once.
+    interned: dict[tuple[object, ...], int] = {}
+    sig = [0] * len(layers)
+    for i in range(len(layers) - 1, -1, -1):
+        row = layers[i]
+        key = (
+            row.kind,
+            row.type,
+            row.params + row.shared_params,
+            row.input_shapes,
+            row.output_shapes,
+            tuple((_last_part(layers[c].name), sig[c]) for c in children[i]),
+        )
+        sig[i] = interned.setdefault(key, len(interned))
+    pinned = {p.layer_index for p in (report.flatten, report.error) if p is not None}
+    # pinned_before[j]: pinned rows among layers[:j], so "any pinned in a span" is O(1).
+    pinned_before = [0]
+    for row in layers:
+        pinned_before.append(pinned_before[-1] + (row.index in pinned))
+    kept: list[LayerRecord] = []
+
+    def emit(i: int) -> None:
+        kept.append(layers[i])
+        emit_siblings(children[i])
+
+    def emit_siblings(siblings: list[int]) -> None:
+        k = 0
+        while k < len(siblings):
+            first = siblings[k]
+            m = k + 1
+            while m < len(siblings) and sig[siblings[m]] == sig[first]:
+                m += 1
+            run = siblings[k:m]
+            span_end = ends[run[-1]]
+            has_pinned = pinned_before[span_end] > pinned_before[first]
+            if len(run) > 1 and not has_pinned:
+                last = layers[run[-1]]
+                name = layers[first].name
+                if last.kind == "module" and last.name != name:
+                    name = f"{name}–{_range_end(_last_part(name), _last_part(last.name))}"
+                kept.append(
+                    dataclasses.replace(
+                        _summed(layers[first], layers[first:span_end], repeat=len(run)),
+                        name=name,
+                        output_shapes=last.output_shapes,
+                        output_dtypes=last.output_dtypes,
+                    )
+                )
+            else:
+                for j in run:
+                    emit(j)
+            k = m
+
+    # Recursion depth is the module nesting depth, not the row count.
+    emit_siblings(children[-1])
+    return with_layers(report, kept)

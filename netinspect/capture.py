@@ -8,8 +8,10 @@ pre/post hooks on each module, and a ``TorchFunctionMode`` that sees ``torch.fla
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
@@ -20,6 +22,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
 
+from netinspect.costs import CostMode
 from netinspect.records import LayerKind, LayerRecord, Shape
 
 _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
@@ -66,16 +69,23 @@ def dtype_name(dtype: torch.dtype) -> str:
 def relative_source(filename: str, lineno: int) -> str:
     """``package/relative/path.py:LINE``: relative to the import root that holds the file, or
     to the current directory; never absolute."""
+    return f"{_relative_path(filename, tuple(sys.path), os.getcwd())}:{lineno}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _relative_path(filename: str, search_path: tuple[str, ...], cwd: str) -> str:
+    # Cached: every row asks, and stat-ing each sys.path entry per row dominated the capture
+    # of models with thousands of calls. The key holds sys.path and cwd, so changes are seen.
     path = os.path.abspath(filename)
-    roots = [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)]
-    roots.append(os.getcwd())
+    roots = [os.path.abspath(p) for p in search_path if p and os.path.isdir(p)]
+    roots.append(cwd)
     best = ""
     for root in roots:
         prefix = root.rstrip(os.sep) + os.sep
         if path.startswith(prefix) and len(prefix) > len(best):
             best = prefix
     rel = path[len(best) :] if best else os.path.basename(path)
-    return f"{rel.replace(os.sep, '/')}:{lineno}"
+    return rel.replace(os.sep, "/")
 
 
 def caller_outside_torch(frame: FrameType | None) -> str | None:
@@ -147,6 +157,10 @@ class RowBuilder:
     shared_params: int = 0
     attributes: dict[str, Any] = field(default_factory=dict)
     is_finished: bool = False
+    # Aten-level cost of the ops that ran while this row was the innermost one.
+    flops: int = 0
+    macs: int = 0
+    activation_bytes: int = 0
 
     def freeze(self) -> LayerRecord:
         return LayerRecord(
@@ -166,6 +180,9 @@ class RowBuilder:
             input_dtypes=self.input_dtypes,
             output_dtypes=self.output_dtypes,
             attributes=dict(self.attributes),
+            flops=self.flops,
+            macs=self.macs,
+            activation_bytes=self.activation_bytes,
         )
 
 
@@ -197,15 +214,20 @@ class _OpMode(TorchFunctionMode):
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         kwargs = kwargs or {}
+        if self.capture.is_in_hook:
+            # Our own hooks read .shape, .numel()... of the tensors: not model code, not rows.
+            return func(*args, **kwargs)
         row = self.capture.open_op_row(func, args, kwargs)
+        if row is None:
+            return func(*args, **kwargs)
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
-            if row is not None:
-                self.capture.note_failure(row, exc)
+            self.capture.note_failure(row, exc)
             raise
-        if row is not None:
-            self.capture.close_op_row(row, result)
+        finally:
+            self.capture.leave_row(row)
+        self.capture.close_op_row(row, result, (args, kwargs))
         return result
 
 
@@ -228,6 +250,20 @@ class CallCapture:
         self._call_counts: dict[str, int] = {}
         self._counted: set[int] = set()
         self._mode: _OpMode | None = None
+        self._cost_mode: CostMode | None = None
+        # Rows now running, innermost last (module calls and function ops): FLOPs go to [-1].
+        self._active: list[RowBuilder] = []
+        # Output tensors already credited to a row, so a container that returns its child's
+        # output (or an op that returns its input) adds no activation bytes. Weak: no tensor
+        # is kept alive, and a reused id is told apart by identity.
+        self._produced: dict[int, weakref.ref[torch.Tensor]] = {}
+        # Op name -> calls, for aten ops with no FLOP formula (the totals are then partial).
+        self.uncounted_ops: dict[str, int] = {}
+        # FLOPs of ops that ran while no row was open (nothing in a normal pass).
+        self.unattributed_flops = 0
+        self.unattributed_macs = 0
+        # True while our hooks run, so the op mode ignores the tensor queries they make.
+        self.is_in_hook = False
 
     # --- context management -------------------------------------------------------------
     def __enter__(self) -> CallCapture:
@@ -245,6 +281,8 @@ class CallCapture:
             if self.record_ops:
                 self._mode = _OpMode(self)
                 self._mode.__enter__()
+            self._cost_mode = CostMode(self._charge, self._note_uncounted)
+            self._cost_mode.__enter__()
         except BaseException:
             self._cleanup()
             raise
@@ -259,6 +297,9 @@ class CallCapture:
         self._cleanup()
 
     def _cleanup(self) -> None:
+        if self._cost_mode is not None:
+            cost_mode, self._cost_mode = self._cost_mode, None
+            cost_mode.__exit__(None, None, None)
         if self._mode is not None:
             mode, self._mode = self._mode, None
             mode.__exit__(None, None, None)
@@ -269,6 +310,42 @@ class CallCapture:
             module.training = was_training
         self._training.clear()
 
+    # --- costs -----------------------------------------------------------------------------
+    def _charge(self, flops: int, macs: int) -> None:
+        if self._active:
+            row = self._active[-1]
+            row.flops += flops
+            row.macs += macs
+        else:
+            self.unattributed_flops += flops
+            self.unattributed_macs += macs
+
+    def _note_uncounted(self, name: str) -> None:
+        self.uncounted_ops[name] = self.uncounted_ops.get(name, 0) + 1
+
+    def _new_output_bytes(self, output: Any, inputs: Any) -> int:
+        """Bytes of the output tensors this call allocated: views, its own inputs and tensors
+        already credited to an inner row are not new memory."""
+        input_ids = {id(t) for t in tensor_leaves(inputs)}
+        total = 0
+        for t in tensor_leaves(output):
+            key = id(t)
+            if key in input_ids or t._is_view():
+                continue
+            seen = self._produced.get(key)
+            if seen is not None and seen() is t:
+                continue
+            self._produced[key] = weakref.ref(t)
+            total += t.numel() * t.element_size()
+        return total
+
+    def leave_row(self, row: RowBuilder) -> None:
+        """Row ``row`` stopped running (normally or by raising)."""
+        if self._active and self._active[-1] is row:
+            self._active.pop()
+        elif row in self._active:
+            del self._active[self._active.index(row) :]
+
     # --- rows -----------------------------------------------------------------------------
     def _next_call_index(self, name: str) -> int:
         index = self._call_counts.get(name, 0)
@@ -276,6 +353,15 @@ class CallCapture:
         return index
 
     def _pre_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.is_in_hook = True
+        try:
+            self._open_module_row(module, args, kwargs)
+        finally:
+            self.is_in_hook = False
+
+    def _open_module_row(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
         name = self._names.get(id(module), type(module).__name__)
         parent = self._stack[-1][1] if self._stack else None
         shapes, dtypes = _describe((args, kwargs))
@@ -303,19 +389,31 @@ class CallCapture:
                     row.trainable_params += numel
         self.rows.append(row)
         self._stack.append((module, row))
+        self._active.append(row)
 
     def _post_hook(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> None:
+        self.is_in_hook = True
+        try:
+            self._close_module_row(module, args, kwargs, output)
+        finally:
+            self.is_in_hook = False
+
+    def _close_module_row(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
         if not self._stack or self._stack[-1][0] is not module:
             return
         _, row = self._stack.pop()
+        self.leave_row(row)
         exc = sys.exc_info()[1]
         if output is None and exc is not None:
             # always_call hooks run inside forward's ``except``: this module raised.
             self.note_failure(row, exc)
             return
         row.output_shapes, row.output_dtypes = _describe(output)
+        row.activation_bytes = self._new_output_bytes(output, (args, kwargs))
         row.is_finished = True
 
     def open_op_row(
@@ -343,12 +441,14 @@ class CallCapture:
             input_dtypes=dtypes,
         )
         self.rows.append(row)
+        self._active.append(row)
         return row
 
-    def close_op_row(self, row: RowBuilder, result: Any) -> None:
+    def close_op_row(self, row: RowBuilder, result: Any, inputs: Any = ()) -> None:
         row.output_shapes, row.output_dtypes = _describe(result)
+        row.activation_bytes = self._new_output_bytes(result, inputs)
         row.is_finished = True
-        if not row.output_shapes:
+        if not row.output_shapes and not row.flops:
             # No tensor came out (x.size(), x.dim() with a tensor argument): not a data op.
             if self.rows and self.rows[-1] is row:
                 self.rows.pop()

@@ -16,7 +16,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from netinspect import __version__
-from netinspect.analysis import find_flatten_point
+from netinspect.analysis import find_flatten_point, training_bytes_estimate
 from netinspect.capture import CallCapture, dtype_name, shape_of, tensor_leaves
 from netinspect.diagnose import diagnose_failure
 from netinspect.errors import (
@@ -352,6 +352,26 @@ def count_parameters(model: nn.Module) -> Totals:
     )
 
 
+def _cost_totals(
+    model: nn.Module, capture: CallCapture, layers: tuple[LayerRecord, ...], param_bytes: int
+) -> dict[str, Any]:
+    """FLOPs/MACs and memory totals: row sums, so they agree with the rows at every depth."""
+    trainable_bytes = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    buffer_bytes = sum(b.numel() * b.element_size() for b in model.buffers())
+    activation_bytes = sum(r.activation_bytes for r in layers)
+    return {
+        "flops": sum(r.flops for r in layers) + capture.unattributed_flops,
+        "macs": sum(r.macs for r in layers) + capture.unattributed_macs,
+        "flops_partial": bool(capture.uncounted_ops),
+        "uncounted_ops": tuple(sorted(capture.uncounted_ops)),
+        "buffer_bytes": buffer_bytes,
+        "activation_bytes": activation_bytes,
+        "training_bytes_estimate": training_bytes_estimate(
+            param_bytes, trainable_bytes, buffer_bytes, activation_bytes
+        ),
+    }
+
+
 def _is_meta_limitation(exc: BaseException) -> bool:
     """Ops the meta device cannot run (data-dependent sizes, .item(), quantized kernels)."""
     if isinstance(exc, NotImplementedError):
@@ -548,6 +568,7 @@ def inspect_model(
         param_bytes=totals.param_bytes,
         param_bytes_by_dtype=totals.param_bytes_by_dtype,
         uncalled_params=totals.params - sum(r.params for r in layers),
+        **_cost_totals(model, result.capture, layers, totals.param_bytes),
     )
     if result.exception is None and not report_outputs:
         notes.append(

@@ -41,6 +41,17 @@ class LayerRecord:
     output_dtypes: tuple[str, ...] = ()
     # Constructor settings of torch.nn modules (``__constants__``: in_features, kernel_size...).
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    # Cost of the aten ops that ran while this row was the innermost running row (a container
+    # row holds only the ops of its own forward; its children hold theirs), so rows sum to the
+    # totals. FLOPs follow torch.utils.flop_counter; MACs = FLOPs / 2 (see netinspect.costs).
+    flops: int = 0
+    macs: int = 0
+    # Bytes of the output tensors this call allocated (views, its inputs, and tensors an inner
+    # row already produced are not counted again), so rows sum to the total.
+    activation_bytes: int = 0
+    # Consecutive identical calls folded into this row by ``analysis.collapse_repeats`` (its
+    # counts are their sums); 1 for a row as captured.
+    repeat: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +102,16 @@ class Totals:
     param_bytes_by_dtype: Mapping[str, int] = field(default_factory=dict)
     # Parameters of modules that the forward pass never called (counted in ``params``).
     uncalled_params: int = 0
+    flops: int = 0
+    macs: int = 0
+    # True when some op that does arithmetic has no FLOP formula: ``uncounted_ops`` names them.
+    flops_partial: bool = False
+    uncounted_ops: tuple[str, ...] = ()
+    buffer_bytes: int = 0
+    activation_bytes: int = 0
+    # One training step with Adam (see ``training_bytes_estimate`` in netinspect.analysis):
+    # params + buffers + grads + two Adam states per trainable param + saved activations.
+    training_bytes_estimate: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,10 @@ def layer_to_dict(layer: LayerRecord) -> dict[str, Any]:
         "input_dtypes": list(layer.input_dtypes),
         "output_dtypes": list(layer.output_dtypes),
         "attributes": {k: _jsonable(v) for k, v in layer.attributes.items()},
+        "flops": layer.flops,
+        "macs": layer.macs,
+        "activation_bytes": layer.activation_bytes,
+        "repeat": layer.repeat,
     }
 
 
@@ -122,6 +126,13 @@ def totals_to_dict(totals: Totals) -> dict[str, Any]:
         "param_bytes": totals.param_bytes,
         "param_bytes_by_dtype": dict(sorted(totals.param_bytes_by_dtype.items())),
         "uncalled_params": totals.uncalled_params,
+        "flops": totals.flops,
+        "macs": totals.macs,
+        "flops_partial": totals.flops_partial,
+        "uncounted_ops": list(totals.uncounted_ops),
+        "buffer_bytes": totals.buffer_bytes,
+        "activation_bytes": totals.activation_bytes,
+        "training_bytes_estimate": totals.training_bytes_estimate,
     }
 
 
@@ -182,6 +193,10 @@ def layer_from_dict(d: dict[str, Any]) -> LayerRecord:
         input_dtypes=tuple(d.get("input_dtypes", ())),
         output_dtypes=tuple(d.get("output_dtypes", ())),
         attributes={k: _attr_value(v) for k, v in (d.get("attributes") or {}).items()},
+        flops=int(d.get("flops", 0)),
+        macs=int(d.get("macs", 0)),
+        activation_bytes=int(d.get("activation_bytes", 0)),
+        repeat=int(d.get("repeat", 1)),
     )
 
 
@@ -267,6 +282,13 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
             param_bytes=int(t["param_bytes"]),
             param_bytes_by_dtype=dict(t.get("param_bytes_by_dtype", {})),
             uncalled_params=int(t.get("uncalled_params", 0)),
+            flops=int(t.get("flops", 0)),
+            macs=int(t.get("macs", 0)),
+            flops_partial=bool(t.get("flops_partial", False)),
+            uncounted_ops=tuple(str(x) for x in t.get("uncounted_ops", ())),
+            buffer_bytes=int(t.get("buffer_bytes", 0)),
+            activation_bytes=int(t.get("activation_bytes", 0)),
+            training_bytes_estimate=int(t.get("training_bytes_estimate", 0)),
         ),
         error=error,
         notes=tuple(d.get("notes", ())),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from netinspect.records import InspectionReport
+from netinspect.render import DEFAULT_COLUMNS, Column
 from netinspect.render.text import (
     explanation_rows,
     failure_lines,
     flatten_summary,
+    fmt_activation,
+    fmt_count,
     fmt_params,
     fmt_shapes,
     inputs_text,
@@ -18,14 +23,24 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: InspectionReport) -> str:
+_HEADERS: dict[Column, tuple[tuple[str, str], ...]] = {
+    Column.shapes: (("Input shape", "---"), ("Output shape", "---")),
+    Column.params: (("Params", "---:"),),
+    Column.macs: (("MACs", "---:"),),
+    Column.flops: (("FLOPs", "---:"),),
+    Column.memory: (("Activations", "---:"),),
+}
+
+
+def render_markdown(report: InspectionReport, columns: Sequence[Column] = DEFAULT_COLUMNS) -> str:
+    heads = [h for c in columns for h in _HEADERS[c]]
     out = [
         f"### {report.model.name} ({report.model.class_name})",
         "",
         f"Input: {inputs_text(report)} · device `{report.device}`",
         "",
-        "| # | Layer | Type | Input shape | Output shape | Params |",
-        "|---:|---|---|---|---|---:|",
+        "| # | Layer | Type | " + " | ".join(h for h, _ in heads) + " |",
+        "|---:|---|---|" + "|".join(a for _, a in heads) + "|",
     ]
     flat_index = report.flatten.layer_index if report.flatten else None
     error_index = report.error.layer_index if report.error else None
@@ -33,25 +48,26 @@ def render_markdown(report: InspectionReport) -> str:
         name = f"`{layer.name}`" if layer.name else "(root)"
         if layer.call_index:
             name += f" (call {layer.call_index + 1})"
+        if layer.repeat > 1:
+            name += f" × {layer.repeat}"
         if layer.index == flat_index:
             name = f"**{name} ◀ flatten**"
         if layer.index == error_index:
             name = f"**{name} ✖ failed here**"
-        out.append(
-            "| "
-            + " | ".join(
-                _cell(c)
-                for c in (
-                    str(layer.index),
-                    "&nbsp;&nbsp;" * layer.depth + name,
-                    layer.type,
-                    fmt_shapes(layer.input_shapes),
-                    fmt_shapes(layer.output_shapes),
-                    fmt_params(layer),
-                )
-            )
-            + " |"
-        )
+        cells = [str(layer.index), "&nbsp;&nbsp;" * layer.depth + name, layer.type]
+        for column in columns:
+            match column:
+                case Column.shapes:
+                    cells += [fmt_shapes(layer.input_shapes), fmt_shapes(layer.output_shapes)]
+                case Column.params:
+                    cells.append(fmt_params(layer))
+                case Column.macs:
+                    cells.append(fmt_count(layer.macs))
+                case Column.flops:
+                    cells.append(fmt_count(layer.flops))
+                case Column.memory:
+                    cells.append(fmt_activation(layer))
+        out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     out.append("")
     if report.explanations is not None:
         out += [

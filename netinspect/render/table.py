@@ -10,11 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 from netinspect.records import InspectionReport
-from netinspect.render import RenderOptions
+from netinspect.render import Column, RenderOptions
 from netinspect.render.text import (
     explanation_rows,
     failure_lines,
     flatten_summary,
+    fmt_activation,
+    fmt_count,
     fmt_params,
     fmt_shapes,
     inputs_text,
@@ -43,9 +45,20 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
     table.add_column("#", justify="right", style="dim", no_wrap=True)
     table.add_column("Layer", overflow="fold", min_width=8)
     table.add_column("Type", overflow="fold", min_width=8)
-    table.add_column("Input shape", overflow="fold", min_width=13)
-    table.add_column("Output shape", overflow="fold", min_width=13)
-    table.add_column("Params", justify="right", no_wrap=True)
+    columns = options.columns
+    for column in columns:
+        match column:
+            case Column.shapes:
+                table.add_column("Input shape", overflow="fold", min_width=13)
+                table.add_column("Output shape", overflow="fold", min_width=13)
+            case Column.params:
+                table.add_column("Params", justify="right", no_wrap=True)
+            case Column.macs:
+                table.add_column("MACs", justify="right", no_wrap=True)
+            case Column.flops:
+                table.add_column("FLOPs", justify="right", no_wrap=True)
+            case Column.memory:
+                table.add_column("Activations", justify="right", no_wrap=True)
 
     flat_index = report.flatten.layer_index if report.flatten else None
     error_index = report.error.layer_index if report.error else None
@@ -61,15 +74,21 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
             style = "bold red"
         elif layer.kind == "function":
             style = style or "cyan"
-        table.add_row(
-            str(layer.index),
-            label,
-            layer.type,
-            fmt_shapes(layer.input_shapes, sep=","),
-            fmt_shapes(layer.output_shapes, sep=",") if layer.output_shapes or layer.index != error_index else "✖",
-            fmt_params(layer),
-            style=style,
-        )
+        cells: list[str | Text] = [str(layer.index), label, layer.type]
+        for column in columns:
+            match column:
+                case Column.shapes:
+                    cells.append(fmt_shapes(layer.input_shapes, sep=","))
+                    cells.append(fmt_shapes(layer.output_shapes, sep=",") if layer.output_shapes or layer.index != error_index else "✖")
+                case Column.params:
+                    cells.append(fmt_params(layer))
+                case Column.macs:
+                    cells.append(fmt_count(layer.macs))
+                case Column.flops:
+                    cells.append(fmt_count(layer.flops))
+                case Column.memory:
+                    cells.append(fmt_activation(layer))
+        table.add_row(*cells, style=style)
     console.print(table)
 
     if report.explanations is not None:

@@ -48,6 +48,35 @@ def fmt_params(layer: LayerRecord) -> str:
     return text
 
 
+def fmt_count(n: int) -> str:
+    """Compact count for cost columns: 1,234,567,890 -> ``1.23 G``."""
+    if n == 0:
+        return "-"
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= scale:
+            return f"{n / scale:,.2f} {unit}"
+    return str(n)
+
+
+def fmt_activation(layer: LayerRecord) -> str:
+    return fmt_bytes(layer.activation_bytes) if layer.activation_bytes else "-"
+
+
+def cost_lines(report: InspectionReport) -> list[tuple[str, str]]:
+    """FLOPs, MACs and memory totals; "partial" with the uncounted ops' names when any."""
+    t = report.totals
+    flops = f"{fmt_count(t.flops)} ({fmt_int(t.flops)})" if t.flops else "0"
+    if t.flops_partial:
+        flops += " partial: not counted: " + ", ".join(t.uncounted_ops)
+    return [
+        ("FLOPs", flops),
+        ("MACs", f"{fmt_count(t.macs)} ({fmt_int(t.macs)})" if t.macs else "0"),
+        ("Buffer size", fmt_bytes(t.buffer_bytes)),
+        ("Activations", fmt_bytes(t.activation_bytes)),
+        ("Training step (est.)", fmt_bytes(t.training_bytes_estimate) + " (Adam)"),
+    ]
+
+
 def short_name(layer: LayerRecord) -> str:
     if layer.kind == "function":
         op = layer.name.rsplit(".", 1)[-1] if layer.parent else layer.name
@@ -58,6 +87,8 @@ def short_name(layer: LayerRecord) -> str:
         label = layer.name.rsplit(".", 1)[-1]
     if layer.call_index:
         label += f" #{layer.call_index + 1}"
+    if layer.repeat > 1:
+        label += f" × {layer.repeat}"
     return label
 
 
@@ -96,6 +127,7 @@ def totals_lines(report: InspectionReport) -> list[tuple[str, str]]:
     ]
     if t.uncalled_params:
         rows.append(("Params never called", fmt_int(t.uncalled_params)))
+    rows.extend(cost_lines(report))
     rows.append(("Output", fmt_shapes(report.outputs, limit=6)))
     return rows
 

@@ -1,0 +1,154 @@
+"""Compare netinspect with FlopCounterMode, fvcore and torchinfo (not a timed test).
+
+    python -m benchmarks.compare agreement   # FLOP totals on 10 torchvision models
+    python -m benchmarks.compare scale       # time and peak RSS on large models
+
+Every measurement runs in its own subprocess under an address-space limit (RLIMIT_AS, 8 GiB
+by default), so a peer that cannot fit shows "out of memory" instead of taking the machine
+down. Peers get what their users would give them: a model built on CPU (torchinfo and fvcore
+run a real forward); netinspect uses its default device (meta). Times exclude imports.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+
+AGREEMENT_MODELS = (
+    "resnet18", "resnet50", "vgg16", "mobilenet_v2", "efficientnet_b0", "densenet121",
+    "convnext_tiny", "regnet_y_400mf", "vit_b_16", "swin_t",
+)  # fmt: skip
+SCALE_MODELS = ("vgg16", "vit_h_14", "regnet_y_128gf", "decoder_59b")
+LIMIT_BYTES = 8 * 1024**3
+
+
+def _build(name: str, device: str) -> tuple[Any, Any]:
+    import torch
+
+    if name == "decoder_59b":
+        from benchmarks.models import decoder_59b
+
+        with torch.device(device):
+            return decoder_59b(), torch.zeros(1, 128, 8192, device=device)
+    import torchvision
+
+    with torch.device(device):
+        model = torchvision.models.get_model(name, weights=None).eval()
+    return model, torch.zeros(1, 3, 224, 224, device=device)
+
+
+def run_job(tool: str, name: str) -> dict[str, Any]:
+    """One measurement in this process: seconds, peak RSS (MiB), FLOPs where the tool counts."""
+    import torch
+
+    flops: int | None = None
+    if tool == "netinspect":
+        from netinspect.inspector import inspect_model
+
+        start = time.perf_counter()
+        if name == "decoder_59b":
+            model, _ = _build(name, "meta")
+            report = inspect_model(model, ["1x128x8192"])
+        else:
+            report = inspect_model(name)
+        flops = report.totals.flops
+    else:
+        model, x = _build(name, "cpu")
+        start = time.perf_counter()
+        with torch.no_grad():
+            if tool == "flopcounter":
+                from torch.utils.flop_counter import FlopCounterMode
+
+                with FlopCounterMode(display=False) as counter:
+                    model(x)
+                flops = counter.get_total_flops()
+            elif tool == "fvcore":
+                from fvcore.nn import FlopCountAnalysis
+
+                analysis = FlopCountAnalysis(model, x)
+                analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+                flops = 2 * int(analysis.total())  # fvcore counts one multiply-add as one "flop"
+            elif tool == "torchinfo":
+                import torchinfo
+
+                stats = torchinfo.summary(model, input_data=x, verbose=0)
+                flops = 2 * int(stats.total_mult_adds)
+    seconds = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_rss_mib": rss, "flops": flops}
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
+
+
+def measure(tool: str, name: str, timeout: float = 900) -> dict[str, Any]:
+    """Run one job in a memory-limited subprocess; failures come back as an ``error`` text."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.compare", "job", tool, name],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=_limit_memory,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": "timed out"}
+    if proc.returncode == 0:
+        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        return result
+    text = proc.stderr
+    oom = "MemoryError" in text or "out of memory" in text.lower() or "alloc" in text.lower()
+    last = (text.strip().splitlines() or ["failed"])[-1]
+    return {"error": "out of memory" if oom or proc.returncode < 0 else last[-160:].replace("|", "/")}
+
+
+def _g(flops: int | None) -> str:
+    return "-" if flops is None else f"{flops / 1e9:.2f}"
+
+
+def agreement() -> None:
+    print("| model | netinspect GFLOPs | FlopCounterMode | fvcore ×2 | netinspect / fvcore×2 |")
+    print("|---|---:|---:|---:|---:|")
+    for name in AGREEMENT_MODELS:
+        ours, torch_ref, fv = (measure(t, name) for t in ("netinspect", "flopcounter", "fvcore"))
+        cells = [r.get("flops") for r in (ours, torch_ref, fv)]
+        ratio = f"{cells[0] / cells[2]:.4f}" if cells[0] and cells[2] else "-"
+        shown = [_g(c) if c is not None else r.get("error", "-") for c, r in zip(cells, (ours, torch_ref, fv))]
+        print(f"| {name} | " + " | ".join(shown) + f" | {ratio} |", flush=True)
+
+
+def scale() -> None:
+    print("| model | tool | time (s) | peak RSS (MiB) | GFLOPs |")
+    print("|---|---|---:|---:|---:|")
+    for name in SCALE_MODELS:
+        for tool in ("netinspect", "torchinfo", "fvcore"):
+            r = measure(tool, name)
+            if "error" in r:
+                print(f"| {name} | {tool} | {r['error']} | | |", flush=True)
+            else:
+                print(
+                    f"| {name} | {tool} | {r['seconds']:.2f} | {r['peak_rss_mib']:,.0f} | "
+                    f"{_g(r['flops'])} |",
+                    flush=True,
+                )
+
+
+def main(argv: list[str]) -> None:
+    match argv:
+        case ["job", tool, name]:
+            print(json.dumps(run_job(tool, name)))
+        case ["agreement"]:
+            agreement()
+        case ["scale"]:
+            scale()
+        case _:
+            sys.exit("usage: python -m benchmarks.compare agreement | scale")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

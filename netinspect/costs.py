@@ -1,0 +1,126 @@
+"""FLOPs and MACs of every aten op, measured on the same pass as the shapes (meta included).
+
+Conventions (kept in one place so the numbers mean one thing everywhere):
+
+* **FLOPs** come from ``torch.utils.flop_counter``'s registered, shape-based formulas (mm,
+  addmm, bmm, baddbmm, convolution, scaled-dot-product / flash / efficient attention...). We
+  reuse torch's formulas rather than re-deriving conv or matmul arithmetic. They count one
+  multiply and one add per multiply-accumulate: ``mm`` of (m×k)·(k×n) is ``2·m·k·n``.
+* **MACs** (multiply-accumulates) are FLOPs / 2 for those ops, since every registered formula
+  is a matmul-like ``2 × MAC`` count. A bias add is not counted (torch's ``addmm`` convention).
+* Ops that only move or re-label data (view, reshape, permute, cat, expand, clone, copy,
+  index, select, embedding lookup, creation...) cost zero by nature.
+* Every other op (elementwise, normalisation, pooling, softmax, fused kernels such as the CPU
+  ``_transformer_encoder_layer_fwd`` fast path...) has no formula: it is *not counted* and
+  named in ``uncounted_ops``, and the totals are marked partial. Never a silent zero.
+* The CPU attention kernel ``_scaled_dot_product_flash_attention_for_cpu`` uses torch's
+  attention formula too (torch's registry only lists the CUDA kernels). The CPU fused
+  ``nn.TransformerEncoderLayer`` fast path is not taken during capture (our TorchFunctionMode
+  disables it), and if a fused kernel ever runs it is listed as uncounted.
+* Ops with no formula that torch can decompose (``CompositeImplicit`` ones such as ``linear``
+  or ``matmul`` when they reach us) are decomposed first, as ``FlopCounterMode`` does, so the
+  matmul inside is counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry, sdpa_flop
+
+# torch's own formulas, plus the CPU attention kernel that torch's registry leaves out: the
+# same shape-based attention formula applies (two batched matmuls, 2·MAC each).
+_FORMULAS: dict[Any, Callable[..., int]] = {
+    **flop_registry,
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: sdpa_flop,
+}
+
+# aten packet names that only move, view or create data: zero FLOPs by nature.
+ZERO_COST_OPS = frozenset(
+    {
+        # views and layout
+        "view", "_unsafe_view", "reshape", "_reshape_alias", "permute", "transpose", "t",
+        "expand", "expand_as", "squeeze", "unsqueeze", "flatten", "unflatten", "alias",
+        "as_strided", "detach", "contiguous", "narrow", "slice", "select", "diagonal",
+        "unbind", "split", "split_with_sizes", "unsafe_split", "chunk", "view_as",
+        "lift_fresh", "lift_fresh_copy", "_local_scalar_dense", "resolve_conj", "resolve_neg",
+        # copies and gathers
+        "clone", "copy", "copy_", "_to_copy", "to", "cat", "stack", "index", "_unsafe_index",
+        "index_select", "gather", "embedding", "repeat", "roll", "constant_pad_nd", "pad",
+        "slice_scatter", "select_scatter", "index_put", "index_put_", "scatter", "masked_fill",
+        "masked_fill_", "where", "tril", "triu", "flip", "upsample_nearest2d",
+        "_upsample_nearest_exact2d", "pixel_shuffle", "channel_shuffle",
+        # creation and fills
+        "empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "zeros",
+        "zeros_like", "new_zeros", "ones", "ones_like", "new_ones", "full", "full_like",
+        "new_full", "fill", "fill_", "zero_", "arange", "scalar_tensor", "rand", "randn",
+        "rand_like", "randn_like", "randint", "normal_", "uniform_", "bernoulli_", "set_",
+    }
+)  # fmt: skip
+
+_SKIPPED = frozenset(
+    {
+        torch.ops.aten.is_contiguous.default,
+        torch.ops.aten.size.default,
+        torch.ops.aten.sym_size.default,
+        torch.ops.aten.stride.default,
+        torch.ops.aten.sym_stride.default,
+        torch.ops.aten.storage_offset.default,
+        torch.ops.aten.sym_storage_offset.default,
+        torch.ops.aten.numel.default,
+        torch.ops.aten.sym_numel.default,
+        torch.ops.aten.dim.default,
+        torch.ops.prim.layout.default,
+        torch.ops.prim.device.default,
+    }
+)
+
+
+def op_name(packet: Any) -> str:
+    """``aten.addmm`` -> ``addmm``: the name users see in ``uncounted_ops``."""
+    return str(getattr(packet, "__name__", packet)).split(".")[-1]
+
+
+class CostMode(TorchDispatchMode):
+    """Adds each aten op's FLOPs to ``charge(flops, macs)`` and names the ops with no formula
+    through ``note_uncounted(name)``. Installed and removed by ``CallCapture``."""
+
+    def __init__(
+        self,
+        charge: Callable[[int, int], None],
+        note_uncounted: Callable[[str], None],
+    ) -> None:
+        super().__init__()
+        self._charge = charge
+        self._note_uncounted = note_uncounted
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        if func in _SKIPPED or isinstance(func, torch._ops.HigherOrderOperator):
+            return func(*args, **kwargs)
+        packet = func._overloadpacket
+        formula = _FORMULAS.get(packet)
+        if formula is None:
+            # CompositeImplicit ops (linear, matmul, einsum...) count through their pieces.
+            with self:
+                decomposed = func.decompose(*args, **kwargs)
+            if decomposed is not NotImplemented:
+                return decomposed
+        out = func(*args, **kwargs)
+        if formula is not None:
+            flops = int(formula(*args, **kwargs, out_val=out))
+            self._charge(flops, flops // 2)
+        else:
+            name = op_name(packet)
+            if name.rstrip("_") not in ZERO_COST_OPS and name not in ZERO_COST_OPS:
+                self._note_uncounted(name)
+        return out
