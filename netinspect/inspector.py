@@ -251,6 +251,27 @@ def unwrap_model(model: nn.Module) -> tuple[nn.Module, str | None]:
     return model, note
 
 
+def copy_to(model: nn.Module, device: torch.device, dtype: torch.dtype | None) -> nn.Module:
+    """A copy of ``model`` on ``device``/``dtype`` with tied parameters still tied.
+
+    ``deepcopy`` keeps ties, but ``.to()`` across device types (cpu -> meta) replaces each
+    module's parameter separately, which would split a tied embedding/head in two.
+    """
+    moved = copy.deepcopy(model)
+    owners: dict[int, list[tuple[nn.Module, str]]] = {}
+    for module in moved.modules():
+        for name, param in module._parameters.items():
+            if param is not None:
+                owners.setdefault(id(param), []).append((module, name))
+    moved = moved.to(device=device, dtype=dtype)
+    for slots in owners.values():
+        first_module, first_name = slots[0]
+        shared = first_module._parameters[first_name]
+        for module, name in slots[1:]:
+            module._parameters[name] = shared
+    return moved
+
+
 def _load_weights(model: nn.Module, path: str) -> None:
     if not os.path.isfile(path):
         raise WeightsError(f"weights file not found: {path}")
@@ -478,8 +499,7 @@ def inspect_model(
         model = user_model
         if dev != own_device or (dtype_str and _torch_dtype(dtype_str) != _module_float_dtype(user_model)):
             # Never move or cast the user's own module: work on a copy.
-            model = copy.deepcopy(user_model)
-            model = model.to(device=dev, dtype=_torch_dtype(dtype_str) if dtype_str else None)
+            model = copy_to(user_model, dev, _torch_dtype(dtype_str) if dtype_str else None)
         target = ModelTarget(name=type(user_model).__name__, source="object", factory=lambda: model)
         is_auto = False
     else:

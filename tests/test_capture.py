@@ -255,3 +255,11 @@ def test_cpu_device_runs_real_tensors() -> None:
     assert cpu.device == "cpu" and meta.device == "meta"
     strip = [(r.name, r.input_shapes, r.output_shapes, r.params) for r in meta.layers]
     assert strip == [(r.name, r.input_shapes, r.output_shapes, r.params) for r in cpu.layers]
+
+
+def test_tied_weights_stay_tied_when_a_user_model_moves_to_meta() -> None:
+    model = cm.TiedLM()
+    report = inspect_model(model, ["1x5:int64"], device="meta")
+    assert report.totals.params == 64_000  # not 128,000: .to("meta") alone would untie them
+    assert model.head.weight is model.embed.weight
+    assert model.embed.weight.device.type == "cpu"
