@@ -98,7 +98,13 @@ class _Reader:
         return ConfigError(message, self.path, line, col)
 
     def read(self, text: str) -> Node | None:
-        loader = _LineLoader(text)
+        try:
+            # The reader checks characters as it is built: a control character raises here.
+            loader = _LineLoader(text)
+        except yaml.reader.ReaderError as exc:
+            line = text.count("\n", 0, exc.position) + 1
+            col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+            raise self.error(f"invalid YAML: {exc.reason} (character #x{exc.character:04x})", line, col) from None
         try:
             root = loader.get_single_node()
             return None if root is None else self._convert(loader, root)
