@@ -594,7 +594,8 @@ def inspect_model(
         notes.append(
             f"the forward pass returned no tensor (it returned {type(result.output).__name__})"
         )
-    if totals.uncalled_params:
+    if totals.uncalled_params and result.exception is None:
+        # After a failure the modules past it were never reached: no news there.
         notes.append(
             f"{totals.uncalled_params:,} parameters belong to modules the forward pass never called"
         )
