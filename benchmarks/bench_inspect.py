@@ -68,8 +68,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
     args = parser.parse_args()
-    print("| model | netinspect s | torchinfo s | speed-up | netinspect peak RSS | "
-          "torchinfo peak RSS | params agree |")
+    print(
+        "| model | netinspect s | torchinfo s | speed-up | netinspect peak RSS | "
+        "torchinfo peak RSS | params agree |"
+    )
     print("|---|---:|---:|---:|---:|---:|---|")
     for name in args.models.split(","):
         ours = run_worker("netinspect", name)

@@ -104,7 +104,9 @@ def measure(tool: str, name: str, timeout: float = 900) -> dict[str, Any]:
     text = proc.stderr
     oom = "MemoryError" in text or "out of memory" in text.lower() or "alloc" in text.lower()
     last = (text.strip().splitlines() or ["failed"])[-1]
-    return {"error": "out of memory" if oom or proc.returncode < 0 else last[-160:].replace("|", "/")}
+    return {
+        "error": "out of memory" if oom or proc.returncode < 0 else last[-160:].replace("|", "/")
+    }
 
 
 def _g(flops: int | None) -> str:
@@ -118,7 +120,10 @@ def agreement() -> None:
         ours, torch_ref, fv = (measure(t, name) for t in ("netinspect", "flopcounter", "fvcore"))
         cells = [r.get("flops") for r in (ours, torch_ref, fv)]
         ratio = f"{cells[0] / cells[2]:.4f}" if cells[0] and cells[2] else "-"
-        shown = [_g(c) if c is not None else r.get("error", "-") for c, r in zip(cells, (ours, torch_ref, fv))]
+        shown = [
+            _g(c) if c is not None else r.get("error", "-")
+            for c, r in zip(cells, (ours, torch_ref, fv), strict=False)
+        ]
         print(f"| {name} | " + " | ".join(shown) + f" | {ratio} |", flush=True)
 
 

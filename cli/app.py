@@ -47,7 +47,9 @@ app = typer.Typer(
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version."),
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
     ] = False,
 ) -> None:
     """Inspect PyTorch architectures: per-layer shapes, params, the flatten point."""

@@ -40,7 +40,7 @@ class DiffFormat(str, Enum):
 
 
 TargetsArgument = Annotated[
-    Optional[list[str]],  # noqa: UP045 - Typer reads the annotation at runtime
+    Optional[list[str]],
     typer.Argument(
         help="torchvision names, YAML configs, file.py:Class or pkg.mod:Class. Default: "
         "[tool.netinspect] targets in pyproject.toml.",
@@ -48,7 +48,7 @@ TargetsArgument = Annotated[
     ),
 ]
 DirOption = Annotated[
-    Optional[Path],  # noqa: UP045
+    Optional[Path],
     typer.Option(
         "--dir",
         help="Baseline directory. Default: [tool.netinspect] dir, else .netinspect (next to "
@@ -56,7 +56,7 @@ DirOption = Annotated[
     ),
 ]
 InputOption = Annotated[
-    Optional[list[str]],  # noqa: UP045
+    Optional[list[str]],
     typer.Option(
         "--input",
         "-i",

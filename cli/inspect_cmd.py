@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from netinspect.render import OutputFormat, RenderOptions, render_report
+
 from .app import (
     EXIT_FORWARD_FAILED,
     DebugOption,
@@ -17,10 +19,9 @@ from .app import (
     output_width,
     use_color,
 )
-from netinspect.render import OutputFormat, RenderOptions, render_report
 
 InputOption = Annotated[
-    Optional[list[str]],  # noqa: UP045 - Typer reads the annotation at runtime
+    Optional[list[str]],
     typer.Option(
         "--input",
         "-i",
@@ -29,14 +30,15 @@ InputOption = Annotated[
     ),
 ]
 DeviceOption = Annotated[
-    str, typer.Option("--device", "-d", help="auto (meta, cpu fallback) | cpu | cuda | cuda:N | meta")
+    str,
+    typer.Option("--device", "-d", help="auto (meta, cpu fallback) | cpu | cuda | cuda:N | meta"),
 ]
 DtypeOption = Annotated[
-    Optional[str],  # noqa: UP045
+    Optional[str],
     typer.Option("--dtype", help="float32 | float16 | bfloat16 | float64 for params and inputs"),
 ]
 AllowImportOption = Annotated[
-    Optional[list[str]],  # noqa: UP045
+    Optional[list[str]],
     typer.Option(
         "--allow-import",
         help="Let a config's _target_ import from this module prefix (repeatable).",
@@ -51,30 +53,30 @@ def inspect_command(
         typer.Argument(
             metavar="MODEL",
             help="torchvision name (vgg16), path/to/file.py:Class, package.module:Class, "
-            "or a YAML config."
+            "or a YAML config.",
         ),
     ],
     inputs: InputOption = None,
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
     depth: Annotated[
-        Optional[int],  # noqa: UP045
+        Optional[int],
         typer.Option("--depth", min=0, help="Fold rows deeper than N into their parent."),
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = (
         OutputFormat.table
     ),
     output: Annotated[
-        Optional[Path],  # noqa: UP045
+        Optional[Path],
         typer.Option("--output", "-o", help="Write the report to FILE (atomically)."),
     ] = None,
     weights: Annotated[
-        Optional[Path],  # noqa: UP045
+        Optional[Path],
         typer.Option("--weights", help="Local state dict to load (torch.load weights_only=True)."),
     ] = None,
     allow_import: AllowImportOption = None,
     forward_args: Annotated[
-        Optional[list[str]],  # noqa: UP045
+        Optional[list[str]],
         typer.Option(
             "--arg",
             help="Non-tensor forward argument, repeatable: name=value, value a YAML scalar "
@@ -90,7 +92,7 @@ def inspect_command(
         ),
     ] = False,
     columns: Annotated[
-        Optional[str],  # noqa: UP045
+        Optional[str],
         typer.Option(
             "--columns",
             help="Per-layer columns, comma-separated: shapes,params,macs,flops,memory "
@@ -98,7 +100,7 @@ def inspect_command(
         ),
     ] = None,
     collapse: Annotated[
-        Optional[bool],  # noqa: UP045
+        Optional[bool],
         typer.Option(
             "--collapse/--no-collapse",
             help="Fold consecutive identical blocks into one row (layer1.0–2 × 3). "
@@ -181,8 +183,10 @@ def inspect_command(
 @app.command("list")
 def list_command(
     family: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Argument(help="classification | detection | segmentation | video | optical_flow | quantization"),
+        Optional[str],
+        typer.Argument(
+            help="classification | detection | segmentation | video | optical_flow | quantization"
+        ),
     ] = None,
     debug: DebugOption = False,
 ) -> None:

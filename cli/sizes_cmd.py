@@ -25,13 +25,13 @@ def sizes_command(
         ),
     ],
     input_spec: Annotated[
-        Optional[str],  # noqa: UP045 - Typer reads the annotation at runtime
+        Optional[str],
         typer.Option(
             "--input", "-i", help="The input whose free dims are varied, e.g. 1x3x224x224."
         ),
     ] = None,
     up_to: Annotated[
-        Optional[int],  # noqa: UP045
+        Optional[int],
         typer.Option(
             "--up-to", min=1, help="Probe each dim from 1 to N (default: 2x the given size, ≥ 64)."
         ),

@@ -52,7 +52,7 @@ def tensor_leaves(obj: Any, _depth: int = 0) -> Iterator[torch.Tensor]:
             yield from tensor_leaves(getattr(obj, f.name, None), _depth + 1)
     elif isinstance(obj, torch.distributions.Distribution):
         # A distribution's parameters (loc, scale, logits...) are what a user wants to see.
-        for name in type(obj).arg_constraints:
+        for name in dict(obj.arg_constraints):
             value = obj.__dict__.get(name)
             if isinstance(value, torch.Tensor):
                 yield value
@@ -275,14 +275,16 @@ class CallCapture:
                     module.register_forward_pre_hook(self._pre_hook, with_kwargs=True)
                 )
                 self._handles.append(
-                    module.register_forward_hook(self._post_hook, with_kwargs=True, always_call=True)
+                    module.register_forward_hook(
+                        self._post_hook, with_kwargs=True, always_call=True
+                    )
                 )
             self.model.eval()
             if self.record_ops:
                 self._mode = _OpMode(self)
-                self._mode.__enter__()
+                self._mode.__enter__()  # type: ignore[no-untyped-call]  # torch's modes are untyped
             self._cost_mode = CostMode(self._charge, self._note_uncounted)
-            self._cost_mode.__enter__()
+            self._cost_mode.__enter__()  # type: ignore[no-untyped-call]  # torch's modes are untyped
         except BaseException:
             self._cleanup()
             raise
@@ -299,10 +301,10 @@ class CallCapture:
     def _cleanup(self) -> None:
         if self._cost_mode is not None:
             cost_mode, self._cost_mode = self._cost_mode, None
-            cost_mode.__exit__(None, None, None)
+            cost_mode.__exit__(None, None, None)  # type: ignore[no-untyped-call]  # torch's modes are untyped
         if self._mode is not None:
             mode, self._mode = self._mode, None
-            mode.__exit__(None, None, None)
+            mode.__exit__(None, None, None)  # type: ignore[no-untyped-call]  # torch's modes are untyped
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
@@ -448,11 +450,10 @@ class CallCapture:
         row.output_shapes, row.output_dtypes = _describe(result)
         row.activation_bytes = self._new_output_bytes(result, inputs)
         row.is_finished = True
-        if not row.output_shapes and not row.flops:
-            # No tensor came out (x.size(), x.dim() with a tensor argument): not a data op.
-            if self.rows and self.rows[-1] is row:
-                self.rows.pop()
-                self._call_counts[row.name] -= 1
+        # No tensor came out (x.size(), x.dim() with a tensor argument): not a data op.
+        if not row.output_shapes and not row.flops and self.rows and self.rows[-1] is row:
+            self.rows.pop()
+            self._call_counts[row.name] -= 1
 
     def note_failure(self, row: RowBuilder, exc: BaseException) -> None:
         # The first failure seen is the innermost one; outer modules re-raise the same error.

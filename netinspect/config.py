@@ -102,9 +102,10 @@ class _Reader:
             # The reader checks characters as it is built: a control character raises here.
             loader = _LineLoader(text)
         except yaml.reader.ReaderError as exc:
-            line = text.count("\n", 0, exc.position) + 1
-            col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-            raise self.error(f"invalid YAML: {exc.reason} (character #x{exc.character:04x})", line, col) from None
+            at_line = text.count("\n", 0, exc.position) + 1
+            at_col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+            reason = f"{exc.reason} (character #x{exc.character:04x})"
+            raise self.error(f"invalid YAML: {reason}", at_line, at_col) from None
         try:
             root = loader.get_single_node()
             return None if root is None else self._convert(loader, root)

@@ -84,7 +84,7 @@ def op_name(packet: Any) -> str:
     return str(getattr(packet, "__name__", packet)).split(".")[-1]
 
 
-class CostMode(TorchDispatchMode):
+class CostMode(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's base is untyped
     """Adds each aten op's FLOPs to ``charge(flops, macs)`` and names the ops with no formula
     through ``note_uncounted(name)``. Installed and removed by ``CallCapture``."""
 
@@ -93,7 +93,7 @@ class CostMode(TorchDispatchMode):
         charge: Callable[[int, int], None],
         note_uncounted: Callable[[str], None],
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._charge = charge
         self._note_uncounted = note_uncounted
 

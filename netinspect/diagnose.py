@@ -327,7 +327,7 @@ def _min_model_input(layers: Sequence[LayerRecord], row: LayerRecord, need: Shap
         k, s, p, d = window
         need = tuple(
             max(1, (n - 1) * st + dl * (kk - 1) + 1 - 2 * pd)
-            for n, kk, st, pd, dl in zip(need, k, s, p, d)
+            for n, kk, st, pd, dl in zip(need, k, s, p, d, strict=False)
         )
         current = src[-spatial:]
     model_input = layers[0].input_shapes[0] if layers and layers[0].input_shapes else ()
@@ -345,9 +345,9 @@ def _diagnose_window(layers: Sequence[LayerRecord], row: LayerRecord) -> Diagnos
         return None
     kernel, _, padding, dilation = window
     size = row.input_shapes[0][-spatial:]
-    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    padded = tuple(n + 2 * p for n, p in zip(size, padding))
-    if all(e <= n for e, n in zip(effective, padded)):
+    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=False))
+    padded = tuple(n + 2 * p for n, p in zip(size, padding, strict=False))
+    if all(e <= n for e, n in zip(effective, padded, strict=False)):
         return None
     what = f"input {fmt_size(size)}"
     if any(padding):
@@ -356,7 +356,7 @@ def _diagnose_window(layers: Sequence[LayerRecord], row: LayerRecord) -> Diagnos
     if any(d > 1 for d in dilation):
         win += f" ({fmt_size(kernel)} dilated by {fmt_size(dilation)})"
     message = f"{_label(row)}: {what} is smaller than the {win}"
-    need = tuple(max(e - 2 * p, 1) for e, p in zip(effective, padding))
+    need = tuple(max(e - 2 * p, 1) for e, p in zip(effective, padding, strict=False))
     expected = f"an input of at least {fmt_size(need)}"
     hint = None
     smallest = _min_model_input(layers, row, need)
@@ -431,7 +431,7 @@ def _shortcut_hint(main: Shape, other: Shape) -> str | None:
     """For NCHW tensors: the 1×1 conv that maps the shortcut ``other`` onto ``main``."""
     if len(main) != len(other) or len(main) not in (4, 5):
         return None
-    strides = {o // m if m and o % m == 0 else 0 for m, o in zip(main[2:], other[2:])}
+    strides = {o // m if m and o % m == 0 else 0 for m, o in zip(main[2:], other[2:], strict=False)}
     if len(strides) != 1 or 0 in strides:
         return None
     stride = strides.pop()

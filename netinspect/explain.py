@@ -9,6 +9,7 @@ applied to a tensor whose pixels are ``j`` input pixels apart and see ``r`` inpu
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Sequence
 
@@ -50,7 +51,7 @@ def _per_dim_lines(names: Sequence[str], texts: Sequence[str]) -> list[str]:
     """``H, W: <text>`` when every dim has the same arithmetic, else one line per dim."""
     if len(set(texts)) == 1:
         return [f"{', '.join(names)}: {texts[0]}"]
-    return [f"{n}: {t}" for n, t in zip(names, texts)]
+    return [f"{n}: {t}" for n, t in zip(names, texts, strict=False)]
 
 
 def _io(row: LayerRecord) -> tuple[Shape, Shape] | None:
@@ -91,13 +92,13 @@ def _conv(row: LayerRecord) -> _Arith | None:
         texts = [
             f"({h} − 1)·{st} − 2·{pd} + {dl}·({kk} − 1) + {o} + 1 = "
             f"{(h - 1) * st - 2 * pd + dl * (kk - 1) + o + 1}"
-            for h, kk, st, pd, dl, o in zip(sizes, k, s, p, d, op)
+            for h, kk, st, pd, dl, o in zip(sizes, k, s, p, d, op, strict=False)
         ]
     else:
         texts = [
             f"⌊({h} + 2·{pd} − {dl}·({kk} − 1) − 1)/{st}⌋ + 1 = "
             f"{(h + 2 * pd - dl * (kk - 1) - 1) // st + 1}"
-            for h, kk, st, pd, dl in zip(sizes, k, s, p, d)
+            for h, kk, st, pd, dl in zip(sizes, k, s, p, d, strict=False)
         ]
     return lines + _per_dim_lines(_DIM_NAMES.get(n, tuple(f"d{i}" for i in range(n))), texts), []
 
@@ -127,7 +128,7 @@ def _pool(row: LayerRecord) -> _Arith | None:
     ceil = bool(attrs.get("ceil_mode"))
     left, right = ("⌈", "⌉") if ceil else ("⌊", "⌋")
     texts = []
-    for h, kk, st, pd, dl in zip(src[-n:], k, s, p, d):
+    for h, kk, st, pd, dl in zip(src[-n:], k, s, p, d, strict=False):
         out, dropped = _pool_out(h, kk, st, pd, dl, ceil)
         window = f"{dl}·({kk} − 1) − 1" if dl != 1 else f"{kk}"
         text = f"{left}({h} + 2·{pd} − {window})/{st}{right} + 1"
@@ -152,11 +153,11 @@ def _adaptive(row: LayerRecord) -> _Arith | None:
     src, out = io
     sizes_in, sizes_out = src[-n:], out[-n:]
     texts = []
-    for i, o in zip(sizes_in, sizes_out):
+    for i, o in zip(sizes_in, sizes_out, strict=False):
         windows = _adaptive_windows(i, o)
         widths = {b - a for a, b in windows}
         starts = [a for a, _ in windows]
-        steps = {b - a for a, b in zip(starts, starts[1:])}
+        steps = {b - a for a, b in itertools.pairwise(starts)}
         if o == i:
             texts.append(f"{i} → {o}: window 1 (passes values through)")
         elif o == 1:
@@ -169,7 +170,7 @@ def _adaptive(row: LayerRecord) -> _Arith | None:
             more = f" … {len(windows) - 8} more" if len(windows) > 8 else ""
             texts.append(f"{i} → {o}: windows {shown}{more}")
     warnings = []
-    if any(o > i for i, o in zip(sizes_in, sizes_out)):
+    if any(o > i for i, o in zip(sizes_in, sizes_out, strict=False)):
         warnings.append(
             f"upsampling: output {fmt_size(sizes_out)} from a {fmt_size(sizes_in)} input repeats values"
         )
@@ -215,7 +216,7 @@ def _resize(row: LayerRecord) -> _Arith | None:
     n = len(src) - 2
     texts = []
     scale = row.attributes.get("scale_factor")
-    for axis, (i, o) in enumerate(zip(src[2:], out[2:])):
+    for axis, (i, o) in enumerate(zip(src[2:], out[2:], strict=False)):
         factor = scale[axis] if isinstance(scale, tuple) else scale
         if isinstance(factor, (int, float)) and not isinstance(factor, bool):
             texts.append(f"⌊{i} × {_num(factor)}⌋ = {o}")
@@ -265,7 +266,7 @@ def _window_step(
     t = row.type
     if t.startswith(("AdaptiveAvgPool", "AdaptiveMaxPool")):
         kernels, strides = [], []
-        for i, o in zip(src[-n:], out[-n:]):
+        for i, o in zip(src[-n:], out[-n:], strict=False):
             windows = _adaptive_windows(i, o)
             kernels.append(float(max(b - a for a, b in windows)))
             strides.append(i / o)
@@ -273,16 +274,16 @@ def _window_step(
     if t.startswith(("Upsample", "UpsamplingNearest", "UpsamplingBilinear")) or (
         row.kind == "function" and op_name(row) == "interpolate"
     ):
-        return (1.0,) * n, tuple(i / o for i, o in zip(src[-n:], out[-n:]))
+        return (1.0,) * n, tuple(i / o for i, o in zip(src[-n:], out[-n:], strict=False))
     k = _per_dim(attrs.get("kernel_size"), n)
     if k is None:
         return None
     s = _per_dim(attrs.get("stride") or attrs.get("kernel_size"), n) or (1,) * n
     d = _per_dim(attrs.get("dilation", 1), n) or (1,) * n
-    effective = tuple(float(dl * (kk - 1) + 1) for kk, dl in zip(k, d))
+    effective = tuple(float(dl * (kk - 1) + 1) for kk, dl in zip(k, d, strict=False))
     if t.startswith("ConvTranspose"):
         # Each output pixel sees about ⌈k_eff / s⌉ input pixels; pixels get s times closer.
-        return tuple(float(math.ceil(e / st)) for e, st in zip(effective, s)), tuple(
+        return tuple(float(math.ceil(e / st)) for e, st in zip(effective, s, strict=False)), tuple(
             1 / st for st in s
         )
     return effective, tuple(float(st) for st in s)
@@ -332,8 +333,8 @@ def _path_states(layers: Sequence[LayerRecord]) -> dict[int, _State]:
         kernel, stride = step
         rf, jump = state
         new = (
-            tuple(r + (k - 1) * j for r, k, j in zip(rf, kernel, jump)),
-            tuple(j * s for j, s in zip(jump, stride)),
+            tuple(r + (k - 1) * j for r, k, j in zip(rf, kernel, jump, strict=False)),
+            tuple(j * s for j, s in zip(jump, stride, strict=False)),
         )
         found[row.index] = new
         by_shape[out] = _merge(by_shape.get(out), new)

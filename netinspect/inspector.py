@@ -62,7 +62,11 @@ class _ZeroInitMode(TorchFunctionMode):
         args: tuple[Any, ...] = (),
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
-        if getattr(func, "__name__", "") in _RANDOM_INIT and args and isinstance(args[0], torch.Tensor):
+        if (
+            getattr(func, "__name__", "") in _RANDOM_INIT
+            and args
+            and isinstance(args[0], torch.Tensor)
+        ):
             with torch.no_grad():
                 return args[0].zero_()
         return func(*args, **(kwargs or {}))
@@ -106,7 +110,9 @@ def resolve_device(device: str | torch.device) -> torch.device:
     try:
         dev = torch.device(text)
     except RuntimeError as exc:
-        raise DeviceError(f"unknown device {device!r} (use auto, cpu, cuda, cuda:N or meta)") from exc
+        raise DeviceError(
+            f"unknown device {device!r} (use auto, cpu, cuda, cuda:N or meta)"
+        ) from exc
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise DeviceError(f"--device {text}: CUDA is not available on this machine")
@@ -184,7 +190,10 @@ def check_fits(device: torch.device, needed: int, what: str) -> None:
 
 
 def build_model(
-    target: ModelTarget | str, device: str | torch.device = "cpu", *, allow_import: tuple[str, ...] = ()
+    target: ModelTarget | str,
+    device: str | torch.device = "cpu",
+    *,
+    allow_import: tuple[str, ...] = (),
 ) -> nn.Module:
     """Build the target's nn.Module on ``device``, initialised as its constructor does: a
     normal, usable model (``device="meta"`` gives shapes only, without memory or init cost)."""
@@ -220,9 +229,7 @@ def _build(
         raise
     except BaseException as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise UsageError(
-            f"building {target.name} failed: {type(exc).__name__}: {first}"
-        ) from exc
+        raise UsageError(f"building {target.name} failed: {type(exc).__name__}: {first}") from exc
     if not isinstance(model, nn.Module):
         raise UsageError(f"{target.name} did not produce a torch.nn.Module")
     return model
@@ -286,7 +293,9 @@ def _load_weights(model: nn.Module, path: str) -> None:
             if isinstance(inner, Mapping) and not isinstance(state.get(key), torch.Tensor):
                 state = inner
                 break
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, Mapping) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
         raise WeightsError(f"{path} is not a state dict (a mapping of names to tensors)")
     try:
         with warnings.catch_warnings():
@@ -295,7 +304,9 @@ def _load_weights(model: nn.Module, path: str) -> None:
             model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         details = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()]
-        summary = "; ".join(details[:3]) + (f"; and {len(details) - 3} more" if len(details) > 3 else "")
+        summary = "; ".join(details[:3]) + (
+            f"; and {len(details) - 3} more" if len(details) > 3 else ""
+        )
         raise WeightsError(f"weights in {path} do not match the model: {summary}") from exc
 
 
@@ -377,7 +388,9 @@ def _cost_totals(
     model: nn.Module, capture: CallCapture, layers: tuple[LayerRecord, ...], param_bytes: int
 ) -> dict[str, Any]:
     """FLOPs/MACs and memory totals: row sums, so they agree with the rows at every depth."""
-    trainable_bytes = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    trainable_bytes = sum(
+        p.numel() * p.element_size() for p in model.parameters() if p.requires_grad
+    )
     buffer_bytes = sum(b.numel() * b.element_size() for b in model.buffers())
     activation_bytes = sum(r.activation_bytes for r in layers)
     return {
@@ -497,7 +510,9 @@ def inspect_model(
         own_device = _module_device(user_model)
         dev = own_device if str(device) == "auto" else resolve_device(device)
         model = user_model
-        if dev != own_device or (dtype_str and _torch_dtype(dtype_str) != _module_float_dtype(user_model)):
+        if dev != own_device or (
+            dtype_str and _torch_dtype(dtype_str) != _module_float_dtype(user_model)
+        ):
             # Never move or cast the user's own module: work on a copy.
             model = copy_to(user_model, dev, _torch_dtype(dtype_str) if dtype_str else None)
         target = ModelTarget(name=type(user_model).__name__, source="object", factory=lambda: model)
@@ -509,7 +524,9 @@ def inspect_model(
         model = None
 
     specs: tuple[InputSpec, ...] | None = None
-    if inputs is None or (isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], str)):
+    if inputs is None or (
+        isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], str)
+    ):
         spec_strings = tuple(inputs) if inputs else target.default_inputs
         if not spec_strings:
             raise UsageError(
@@ -523,7 +540,12 @@ def inspect_model(
         _torch_dtype(dtype_str) if dtype_str else
         (_module_float_dtype(model) if model is not None else torch.float32)
     )  # fmt: skip
-    if specs is not None and float_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+    if specs is not None and float_dtype not in (
+        torch.float32,
+        torch.float16,
+        torch.bfloat16,
+        torch.float64,
+    ):
         float_dtype = torch.float32
 
     def build_on(device_: torch.device) -> nn.Module:
@@ -533,7 +555,9 @@ def inspect_model(
         if dtype_str and dtype_str in FLOAT_DTYPES:
             built = built.to(_torch_dtype(dtype_str))
         elif dtype_str:
-            raise UsageError(f"--dtype {dtype_str}: the model's parameters must be a floating dtype")
+            raise UsageError(
+                f"--dtype {dtype_str}: the model's parameters must be a floating dtype"
+            )
         if weights:
             _load_weights(built, weights)
         return built
@@ -554,12 +578,15 @@ def inspect_model(
         check_fits(device_, need, what)
 
     if weights and dev.type == "meta":
-        notes.append(f"weights in {weights} were checked against the model (names and shapes); "
-                     "values are not loaded on the meta device")
+        notes.append(
+            f"weights in {weights} were checked against the model (names and shapes); "
+            "values are not loaded on the meta device"
+        )
     if model is None:
         if dev.type != "meta":
             check_memory(dev, build_on(torch.device("meta")))
         model = build_on(dev)
+
     def prepare(device_: torch.device) -> _Prepared:
         prepared = _prepare_inputs(inputs, specs, device_, float_dtype)
         # Non-tensor forward arguments: the target's defaults, then the caller's (--arg) win.

@@ -13,7 +13,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,10 +94,8 @@ def _on_sys_path(directory: str) -> Iterator[None]:
     try:
         yield
     finally:
-        try:
+        with suppress(ValueError):
             sys.path.remove(directory)
-        except ValueError:
-            pass
 
 
 def _first_line(exc: BaseException) -> str:
@@ -160,7 +158,9 @@ def _attribute_target(
         ]
         close = difflib.get_close_matches(attr, candidates, n=3, cutoff=0.5)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        listing = f"; it defines: {', '.join(sorted(candidates))}" if candidates and not close else ""
+        listing = (
+            f"; it defines: {', '.join(sorted(candidates))}" if candidates and not close else ""
+        )
         raise ModelNotFound(target, detail=f"{where} has no attribute {attr!r}{hint}{listing}")
     if not callable(obj):
         raise UsageError(f"{where}:{attr} is not a class or factory function")

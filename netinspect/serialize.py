@@ -147,7 +147,9 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
         },
         "device": report.device,
         "dtype": report.dtype,
-        "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in report.inputs],
+        "inputs": [
+            {"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in report.inputs
+        ],
         "layers": [layer_to_dict(layer) for layer in report.layers],
         "flatten": flatten_to_dict(report.flatten),
         "outputs": _shapes(report.outputs),

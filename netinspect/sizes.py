@@ -11,6 +11,7 @@ The records and ``summarize`` are pure; torch is imported only inside ``probe_si
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -180,7 +181,7 @@ def scan_dim(probe: Callable[[int], Outcome], given: int, window: int) -> dict[i
         for n in points:
             ok(n)
         aligned = sorted(n for n in results if n >= anchor and (n - anchor) % step == 0)
-        for a, b in zip(aligned, aligned[1:]):
+        for a, b in itertools.pairwise(aligned):
             if ok(a) == ok(b):
                 continue
             # Bisect over aligned sizes for the first one that behaves like b.
@@ -312,7 +313,7 @@ def probe_sizes(
         window = up_to or max(2 * given, 64)
 
         def with_size(n: int, dim: int = dim) -> Shape:
-            return base.shape[:dim] + (n,) + base.shape[dim + 1 :]
+            return (*base.shape[:dim], n, *base.shape[dim + 1 :])
 
         seen: dict[int, Outcome] = {base.shape[dim]: given_out}
 

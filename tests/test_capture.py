@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -112,7 +114,7 @@ def test_vit_class_token_is_the_flatten_point() -> None:
     # The call site is the line of VisionTransformer.forward that selects the class token.
     import torchvision.models.vision_transformer as vt
 
-    lines = open(vt.__file__).read().splitlines()
+    lines = Path(vt.__file__).read_text().splitlines()
     line = 1 + next(i for i, text in enumerate(lines) if text.strip() == "x = x[:, 0]")
     assert flat.source == f"torchvision/models/vision_transformer.py:{line}"
     assert flat.consumer is not None
@@ -124,7 +126,9 @@ def test_ops_inside_torch_modules_are_not_rows() -> None:
     # F.conv2d inside Conv2d, F.linear inside Linear: not rows. Model-code ops are rows.
     function_rows = [r for r in report.layers if r.kind == "function"]
     assert {r.type for r in function_rows} == {"Tensor.add_", "torch.flatten"}
-    assert all(r.parent and not r.parent.endswith(("conv1", "bn1", "fc")) for r in function_rows[:-1])
+    assert all(
+        r.parent and not r.parent.endswith(("conv1", "bn1", "fc")) for r in function_rows[:-1]
+    )
     # 8 BasicBlocks each add their shortcut in place: resnet.py's `out += identity`.
     assert len([r for r in function_rows if r.type == "Tensor.add_"]) == 8
     assert all(r.source == "torchvision/models/resnet.py:102" for r in function_rows[:-1])

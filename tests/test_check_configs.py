@@ -7,16 +7,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from netinspect_cli.main import app
+from typer.testing import CliRunner
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 runner = CliRunner()
 
 
 def test_diff_vgg16_against_the_keypoint_config() -> None:
-    result = runner.invoke(app, ["diff", "vgg16", str(CONFIGS / "vgg16_keypoints.yaml"), "-f", "json"])
+    result = runner.invoke(
+        app, ["diff", "vgg16", str(CONFIGS / "vgg16_keypoints.yaml"), "-f", "json"]
+    )
     assert result.exit_code == 1, result.stderr
     diff = json.loads(result.stdout)
     changes = {c["field"]: (c["old"], c["new"]) for c in diff["changes"]}

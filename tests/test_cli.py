@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import torch
+from netinspect_cli.main import app, route_default_command
 from typer.testing import CliRunner
 
-from netinspect_cli.main import app, route_default_command
 from tests.conftest import MODELS, model_target
 
 runner = CliRunner()
@@ -107,7 +107,10 @@ def test_module_target() -> None:
         (["nope/missing.py:Net"], "model file not found: nope/missing.py"),
         ([f"{MODELS / 'core_models.py'}:Reus"], "has no attribute 'Reus' (did you mean Reuse"),
         ([f"{MODELS / 'core_models.py'}:NeedsArgs", "-i", "1x4"], "could not be called without"),
-        ([f"{MODELS / 'core_models.py'}:not_a_model", "-i", "1x4"], "returned int, not a torch.nn.Module"),
+        (
+            [f"{MODELS / 'core_models.py'}:not_a_model", "-i", "1x4"],
+            "returned int, not a torch.nn.Module",
+        ),
         (["no_such_pkg.mod:Net"], "no module named 'no_such_pkg'"),
         ([f"{MODELS / 'core_models.py'}:Reuse"], "has no default input"),
         (["vgg16", "--device", "cuda"], "CUDA is not available"),
@@ -133,11 +136,15 @@ def test_weights_that_do_not_match(tmp_path: Path) -> None:
     ok = run("inspect", target, "-i", "1x8", "--weights", str(good), "--device", "cpu")
     assert ok.exit_code == 0, ok.stderr
     assert_one_line_error(
-        run("inspect", target, "-i", "1x8", "--weights", str(bad)), 2, "size mismatch for block.weight"
+        run("inspect", target, "-i", "1x8", "--weights", str(bad)),
+        2,
+        "size mismatch for block.weight",
     )
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     assert_one_line_error(
-        run("inspect", target, "-i", "1x8", "--weights", str(tmp_path / "junk.pt")), 2, "cannot read"
+        run("inspect", target, "-i", "1x8", "--weights", str(tmp_path / "junk.pt")),
+        2,
+        "cannot read",
     )
 
 
@@ -145,7 +152,10 @@ def test_failing_forward_exit_3_with_partial_table() -> None:
     result = run("inspect", model_target("Broken"), "-i", "1x3x12x12")
     assert result.exit_code == 3
     assert "✖ failed here" in result.stdout
-    assert "forward pass failed: Linear fc: flatten produced 8×10×10 = 800; Linear expects 100" in result.stderr
+    assert (
+        "forward pass failed: Linear fc: flatten produced 8×10×10 = 800; Linear expects 100"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 

@@ -8,20 +8,22 @@ import time
 from pathlib import Path
 
 import torch
+from netinspect_cli import inspect_cmd  # noqa: F401  (registers the commands)
+from netinspect_cli.app import app
 from typer.testing import CliRunner
 
 from netinspect.analysis import collapse_repeats, fold_to_depth
 from netinspect.inspector import inspect_model
-from netinspect_cli import inspect_cmd  # noqa: F401  (registers the commands)
-from netinspect_cli.app import app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.models import tiny_blocks  # noqa: E402
+from benchmarks.models import tiny_blocks
 
 
 def _sums_match(full, folded):
     for key in ("params", "flops", "macs", "activation_bytes"):
-        assert sum(getattr(r, key) for r in folded.layers) == sum(getattr(r, key) for r in full.layers)
+        assert sum(getattr(r, key) for r in folded.layers) == sum(
+            getattr(r, key) for r in full.layers
+        )
 
 
 def test_collapse_resnet50_folds_identical_bottlenecks():
@@ -79,7 +81,9 @@ def test_cli_columns_and_collapse_defaults():
     js = runner.invoke(app, ["inspect", "vit_b_16", "-f", "json"])
     data = json.loads(js.stdout)
     assert all(layer["repeat"] == 1 for layer in data["layers"])  # JSON is not collapsed
-    js_collapsed = json.loads(runner.invoke(app, ["inspect", "vit_b_16", "-f", "json", "--collapse"]).stdout)
+    js_collapsed = json.loads(
+        runner.invoke(app, ["inspect", "vit_b_16", "-f", "json", "--collapse"]).stdout
+    )
     assert len(js_collapsed["layers"]) < len(data["layers"])
     bad = runner.invoke(app, ["inspect", "resnet18", "--columns", "shapes,bogus"])
     assert bad.exit_code == 2

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from netinspect_cli.main import app
 from typer.testing import CliRunner
 
 from netinspect import inspect_model
 from netinspect.errors import ForwardFailed
-from netinspect_cli.main import app
 
 BROKEN = str(Path(__file__).parent.parent / "configs" / "resnet18_cifar_broken.yaml")
 

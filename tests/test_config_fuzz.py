@@ -26,7 +26,7 @@ scalars = st.one_of(
     st.booleans(),
     st.integers(-3, 5000),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from(KEYS + ["1x3x32x32", "torch.nn.Linear", "os.system", "vgg16"]),
+    st.sampled_from([*KEYS, "1x3x32x32", "torch.nn.Linear", "os.system", "vgg16"]),
     st.text(max_size=12),
 )
 documents = st.recursive(

@@ -15,7 +15,7 @@ from netinspect.inspector import inspect_model
 from netinspect.serialize import report_from_dict, report_to_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.models import decoder_59b  # noqa: E402
+from benchmarks.models import decoder_59b
 
 
 def _row(report, name, call_index=0):
@@ -72,7 +72,9 @@ def test_tiny_attention_counts_matmuls_and_sdpa():
     assert report.totals.flops == 2 * (linear + attention)
     matmuls = [r for r in report.layers if r.kind == "function" and r.flops]
     assert sum(r.macs for r in matmuls) == attention  # attributed to the op rows themselves
-    assert "_softmax" in report.totals.uncounted_ops or "_safe_softmax" in report.totals.uncounted_ops
+    assert (
+        "_softmax" in report.totals.uncounted_ops or "_safe_softmax" in report.totals.uncounted_ops
+    )
     assert report.totals.flops_partial
 
 
@@ -128,7 +130,10 @@ def test_memory_formula_and_buffers():
     assert t.buffer_bytes == (8 + 8) * 4 + 8  # running mean/var float32, num_batches_tracked int64
     trainable = 16 * 4  # BatchNorm weight+bias only
     assert t.activation_bytes == 2 * 8 * 16 * 4
-    assert t.training_bytes_estimate == t.param_bytes + t.buffer_bytes + 3 * trainable + t.activation_bytes
+    assert (
+        t.training_bytes_estimate
+        == t.param_bytes + t.buffer_bytes + 3 * trainable + t.activation_bytes
+    )
     assert training_bytes_estimate(10, 4, 1, 7) == 10 + 1 + 12 + 7
 
 

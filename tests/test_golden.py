@@ -5,6 +5,7 @@ Refresh with ``python -m pytest tests/test_golden.py --update-golden`` and revie
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_vgg16_invariants(vgg16: InspectionReport, report_validator: Any) -> Non
     # Shapes chain: each leaf's output is the next leaf's input along features and classifier.
     for prefix in ("features.", "classifier."):
         chain = [r for r in vgg16.layers if r.name.startswith(prefix)]
-        for a, b in zip(chain, chain[1:], strict=False):
+        for a, b in itertools.pairwise(chain):
             assert a.output_shapes == b.input_shapes, (a.name, b.name)
     # Conv 3x3 pad 1 keeps H, W; each "M" halves them: 224 -> 112 -> 56 -> 28 -> 14 -> 7.
     pools = [r for r in vgg16.layers if r.type == "MaxPool2d"]

@@ -31,7 +31,9 @@ def test_table_fits_80_columns() -> None:
 
 
 def test_table_colour_only_when_asked() -> None:
-    text = render_report(report_of(small_cnn_layers()), OutputFormat.table, RenderOptions(color=True))
+    text = render_report(
+        report_of(small_cnn_layers()), OutputFormat.table, RenderOptions(color=True)
+    )
     assert "\x1b[" in text
 
 

@@ -39,7 +39,12 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
     title = f"{report.model.name} ({report.model.class_name})"
     caption = f"input {inputs_text(report)} · device {report.device}"
     table = Table(
-        title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), expand=False
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        expand=False,
     )
     # Shapes and params never wrap mid-number; names and types fold when the terminal is narrow.
     table.add_column("#", justify="right", style="dim", no_wrap=True)
@@ -79,7 +84,11 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
             match column:
                 case Column.shapes:
                     cells.append(fmt_shapes(layer.input_shapes, sep=","))
-                    cells.append(fmt_shapes(layer.output_shapes, sep=",") if layer.output_shapes or layer.index != error_index else "✖")
+                    cells.append(
+                        fmt_shapes(layer.output_shapes, sep=",")
+                        if layer.output_shapes or layer.index != error_index
+                        else "✖"
+                    )
                 case Column.params:
                     cells.append(fmt_params(layer))
                 case Column.macs:
@@ -103,7 +112,9 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
         for row in explanation_rows(report):
             arithmetic.add_row(*row)
         console.print(arithmetic)
-        console.print("Stride: input pixels between neighbouring outputs; RF: receptive field in input pixels (main path).")
+        console.print(
+            "Stride: input pixels between neighbouring outputs; RF: receptive field in input pixels (main path)."
+        )
 
     if report.error is not None:
         console.print(Text("Forward pass failed", style="bold red"))

@@ -153,7 +153,9 @@ def failure_lines(error: ErrorRecord) -> list[tuple[str, str]]:
     if error.hint:
         rows.append(("Hint", error.hint))
     first = (error.exception_message.strip().splitlines() or [""])[0]
-    rows.append(("torch said", f"{error.exception_type}: {first}" if first else error.exception_type))
+    rows.append(
+        ("torch said", f"{error.exception_type}: {first}" if first else error.exception_type)
+    )
     return rows
 
 
@@ -181,6 +183,12 @@ def explanation_rows(report: InspectionReport) -> list[tuple[str, str, str, str,
         name = f"{layer.name or '(root)'} ({layer.type})"
         lines = list(e.arithmetic) + [f"⚠ {w}" for w in e.warnings]
         rows.append(
-            (str(e.layer_index), name, "\n".join(lines), per_dim(e.cumulative_stride), per_dim(e.receptive_field))
+            (
+                str(e.layer_index),
+                name,
+                "\n".join(lines),
+                per_dim(e.cumulative_stride),
+                per_dim(e.receptive_field),
+            )
         )
     return rows
