@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from netinspect.records import InspectionReport, Shape
-from netinspect.serialize import report_to_dict
+from netinspect.serialize import report_to_dict, to_jsonable
 
 DIFF_SCHEMA_VERSION = 1
 
@@ -293,14 +293,6 @@ def outermost_changed_names(changed: Sequence[LayerDiff]) -> tuple[str, ...]:
 # --- to JSON ---------------------------------------------------------------------------------
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
-
-
 def _view_to_dict(view: LayerView | None) -> dict[str, Any] | None:
     if view is None:
         return None
@@ -309,15 +301,15 @@ def _view_to_dict(view: LayerView | None) -> dict[str, Any] | None:
         "call_index": view.call_index,
         "kind": view.kind,
         "type": view.type,
-        "input_shapes": _jsonable(view.input_shapes),
-        "output_shapes": _jsonable(view.output_shapes),
+        "input_shapes": to_jsonable(view.input_shapes),
+        "output_shapes": to_jsonable(view.output_shapes),
         "params": view.params,
         "trainable_params": view.trainable_params,
     }
 
 
 def _change_to_dict(change: FieldChange) -> dict[str, Any]:
-    return {"field": change.field, "old": _jsonable(change.old), "new": _jsonable(change.new)}
+    return {"field": change.field, "old": to_jsonable(change.old), "new": to_jsonable(change.new)}
 
 
 def diff_to_dict(diff: ReportDiff) -> dict[str, Any]:

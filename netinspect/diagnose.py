@@ -14,6 +14,17 @@ from dataclasses import dataclass
 from netinspect.records import LayerRecord, Shape
 
 
+def per_dim(value: object, n: int) -> tuple[int, ...] | None:
+    """A module's int-or-tuple setting (kernel_size=3 or (3, 3)) as one int per spatial dim."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return (value,) * n
+    if isinstance(value, tuple) and len(value) == n and all(isinstance(v, int) for v in value):
+        return tuple(value)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     """``message`` always; ``expected`` and ``hint`` when the cause is clear."""
@@ -52,17 +63,6 @@ def fmt_dims(shape: Sequence[int]) -> str:
 def fmt_size(dims: Sequence[int]) -> str:
     """``7×7``: a spatial size or a product of factors."""
     return "×".join(str(d) for d in dims)
-
-
-def _per_dim(value: object, n: int) -> tuple[int, ...] | None:
-    """A module's int-or-tuple setting (kernel_size=3 or (3, 3)) as one int per spatial dim."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return (value,) * n
-    if isinstance(value, tuple) and len(value) == n and all(isinstance(v, int) for v in value):
-        return tuple(value)
-    return None
 
 
 def op_name(row: LayerRecord) -> str:
@@ -282,12 +282,12 @@ def _window(
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None:
     """(kernel, stride, padding, dilation) per spatial dim, or None when not a fixed window."""
     attrs = row.attributes
-    kernel = _per_dim(attrs.get("kernel_size"), spatial)
+    kernel = per_dim(attrs.get("kernel_size"), spatial)
     if kernel is None:
         return None
-    stride = _per_dim(attrs.get("stride") or attrs.get("kernel_size"), spatial)
-    padding = _per_dim(attrs.get("padding", 0), spatial)
-    dilation = _per_dim(attrs.get("dilation", 1), spatial)
+    stride = per_dim(attrs.get("stride") or attrs.get("kernel_size"), spatial)
+    padding = per_dim(attrs.get("padding", 0), spatial)
+    dilation = per_dim(attrs.get("dilation", 1), spatial)
     if stride is None or padding is None or dilation is None:
         return None  # padding="same" and the like: no fixed arithmetic
     return kernel, stride, padding, dilation

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from netinspect.analysis import is_leaf
-from netinspect.diagnose import fmt_size, op_name
+from netinspect.diagnose import fmt_size, op_name, per_dim
 from netinspect.records import InspectionReport, LayerRecord, Shape, ShapeExplanation
 
 # A tensor's place on the path: (receptive field, cumulative stride), per spatial dim.
@@ -25,16 +25,6 @@ _DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-def _per_dim(value: object, n: int) -> tuple[int, ...] | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return (value,) * n
-    if isinstance(value, tuple) and len(value) == n and all(isinstance(v, int) for v in value):
-        return tuple(value)
-    return None
 
 
 def _spatial(row: LayerRecord) -> int | None:
@@ -71,9 +61,9 @@ def _conv(row: LayerRecord) -> _Arith | None:
         return None
     src, out = io
     attrs = row.attributes
-    k = _per_dim(attrs.get("kernel_size"), n)
-    s = _per_dim(attrs.get("stride", 1), n)
-    d = _per_dim(attrs.get("dilation", 1), n)
+    k = per_dim(attrs.get("kernel_size"), n)
+    s = per_dim(attrs.get("stride", 1), n)
+    d = per_dim(attrs.get("dilation", 1), n)
     sizes = src[-n:]
     lines = []
     if isinstance(attrs.get("in_channels"), int) and len(src) >= n + 1:
@@ -84,11 +74,11 @@ def _conv(row: LayerRecord) -> _Arith | None:
             f"padding={padding!r}: " + " × ".join(map(str, sizes)) + " → " + fmt_size(out[-n:])
         )
         return lines, []
-    p = _per_dim(padding, n)
+    p = per_dim(padding, n)
     if k is None or s is None or d is None or p is None:
         return None
     if attrs.get("transposed") or row.type.startswith("ConvTranspose"):
-        op = _per_dim(attrs.get("output_padding", 0), n) or (0,) * n
+        op = per_dim(attrs.get("output_padding", 0), n) or (0,) * n
         texts = [
             f"({h} − 1)·{st} − 2·{pd} + {dl}·({kk} − 1) + {o} + 1 = "
             f"{(h - 1) * st - 2 * pd + dl * (kk - 1) + o + 1}"
@@ -119,10 +109,10 @@ def _pool(row: LayerRecord) -> _Arith | None:
         return None
     src, _ = io
     attrs = row.attributes
-    k = _per_dim(attrs.get("kernel_size"), n)
-    s = _per_dim(attrs.get("stride") or attrs.get("kernel_size"), n)
-    p = _per_dim(attrs.get("padding", 0), n)
-    d = _per_dim(attrs.get("dilation", 1), n)
+    k = per_dim(attrs.get("kernel_size"), n)
+    s = per_dim(attrs.get("stride") or attrs.get("kernel_size"), n)
+    p = per_dim(attrs.get("padding", 0), n)
+    d = per_dim(attrs.get("dilation", 1), n)
     if k is None or s is None or p is None or d is None:
         return None
     ceil = bool(attrs.get("ceil_mode"))
@@ -275,11 +265,11 @@ def _window_step(
         row.kind == "function" and op_name(row) == "interpolate"
     ):
         return (1.0,) * n, tuple(i / o for i, o in zip(src[-n:], out[-n:], strict=False))
-    k = _per_dim(attrs.get("kernel_size"), n)
+    k = per_dim(attrs.get("kernel_size"), n)
     if k is None:
         return None
-    s = _per_dim(attrs.get("stride") or attrs.get("kernel_size"), n) or (1,) * n
-    d = _per_dim(attrs.get("dilation", 1), n) or (1,) * n
+    s = per_dim(attrs.get("stride") or attrs.get("kernel_size"), n) or (1,) * n
+    d = per_dim(attrs.get("dilation", 1), n) or (1,) * n
     effective = tuple(float(dl * (kk - 1) + 1) for kk, dl in zip(k, d, strict=False))
     if t.startswith("ConvTranspose"):
         # Each output pixel sees about ⌈k_eff / s⌉ input pixels; pixels get s times closer.

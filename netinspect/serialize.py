@@ -5,6 +5,7 @@ Additions keep ``schema_version`` 1; keys are never renamed or removed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from netinspect.records import (
@@ -43,7 +44,7 @@ def layer_to_dict(layer: LayerRecord) -> dict[str, Any]:
         "source": layer.source,
         "input_dtypes": list(layer.input_dtypes),
         "output_dtypes": list(layer.output_dtypes),
-        "attributes": {k: _jsonable(v) for k, v in layer.attributes.items()},
+        "attributes": {k: to_jsonable(v) for k, v in layer.attributes.items()},
         "flops": layer.flops,
         "macs": layer.macs,
         "activation_bytes": layer.activation_bytes,
@@ -51,9 +52,12 @@ def layer_to_dict(layer: LayerRecord) -> dict[str, Any]:
     }
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
+def to_jsonable(value: Any) -> Any:
+    """Tuples (shapes, attribute pairs) become lists, recursively; mappings keep their keys."""
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: to_jsonable(v) for k, v in value.items()}
     return value
 
 

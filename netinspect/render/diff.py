@@ -8,12 +8,12 @@ from io import StringIO
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from netinspect.compare import FieldChange, LayerDiff, LayerView, ReportDiff
 from netinspect.render import RenderOptions
+from netinspect.render.table import make_console
 from netinspect.render.text import fmt_int, fmt_shape, fmt_shapes
 
 if TYPE_CHECKING:
@@ -22,18 +22,6 @@ if TYPE_CHECKING:
 CHECK_SCHEMA_VERSION = 1
 
 _STATUS_STYLE = {"added": "green", "removed": "red", "replaced": "magenta", "changed": "yellow"}
-
-
-def _console(buffer: StringIO, options: RenderOptions) -> Console:
-    return Console(
-        file=buffer,
-        width=options.width,
-        color_system="standard" if options.color else None,
-        force_terminal=options.color,
-        no_color=not options.color,
-        highlight=False,
-        soft_wrap=False,
-    )
 
 
 def layer_label(name: str, call_index: int) -> str:
@@ -198,7 +186,7 @@ def _side_cell(view: LayerView | None, bold: set[str], dim: bool) -> Text:
 def render_diff_table(diff: ReportDiff, options: RenderOptions) -> str:
     """Side by side: each differing row's type, shapes and params before and after."""
     buffer = StringIO()
-    console = _console(buffer, options)
+    console = make_console(buffer, options)
     changed = diff.layer_changes
     if changed:
         table = Table(

@@ -25,9 +25,9 @@ from netinspect.render.text import (
 )
 
 
-def render_table(report: InspectionReport, options: RenderOptions) -> str:
-    buffer = StringIO()
-    console = Console(
+def make_console(buffer: StringIO, options: RenderOptions) -> Console:
+    """A console that writes to ``buffer``: colour only when asked, never a pager or wrap."""
+    return Console(
         file=buffer,
         width=options.width,
         color_system="standard" if options.color else None,
@@ -36,6 +36,11 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
         highlight=False,
         soft_wrap=False,
     )
+
+
+def render_table(report: InspectionReport, options: RenderOptions) -> str:
+    buffer = StringIO()
+    console = make_console(buffer, options)
     title = f"{report.model.name} ({report.model.class_name})"
     caption = f"input {inputs_text(report)} · device {report.device}"
     table = Table(
