@@ -7,13 +7,10 @@ from collections.abc import Sequence
 from netinspect.records import InspectionReport
 from netinspect.render import DEFAULT_COLUMNS, Column
 from netinspect.render.text import (
+    column_cells,
     explanation_rows,
     failure_lines,
     flatten_summary,
-    fmt_activation,
-    fmt_count,
-    fmt_params,
-    fmt_shapes,
     inputs_text,
     totals_lines,
 )
@@ -55,18 +52,7 @@ def render_markdown(report: InspectionReport, columns: Sequence[Column] = DEFAUL
         if layer.index == error_index:
             name = f"**{name} ✖ failed here**"
         cells = [str(layer.index), "&nbsp;&nbsp;" * layer.depth + name, layer.type]
-        for column in columns:
-            match column:
-                case Column.shapes:
-                    cells += [fmt_shapes(layer.input_shapes), fmt_shapes(layer.output_shapes)]
-                case Column.params:
-                    cells.append(fmt_params(layer))
-                case Column.macs:
-                    cells.append(fmt_count(layer.macs))
-                case Column.flops:
-                    cells.append(fmt_count(layer.flops))
-                case Column.memory:
-                    cells.append(fmt_activation(layer))
+        cells += column_cells(layer, columns, shape_sep=", ", failed=layer.index == error_index)
         out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     out.append("")
     if report.explanations is not None:

@@ -12,13 +12,10 @@ from rich.text import Text
 from netinspect.records import InspectionReport
 from netinspect.render import Column, RenderOptions
 from netinspect.render.text import (
+    column_cells,
     explanation_rows,
     failure_lines,
     flatten_summary,
-    fmt_activation,
-    fmt_count,
-    fmt_params,
-    fmt_shapes,
     inputs_text,
     short_name,
     totals_lines,
@@ -85,23 +82,7 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
         elif layer.kind == "function":
             style = style or "cyan"
         cells: list[str | Text] = [str(layer.index), label, layer.type]
-        for column in columns:
-            match column:
-                case Column.shapes:
-                    cells.append(fmt_shapes(layer.input_shapes, sep=","))
-                    cells.append(
-                        fmt_shapes(layer.output_shapes, sep=",")
-                        if layer.output_shapes or layer.index != error_index
-                        else "✖"
-                    )
-                case Column.params:
-                    cells.append(fmt_params(layer))
-                case Column.macs:
-                    cells.append(fmt_count(layer.macs))
-                case Column.flops:
-                    cells.append(fmt_count(layer.flops))
-                case Column.memory:
-                    cells.append(fmt_activation(layer))
+        cells += column_cells(layer, columns, shape_sep=",", failed=layer.index == error_index)
         table.add_row(*cells, style=style)
     console.print(table)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from netinspect.records import ErrorRecord, FlattenPoint, InspectionReport, LayerRecord, Shape
+from netinspect.render import Column
 
 
 def fmt_shape(shape: Shape, sep: str = ", ") -> str:
@@ -192,3 +193,26 @@ def explanation_rows(report: InspectionReport) -> list[tuple[str, str, str, str,
             )
         )
     return rows
+
+
+def column_cells(
+    layer: LayerRecord, columns: Sequence[Column], *, shape_sep: str, failed: bool
+) -> list[str]:
+    """One row's cells for the chosen columns (the table and markdown share this)."""
+    cells: list[str] = []
+    for column in columns:
+        match column:
+            case Column.shapes:
+                cells.append(fmt_shapes(layer.input_shapes, sep=shape_sep))
+                # A row that raised has no output: mark it rather than show "-".
+                no_output = failed and not layer.output_shapes
+                cells.append("✖" if no_output else fmt_shapes(layer.output_shapes, sep=shape_sep))
+            case Column.params:
+                cells.append(fmt_params(layer))
+            case Column.macs:
+                cells.append(fmt_count(layer.macs))
+            case Column.flops:
+                cells.append(fmt_count(layer.flops))
+            case Column.memory:
+                cells.append(fmt_activation(layer))
+    return cells
