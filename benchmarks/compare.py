@@ -2,11 +2,14 @@
 
     python -m benchmarks.compare agreement   # FLOP totals on 10 torchvision models
     python -m benchmarks.compare scale       # time and peak RSS on large models
+    python -m benchmarks.compare calls       # capture overhead on 10,001 module calls
 
 Every measurement runs in its own subprocess under an address-space limit (RLIMIT_AS, 8 GiB
 by default), so a peer that cannot fit shows "out of memory" instead of taking the machine
 down. Peers get what their users would give them: a model built on CPU (torchinfo and fvcore
-run a real forward); netinspect uses its default device (meta). Times exclude imports.
+run a real forward), and their time includes building it; netinspect uses its default device
+(meta), its time includes its own build. Times exclude imports; peak RSS is the whole
+process's, so the "baseline" row (imports only) is the floor under every other row.
 """
 
 from __future__ import annotations
@@ -44,8 +47,30 @@ def _build(name: str, device: str) -> tuple[Any, Any]:
 def run_job(tool: str, name: str) -> dict[str, Any]:
     """One measurement in this process: seconds, peak RSS (MiB), FLOPs where the tool counts."""
     import torch
+    import torchvision  # noqa: F401  (imports are paid before the clock starts, for every tool)
 
     flops: int | None = None
+    if tool == "baseline":
+        # Only the imports: the floor under every other row's peak RSS.
+        return {"seconds": 0.0, "peak_rss_mib": _peak_rss_mib(), "flops": None}
+    if name == "tiny_blocks":
+        from benchmarks.models import tiny_blocks
+
+        with torch.device("meta"):
+            blocks = tiny_blocks()
+        start = time.perf_counter()
+        if tool == "netinspect":
+            from netinspect.inspector import inspect_model
+
+            inspect_model(blocks, ["1x8"])
+        else:  # the same forward with no capture: the floor for any inspector
+            with torch.no_grad():
+                blocks(torch.zeros(1, 8, device="meta"))
+        return {
+            "seconds": time.perf_counter() - start,
+            "peak_rss_mib": _peak_rss_mib(),
+            "flops": None,
+        }
     if tool == "netinspect":
         from netinspect.inspector import inspect_model
 
@@ -57,8 +82,9 @@ def run_job(tool: str, name: str) -> dict[str, Any]:
             report = inspect_model(name)
         flops = report.totals.flops
     else:
-        model, x = _build(name, "cpu")
+        # Peers need a real model: building it on CPU is part of what their users wait for.
         start = time.perf_counter()
+        model, x = _build(name, "cpu")
         with torch.no_grad():
             if tool == "flopcounter":
                 from torch.utils.flop_counter import FlopCounterMode
@@ -78,8 +104,11 @@ def run_job(tool: str, name: str) -> dict[str, Any]:
                 stats = torchinfo.summary(model, input_data=x, verbose=0)
                 flops = 2 * int(stats.total_mult_adds)
     seconds = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_rss_mib": rss, "flops": flops}
+    return {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "flops": flops}
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _limit_memory() -> None:
@@ -127,9 +156,23 @@ def agreement() -> None:
         print(f"| {name} | " + " | ".join(shown) + f" | {ratio} |", flush=True)
 
 
+def calls() -> None:
+    ours, plain = measure("netinspect", "tiny_blocks"), measure("meta-forward", "tiny_blocks")
+    if "error" in ours or "error" in plain:
+        print(f"failed: {ours.get('error', '')} {plain.get('error', '')}")
+        return
+    print("| 2,500 blocks, 10,001 module calls | time (s) |")
+    print("|---|---:|")
+    print(f"| plain forward on meta (no capture) | {plain['seconds']:.2f} |")
+    print(f"| netinspect inspect_model | {ours['seconds']:.2f} |")
+    print(f"\ncapture overhead: {ours['seconds'] / plain['seconds']:.2f}× the plain forward")
+
+
 def scale() -> None:
     print("| model | tool | time (s) | peak RSS (MiB) | GFLOPs |")
     print("|---|---|---:|---:|---:|")
+    floor = measure("baseline", "-")
+    print(f"| (imports only) | baseline | - | {floor.get('peak_rss_mib', 0):,.0f} | |", flush=True)
     for name in SCALE_MODELS:
         for tool in ("netinspect", "torchinfo", "fvcore"):
             r = measure(tool, name)
@@ -151,8 +194,10 @@ def main(argv: list[str]) -> None:
             agreement()
         case ["scale"]:
             scale()
+        case ["calls"]:
+            calls()
         case _:
-            sys.exit("usage: python -m benchmarks.compare agreement | scale")
+            sys.exit("usage: python -m benchmarks.compare agreement | scale | calls")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ class TinyBlock(nn.Module):
 
 
 def tiny_blocks(blocks: int = 2500, width: int = 8) -> nn.Module:
-    """``blocks`` × (block + Linear + ReLU + LayerNorm) = 4·blocks + 1 module calls.
+    """``blocks`` × (TinyBlock: Linear, ReLU, Linear) = 4·blocks + 1 module calls.
 
     No LayerNorm: its meta kernel is a Python reference implementation that alone takes ~4 ms
     per call on this machine, which would measure torch's meta device rather than capture.
