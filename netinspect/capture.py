@@ -380,18 +380,22 @@ class CallCapture:
             input_dtypes=dtypes,
             attributes=module_attributes(module),
         )
-        for p in module.parameters(recurse=False):
+        self._claim(row, module.parameters(recurse=False), note_shared=True)
+        self.rows.append(row)
+        self._stack.append((module, row))
+        self._active.append(row)
+
+    def _claim(self, row: RowBuilder, params: Iterator[nn.Parameter], *, note_shared: bool) -> None:
+        """Count each parameter tensor once, at the first row that claims it."""
+        for p in params:
             numel = p.numel()
-            if id(p) in self._counted:
-                row.shared_params += numel
-            else:
+            if id(p) not in self._counted:
                 self._counted.add(id(p))
                 row.params += numel
                 if p.requires_grad:
                     row.trainable_params += numel
-        self.rows.append(row)
-        self._stack.append((module, row))
-        self._active.append(row)
+            elif note_shared:
+                row.shared_params += numel
 
     def _post_hook(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
@@ -409,6 +413,11 @@ class CallCapture:
             return
         _, row = self._stack.pop()
         self.leave_row(row)
+        if is_builtin_module(module):
+            # torch's own modules use some submodules' weights without calling them
+            # (MultiheadAttention's out_proj, TransformerEncoderLayer's fast path): whatever
+            # is still unclaimed below this module when it finishes belongs to this row.
+            self._claim(row, module.parameters(), note_shared=False)
         exc = sys.exc_info()[1]
         if output is None and exc is not None:
             # always_call hooks run inside forward's ``except``: this module raised.

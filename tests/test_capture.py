@@ -267,3 +267,21 @@ def test_tied_weights_stay_tied_when_a_user_model_moves_to_meta() -> None:
     assert report.totals.params == 64_000  # not 128,000: .to("meta") alone would untie them
     assert model.head.weight is model.embed.weight
     assert model.embed.weight.device.type == "cpu"
+
+
+def test_torch_modules_claim_submodule_weights_they_use_directly() -> None:
+    report = inspect_model(model_target("Attention"), ["1x5x16"])
+    (attn,) = rows(report, "attn")
+    # in_proj 3*16*16 + 3*16, out_proj 16*16 + 16: out_proj is never called as a module.
+    assert attn.params == (3 * 16 * 16 + 3 * 16) + (16 * 16 + 16)
+    assert report.totals.uncalled_params == 0
+    assert sum(r.params for r in report.layers) == report.totals.params
+
+
+def test_user_modules_never_called_are_reported() -> None:
+    report = inspect_model(model_target("WithUnusedHead"), ["1x4"])
+    assert report.totals.uncalled_params == 4 * 3 + 3
+    assert report.totals.params == (4 * 2 + 2) + (4 * 3 + 3)
+    assert any(
+        "15 parameters belong to modules the forward pass never called" in n for n in report.notes
+    )

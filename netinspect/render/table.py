@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import StringIO
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -35,6 +36,44 @@ def make_console(buffer: StringIO, options: RenderOptions) -> Console:
     )
 
 
+_DATA_HEADERS: dict[Column, tuple[str, ...]] = {
+    Column.shapes: ("Input shape", "Output shape"),
+    Column.params: ("Params",),
+    Column.macs: ("MACs",),
+    Column.flops: ("FLOPs",),
+    Column.memory: ("Activations",),
+}
+
+
+def _add_columns(
+    table: Table, options: RenderOptions, rows: list[tuple[list[str | Text], str]]
+) -> None:
+    """Numbers never wrap, and a shape is never split: shape columns are as wide as their
+    longest single shape (a cell with several wraps between them). The layer name and type
+    share what is left of the terminal and fold when it is narrow."""
+    headers = ["#", "Layer", "Type"] + [h for c in options.columns for h in _DATA_HEADERS[c]]
+    is_shape = [h.endswith("shape") for h in headers]
+    natural = [cell_len(h) for h in headers]
+    for cells, _ in rows:
+        for i, cell in enumerate(cells):
+            text = cell.plain if isinstance(cell, Text) else cell
+            pieces = text.split(" ") if is_shape[i] else [text]
+            natural[i] = max(natural[i], *(cell_len(p) for p in pieces))
+    fixed = sum(w for i, w in enumerate(natural) if i not in (1, 2)) + len(headers) - 1
+    room = max(16, options.width - fixed)
+    type_width = min(natural[2], max(8, room * 2 // 5))
+    layer_width = min(natural[1], max(8, room - type_width))
+    type_width = min(natural[2], max(8, room - layer_width))
+    table.add_column("#", justify="right", style="dim", no_wrap=True)
+    table.add_column("Layer", overflow="fold", max_width=layer_width)
+    table.add_column("Type", overflow="fold", max_width=type_width)
+    for i, header in enumerate(headers[3:], start=3):
+        if is_shape[i]:
+            table.add_column(header, width=natural[i])
+        else:
+            table.add_column(header, justify="right", no_wrap=True)
+
+
 def render_table(report: InspectionReport, options: RenderOptions) -> str:
     buffer = StringIO()
     console = make_console(buffer, options)
@@ -46,29 +85,13 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         padding=(0, 1),
+        # One space between columns, not two: the shapes fit in 80 columns.
+        collapse_padding=True,
         expand=False,
     )
-    # Shapes and params never wrap mid-number; names and types fold when the terminal is narrow.
-    table.add_column("#", justify="right", style="dim", no_wrap=True)
-    table.add_column("Layer", overflow="fold", min_width=8)
-    table.add_column("Type", overflow="fold", min_width=8)
-    columns = options.columns
-    for column in columns:
-        match column:
-            case Column.shapes:
-                table.add_column("Input shape", overflow="fold", min_width=13)
-                table.add_column("Output shape", overflow="fold", min_width=13)
-            case Column.params:
-                table.add_column("Params", justify="right", no_wrap=True)
-            case Column.macs:
-                table.add_column("MACs", justify="right", no_wrap=True)
-            case Column.flops:
-                table.add_column("FLOPs", justify="right", no_wrap=True)
-            case Column.memory:
-                table.add_column("Activations", justify="right", no_wrap=True)
-
     flat_index = report.flatten.layer_index if report.flatten else None
     error_index = report.error.layer_index if report.error else None
+    rows: list[tuple[list[str | Text], str]] = []
     base_depth = min((layer.depth for layer in report.layers), default=0)
     for layer in report.layers:
         label = Text("  " * (layer.depth - base_depth) + short_name(layer))
@@ -82,7 +105,12 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
         elif layer.kind == "function":
             style = style or "cyan"
         cells: list[str | Text] = [str(layer.index), label, layer.type]
-        cells += column_cells(layer, columns, shape_sep=",", failed=layer.index == error_index)
+        cells += column_cells(
+            layer, options.columns, shape_sep=",", failed=layer.index == error_index
+        )
+        rows.append((cells, style))
+    _add_columns(table, options, rows)
+    for cells, style in rows:
         table.add_row(*cells, style=style)
     console.print(table)
 

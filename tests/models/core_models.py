@@ -140,3 +140,26 @@ class DataDependent(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         keep = torch.nonzero(x.sum(dim=1) >= 0).squeeze(1)
         return self.fc(x[keep])
+
+
+class WithUnusedHead(nn.Module):
+    """An auxiliary head that forward never calls: Linear(4, 3) = 15 params unused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.aux = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+class Attention(nn.Module):
+    """nn.MultiheadAttention uses out_proj's weights without calling out_proj."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(16, 4, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attn(x, x, x, need_weights=False)[0]
