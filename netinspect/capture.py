@@ -58,6 +58,11 @@ def tensor_leaves(obj: Any, _depth: int = 0) -> Iterator[torch.Tensor]:
                 yield value
 
 
+def _storage_root(t: torch.Tensor) -> torch.Tensor:
+    """The tensor that owns ``t``'s memory: its base for a view, else itself."""
+    return t._base if t._base is not None else t
+
+
 def shape_of(t: torch.Tensor) -> Shape:
     return tuple(int(d) for d in t.shape)
 
@@ -217,6 +222,7 @@ class _OpMode(TorchFunctionMode):
         if self.capture.is_in_hook:
             # Our own hooks read .shape, .numel()... of the tensors: not model code, not rows.
             return func(*args, **kwargs)
+        self.capture.claim_used_params(args, kwargs)
         row = self.capture.open_op_row(func, args, kwargs)
         if row is None:
             return func(*args, **kwargs)
@@ -257,6 +263,8 @@ class CallCapture:
         # output (or an op that returns its input) adds no activation bytes. Weak: no tensor
         # is kept alive, and a reused id is told apart by identity.
         self._produced: dict[int, weakref.ref[torch.Tensor]] = {}
+        # The model's own weights: a view of one (class_token.expand) is not an activation.
+        self._weight_ids = {id(t) for t in (*model.parameters(), *model.buffers())}
         # Op name -> calls, for aten ops with no FLOP formula (the totals are then partial).
         self.uncounted_ops: dict[str, int] = {}
         # FLOPs of ops that ran while no row was open (nothing in a normal pass).
@@ -326,19 +334,22 @@ class CallCapture:
         self.uncounted_ops[name] = self.uncounted_ops.get(name, 0) + 1
 
     def _new_output_bytes(self, output: Any, inputs: Any) -> int:
-        """Bytes of the output tensors this call allocated: views, its own inputs and tensors
+        """Bytes of the output tensors this call allocated. A view counts its base when the
+        call allocated the base (Linear on a 3-D input returns a view of its own matmul);
+        views of the call's inputs or of the model's weights, in-place results and tensors
         already credited to an inner row are not new memory."""
-        input_ids = {id(t) for t in tensor_leaves(inputs)}
+        input_roots = {id(_storage_root(t)) for t in tensor_leaves(inputs)}
         total = 0
         for t in tensor_leaves(output):
-            key = id(t)
-            if key in input_ids or t._is_view():
+            root = _storage_root(t)
+            key = id(root)
+            if key in input_roots or key in self._weight_ids:
                 continue
             seen = self._produced.get(key)
-            if seen is not None and seen() is t:
+            if seen is not None and seen() is root:
                 continue
-            self._produced[key] = weakref.ref(t)
-            total += t.numel() * t.element_size()
+            self._produced[key] = weakref.ref(root)
+            total += root.numel() * root.element_size()
         return total
 
     def leave_row(self, row: RowBuilder) -> None:
@@ -385,6 +396,22 @@ class CallCapture:
         self._stack.append((module, row))
         self._active.append(row)
 
+    def claim_used_params(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Weights an op uses before their own module ran (or one that never runs: the
+        out_proj of nn.MultiheadAttention, Swin's qkv passed to F.linear) are counted at the
+        innermost running module: the one whose code uses them."""
+        if not self._stack:
+            return
+        used: list[nn.Parameter] = []
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, nn.Parameter):
+                used.append(value)
+            elif isinstance(value, (list, tuple)):
+                used += [v for v in value if isinstance(v, nn.Parameter)]
+        fresh = [p for p in used if id(p) not in self._counted]
+        if fresh:
+            self._claim(self._stack[-1][1], iter(fresh), note_shared=False)
+
     def _claim(self, row: RowBuilder, params: Iterator[nn.Parameter], *, note_shared: bool) -> None:
         """Count each parameter tensor once, at the first row that claims it."""
         for p in params:
@@ -413,11 +440,6 @@ class CallCapture:
             return
         _, row = self._stack.pop()
         self.leave_row(row)
-        if is_builtin_module(module):
-            # torch's own modules use some submodules' weights without calling them
-            # (MultiheadAttention's out_proj, TransformerEncoderLayer's fast path): whatever
-            # is still unclaimed below this module when it finishes belongs to this row.
-            self._claim(row, module.parameters(), note_shared=False)
         exc = sys.exc_info()[1]
         if output is None and exc is not None:
             # always_call hooks run inside forward's ``except``: this module raised.

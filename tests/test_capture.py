@@ -285,3 +285,26 @@ def test_user_modules_never_called_are_reported() -> None:
     assert any(
         "15 parameters belong to modules the forward pass never called" in n for n in report.notes
     )
+
+
+def test_weights_passed_to_functional_ops_are_claimed_where_used() -> None:
+    # torchvision's ShiftedWindowAttention calls F.linear(x, self.qkv.weight, ...) itself.
+    report = inspect_model("swin_t")
+    assert report.totals.uncalled_params == 0
+    assert sum(r.params for r in report.layers) == report.totals.params == 28_288_354
+    first = next(r for r in report.layers if r.type == "ShiftedWindowAttention")
+    c = 96  # stage-1 width, 3 heads, 7x7 windows
+    qkv, proj, bias_table = c * 3 * c + 3 * c, c * c + c, (2 * 7 - 1) ** 2 * 3
+    assert first.params == qkv + proj + bias_table
+
+
+def test_activation_of_a_view_the_call_allocated() -> None:
+    # Linear on a 3-D input returns a view of its own matmul result: still new memory.
+    model = nn.Sequential(nn.Linear(16, 32))
+    report = inspect_model(model, ["2x5x16"], device="meta")
+    (linear,) = rows(report, "0")
+    assert linear.activation_bytes == 2 * 5 * 32 * 4
+    # A view of the input (x.view) or of a weight (token.expand) allocates nothing.
+    report = inspect_model(model_target("Frozen"), ["1x3x8x8"])
+    (view,) = [r for r in report.layers if r.type == "Tensor.view"]
+    assert view.activation_bytes == 0
