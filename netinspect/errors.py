@@ -44,7 +44,8 @@ class InputSpecError(UsageError):
         self.reason = reason
         self.position = position
         where = f" at position {position}" if position is not None else ""
-        super().__init__(f"malformed --input {spec!r}: {reason}{where}")
+        shown = spec if len(spec) <= 60 else spec[:57] + "..."
+        super().__init__(f"malformed --input {shown!r}: {reason}{where}")
 
 
 class ConfigError(UsageError):

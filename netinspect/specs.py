@@ -12,6 +12,7 @@ Examples: ``1x3x224x224``, ``1,3,224,224``, ``1x128:int64``, ``text=1x10``,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,8 @@ FLOAT_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64"})
 
 # Dims above this are refused by the parser itself; memory checks come later, per device.
 MAX_DIM = 2**40
+# torch computes storage sizes in bytes as int64: 2**60 elements of 8 bytes is the ceiling.
+MAX_ELEMENTS = 2**60
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,9 @@ class _Scanner:
             self.pos += 1
         if start == self.pos:
             raise self.unexpected("a dimension (a positive integer)")
+        if self.pos - start > len(str(MAX_DIM)):
+            # Checked before int(): Python refuses to convert strings of thousands of digits.
+            raise self.fail(f"dimension of {self.pos - start} digits is absurdly large", start)
         value = int(self.spec[start : self.pos])
         if value == 0:
             raise self.fail("dimensions must be positive integers, got 0", start)
@@ -125,6 +131,11 @@ class _Scanner:
                 dtype = parse_dtype(word)
             except ValueError as exc:
                 raise self.fail(str(exc), start) from None
+        if math.prod(dims) > MAX_ELEMENTS:
+            raise self.fail(
+                f"{math.prod(dims):.3g} elements: more than any device, even meta, can "
+                f"describe (at most 2**{MAX_ELEMENTS.bit_length() - 1})"
+            )
         return TensorSpec(tuple(dims), dtype)
 
 

@@ -98,3 +98,18 @@ def test_parser_does_not_import_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("1x3x1000000000x1000000000", "3e+18 elements: more than any device, even meta"),
+        ("2x" * 64 + "4", "elements: more than any device"),
+        ("1" * 5000, "dimension of 5000 digits is absurdly large"),
+    ],
+)
+def test_sizes_no_device_can_describe(text: str, fragment: str) -> None:
+    with pytest.raises(InputSpecError) as info:
+        parse_input_spec(text)
+    assert fragment in str(info.value)
+    assert len(str(info.value)) < 200  # a long spec is shortened in the one-line message
