@@ -184,8 +184,8 @@ def check_fits(device: torch.device, needed: int, what: str) -> None:
     available = _available_memory(device)
     if available is not None and needed > 0.8 * available:
         raise InputTooLarge(
-            f"{what} needs about {format_bytes(needed)} on {device}, but only "
-            f"{format_bytes(available)} is available (use --device meta for shapes only)"
+            f"this needs about {format_bytes(needed)} on {device} ({what}), more than 80% of "
+            f"the {format_bytes(available)} available; use --device meta for shapes only"
         )
 
 
@@ -562,7 +562,12 @@ def inspect_model(
             _load_weights(built, weights)
         return built
 
-    def check_memory(device_: torch.device, meta_model: nn.Module | None) -> None:
+    def check_memory(
+        device_: torch.device, meta_model: nn.Module | None, meta_pass: _PassResult | None
+    ) -> None:
+        """Refuse up front what cannot fit: parameters, buffers, the input, and twice the
+        largest activation a layer allocates on the meta pass (its input and output are alive
+        together; under no_grad earlier activations are freed)."""
         if device_.type == "meta" or specs is None:
             return
         need = sum(
@@ -575,6 +580,10 @@ def inspect_model(
             need += count_parameters(meta_model).param_bytes
             need += sum(b.numel() * b.element_size() for b in meta_model.buffers())
             what = "the model and its dummy input"
+        if meta_pass is not None:
+            largest = max((r.activation_bytes for r in meta_pass.capture.rows), default=0)
+            need += 2 * largest
+            what = "the model, its dummy input and its largest activations"
         check_fits(device_, need, what)
 
     if weights and dev.type == "meta":
@@ -582,23 +591,24 @@ def inspect_model(
             f"weights in {weights} were checked against the model (names and shapes); "
             "values are not loaded on the meta device"
         )
-    if model is None:
-        if dev.type != "meta":
-            check_memory(dev, build_on(torch.device("meta")))
-        model = build_on(dev)
-
     def prepare(device_: torch.device) -> _Prepared:
         prepared = _prepare_inputs(inputs, specs, device_, float_dtype)
         # Non-tensor forward arguments: the target's defaults, then the caller's (--arg) win.
         extra = {**target.default_args, **(forward_args or {})}
         return _Prepared(prepared.args, {**prepared.kwargs, **extra}, prepared.records)
 
+    if model is None:
+        if dev.type != "meta":
+            meta = torch.device("meta")
+            meta_model = build_on(meta)
+            check_memory(dev, meta_model, _run_pass(meta_model, prepare(meta), meta))
+        model = build_on(dev)
     prepared = prepare(dev)
     result = _run_pass(model, prepared, dev)
     if result.exception is not None and is_auto and _is_meta_limitation(result.exception):
-        reason = str(result.exception).strip().splitlines()[0][:160]
+        reason = first_sentence(str(result.exception))
         cpu = torch.device("cpu")
-        check_memory(cpu, model)
+        check_memory(cpu, model, result)
         notes.append(f"the meta device could not run this model ({reason}); fell back to cpu")
         dev = cpu
         model = build_on(cpu)
@@ -650,6 +660,15 @@ def inspect_model(
         assert report.error is not None
         raise ForwardFailed(report.error.message, report) from result.exception
     return report
+
+
+def first_sentence(text: str, limit: int = 160) -> str:
+    """The first sentence of an exception's text, cut at a word boundary: a note, not a dump."""
+    line = (text.strip().splitlines() or [""])[0]
+    sentence = line.split(". ")[0].rstrip(".")
+    if len(sentence) > limit:
+        sentence = sentence[:limit].rsplit(" ", 1)[0] + "..."
+    return sentence
 
 
 def parse_dtype_arg(text: str) -> str:

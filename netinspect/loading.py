@@ -116,8 +116,11 @@ def _file_target(target: str, location: str, attr: str) -> ModelTarget:
     try:
         with _on_sys_path(str(path.resolve().parent)):
             spec.loader.exec_module(module)
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         raise
+    except SystemExit as exc:
+        sys.modules.pop(module_name, None)
+        raise UsageError(f"importing {location} called sys.exit({exc.code!r})") from exc
     except BaseException as exc:
         sys.modules.pop(module_name, None)
         raise UsageError(f"importing {location} failed: {_first_line(exc)}") from exc
@@ -131,8 +134,10 @@ def _module_target(target: str, module_path: str, attr: str) -> ModelTarget:
         if exc.name and module_path.startswith(exc.name):
             raise ModelNotFound(target, detail=f"no module named {exc.name!r}") from exc
         raise UsageError(f"importing {module_path} failed: {_first_line(exc)}") from exc
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         raise
+    except SystemExit as exc:
+        raise UsageError(f"importing {module_path} called sys.exit({exc.code!r})") from exc
     except BaseException as exc:
         raise UsageError(f"importing {module_path} failed: {_first_line(exc)}") from exc
     return _attribute_target(target, module, module_path, attr, source="module")

@@ -266,3 +266,22 @@ def test_output_into_a_file_path_is_exit_2(tmp_path: Path) -> None:
     blocker.write_text("x")
     result = runner.invoke(app, ["inspect", TINY, "-i", "1x4", "-o", str(blocker / "r.json")])
     assert "cannot write" in assert_one_line_usage_error(result)
+
+
+def test_real_device_refusal_counts_activations(monkeypatch: pytest.MonkeyPatch) -> None:
+    import netinspect.inspector as inspector
+
+    # 2 GiB free: resnet18's input (3*4000*4000*4 = 192 MB) and weights (47 MB) would fit,
+    # but conv1 allocates 64*2000*2000*4 = 1.02 GB, twice that with its input alive.
+    monkeypatch.setattr(inspector, "_available_memory", lambda device: 2 * 1024**3)
+    with pytest.raises(inspector.InputTooLarge, match="largest activations"):
+        inspector.inspect_model("resnet18", ["1x3x4000x4000"], device="cpu")
+
+
+def test_a_target_that_calls_sys_exit_on_import(tmp_path: Path) -> None:
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(5)\n")
+    from netinspect.errors import UsageError
+    from netinspect.loading import resolve_target
+
+    with pytest.raises(UsageError, match=r"importing .*exits.py called sys.exit\(5\)"):
+        resolve_target(f"{tmp_path / 'exits.py'}:Net")
