@@ -75,3 +75,14 @@ def test_renderers_do_not_import_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_numbers_are_never_cropped_on_a_narrow_terminal() -> None:
+    from netinspect.render import Column
+
+    report = report_of(small_cnn_layers())
+    everything = tuple(Column)
+    text = render_report(report, OutputFormat.table, RenderOptions(width=50, columns=everything))
+    for layer in report.layers:
+        assert f"[1,{','.join(map(str, layer.output_shapes[0][1:]))}]" in text
+    assert "170 (frozen)" in text and "Activations" in text

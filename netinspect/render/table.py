@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from io import StringIO
 
 from rich import box
@@ -47,7 +48,7 @@ _DATA_HEADERS: dict[Column, tuple[str, ...]] = {
 
 def _add_columns(
     table: Table, options: RenderOptions, rows: list[tuple[list[str | Text], str]]
-) -> None:
+) -> int:
     """Numbers never wrap, and a shape is never split: shape columns are as wide as their
     longest single shape (a cell with several wraps between them). The layer name and type
     share what is left of the terminal and fold when it is narrow."""
@@ -60,10 +61,14 @@ def _add_columns(
             pieces = text.split(" ") if is_shape[i] else [text]
             natural[i] = max(natural[i], *(cell_len(p) for p in pieces))
     fixed = sum(w for i, w in enumerate(natural) if i not in (1, 2)) + len(headers) - 1
-    room = max(16, options.width - fixed)
+    room = options.width - fixed
+    if room < 16:
+        # Even folded names leave no room: keep readable names and let the table run wider.
+        room = min(natural[1], 20) + min(natural[2], 14)
     type_width = min(natural[2], max(8, room * 2 // 5))
     layer_width = min(natural[1], max(8, room - type_width))
     type_width = min(natural[2], max(8, room - layer_width))
+    needed = fixed + layer_width + type_width
     table.add_column("#", justify="right", style="dim", no_wrap=True)
     table.add_column("Layer", overflow="fold", max_width=layer_width)
     table.add_column("Type", overflow="fold", max_width=type_width)
@@ -72,11 +77,11 @@ def _add_columns(
             table.add_column(header, width=natural[i])
         else:
             table.add_column(header, justify="right", no_wrap=True)
+    return needed
 
 
 def render_table(report: InspectionReport, options: RenderOptions) -> str:
     buffer = StringIO()
-    console = make_console(buffer, options)
     title = f"{report.model.name} ({report.model.class_name})"
     caption = f"input {inputs_text(report)} · device {report.device}"
     table = Table(
@@ -109,7 +114,10 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
             layer, options.columns, shape_sep=",", failed=layer.index == error_index
         )
         rows.append((cells, style))
-    _add_columns(table, options, rows)
+    needed = _add_columns(table, options, rows)
+    # Numbers are never cropped: when even the narrowest layout is wider than the terminal,
+    # render it wider and let the terminal wrap the lines.
+    console = make_console(buffer, replace(options, width=max(options.width, needed)))
     for cells, style in rows:
         table.add_row(*cells, style=style)
     console.print(table)
