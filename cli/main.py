@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import typer
 import typer.main
 
 from . import check_cmd, config_cmd, inspect_cmd, sizes_cmd  # noqa: F401  (registers the commands)
@@ -19,10 +20,54 @@ def route_default_command(argv: list[str], commands: set[str]) -> list[str]:
     return argv
 
 
+def _usage_error_types() -> tuple[type[Exception], ...]:
+    """Typer's own parse errors: recent typer vendors click, older releases use click."""
+    types: list[type[Exception]] = []
+    vendored = getattr(typer, "TyperException", None)
+    if isinstance(vendored, type):
+        types.append(vendored)
+    try:
+        import click
+
+        types.append(click.ClickException)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def _abort_types() -> tuple[type[BaseException], ...]:
+    types: list[type[BaseException]] = [typer.Abort]
+    try:
+        import click
+
+        types.append(click.exceptions.Abort)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
 def main() -> None:
     group = typer.main.get_command(app)
     commands = set(getattr(group, "commands", {}))
-    group.main(args=route_default_command(sys.argv[1:], commands), prog_name="netinspect")
+    argv = route_default_command(sys.argv[1:], commands)
+    try:
+        code = group.main(args=argv, prog_name="netinspect", standalone_mode=False)
+    except _abort_types():
+        print("netinspect: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except _usage_error_types() as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]  # bare `netinspect`: the help, as usual
+            sys.exit(0)
+        # Typer's own usage errors (an unknown option, --format yaml) follow the one-line rule.
+        message = exc.format_message()  # type: ignore[attr-defined]
+        # Typer's validation wraps its text ("Value error, 'yaml' is not one of ...").
+        message = str(message).replace("Value error, ", "").rstrip(".")
+        ctx = getattr(exc, "ctx", None)
+        where = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+        print(f"netinspect: error: {message}{where}", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -196,3 +196,23 @@ def test_bare_model_through_the_entry_point() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["totals"]["params"] == 61_100_840
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["vgg16", "--format", "yaml"], "'yaml' is not one of 'table', 'json', 'markdown'"),
+        (["vgg16", "--depth", "-1"], "Invalid value for '--depth'"),
+        (["vgg16", "--bogus"], "No such option: --bogus"),
+        (["inspect"], "Missing argument 'MODEL'"),
+    ],
+)
+def test_typer_usage_errors_are_one_line_too(args: list[str], fragment: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "netinspect_cli.main", *args], capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("netinspect: error: ")
+    assert fragment in lines[0] and "--help'" in lines[0]
