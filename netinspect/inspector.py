@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import platform
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
@@ -279,14 +280,33 @@ def copy_to(model: nn.Module, device: torch.device, dtype: torch.dtype | None) -
     return moved
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rsplit(" ", 1)[0] + " ..."
+
+
+def _load_failure(exc: Exception) -> str:
+    """Why torch.load(weights_only=True) refused a file, in one sentence of our own: torch's
+    text carries terminal escapes and advises weights_only=False, which netinspect never does."""
+    text = str(exc)
+    if "Weights only load failed" in text:
+        found = re.search(r"GLOBAL ([\w.]+)", text) or re.search(r"global ([\w.]+)", text)
+        held = f" ({found.group(1)})" if found else ""
+        return (
+            f"it holds Python objects{held}, not only tensors; netinspect loads state dicts "
+            "only (torch.load weights_only=True): save model.state_dict() instead"
+        )
+    return f"not a readable PyTorch checkpoint ({type(exc).__name__})"
+
+
 def _load_weights(model: nn.Module, path: str) -> None:
     if not os.path.isfile(path):
         raise WeightsError(f"weights file not found: {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's pickle-protocol chatter is not ours to show
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise WeightsError(f"cannot read weights file {path}: {first}") from exc
+        raise WeightsError(f"cannot read weights file {path}: {_load_failure(exc)}") from exc
     if isinstance(state, Mapping):
         for key in ("state_dict", "model_state_dict", "model"):
             inner = state.get(key)
@@ -303,7 +323,7 @@ def _load_weights(model: nn.Module, path: str) -> None:
             warnings.filterwarnings("ignore", message=".*copying from a non-meta parameter.*")
             model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        details = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()]
+        details = [_clip(ln.strip(), 160) for ln in str(exc).splitlines()[1:] if ln.strip()]
         summary = "; ".join(details[:3]) + (
             f"; and {len(details) - 3} more" if len(details) > 3 else ""
         )
@@ -591,6 +611,7 @@ def inspect_model(
             f"weights in {weights} were checked against the model (names and shapes); "
             "values are not loaded on the meta device"
         )
+
     def prepare(device_: torch.device) -> _Prepared:
         prepared = _prepare_inputs(inputs, specs, device_, float_dtype)
         # Non-tensor forward arguments: the target's defaults, then the caller's (--arg) win.

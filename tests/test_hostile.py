@@ -285,3 +285,20 @@ def test_a_target_that_calls_sys_exit_on_import(tmp_path: Path) -> None:
 
     with pytest.raises(UsageError, match=r"importing .*exits.py called sys.exit\(5\)"):
         resolve_target(f"{tmp_path / 'exits.py'}:Net")
+
+
+def test_a_whole_pickled_model_gets_an_actionable_message(tmp_path: Path) -> None:
+    import torch
+
+    from netinspect.errors import WeightsError
+    from netinspect.inspector import inspect_model
+    from tests.models.core_models import Reuse
+
+    path = tmp_path / "whole.pt"
+    torch.save(Reuse(), path)
+    with pytest.raises(WeightsError) as info:
+        inspect_model("tests/models/core_models.py:Reuse", ["1x8"], weights=str(path))
+    message = str(info.value)
+    assert "holds Python objects (tests.models.core_models.Reuse)" in message
+    assert "save model.state_dict() instead" in message
+    assert "\x1b[" not in message and "weights_only=False" not in message
