@@ -72,24 +72,31 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def relative_source(filename: str, lineno: int) -> str:
-    """``package/relative/path.py:LINE``: relative to the import root that holds the file, or
-    to the current directory; never absolute."""
-    return f"{_relative_path(filename, tuple(sys.path), os.getcwd())}:{lineno}"
+    """``package/relative/path.py:LINE``: relative to the directory that holds the file's
+    top-level package (``torchvision/models/vgg.py``); a file outside any package is relative
+    to the current directory (``net.py``, ``../models/net.py``). Never absolute."""
+    return f"{_relative_path(filename, os.getcwd())}:{lineno}"
 
 
 @functools.lru_cache(maxsize=1024)
-def _relative_path(filename: str, search_path: tuple[str, ...], cwd: str) -> str:
-    # Cached: every row asks, and stat-ing each sys.path entry per row dominated the capture
-    # of models with thousands of calls. The key holds sys.path and cwd, so changes are seen.
+def _relative_path(filename: str, cwd: str) -> str:
+    # Cached: every row asks, and models make thousands of calls from a handful of files.
     path = os.path.abspath(filename)
-    roots = [os.path.abspath(p) for p in search_path if p and os.path.isdir(p)]
-    roots.append(cwd)
-    best = ""
-    for root in roots:
-        prefix = root.rstrip(os.sep) + os.sep
-        if path.startswith(prefix) and len(prefix) > len(best):
-            best = prefix
-    rel = path[len(best) :] if best else os.path.basename(path)
+    top = None
+    directory = os.path.dirname(path)
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        top = directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    if top is not None:
+        rel = os.path.relpath(path, os.path.dirname(top))
+    else:
+        try:
+            rel = os.path.relpath(path, cwd)
+        except ValueError:  # another drive (Windows): the name is all that is relative
+            rel = os.path.basename(path)
     return rel.replace(os.sep, "/")
 
 

@@ -221,9 +221,15 @@ def test_tensor_leaves_skips_non_tensors() -> None:
 
 def test_relative_source_is_never_absolute(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "pkg").mkdir()
-    assert relative_source(str(tmp_path / "pkg" / "m.py"), 7) == "pkg/m.py:7"
-    assert relative_source("/nowhere/else/m.py", 3) == "m.py:3"
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    for init in ("pkg/__init__.py", "pkg/sub/__init__.py"):
+        (tmp_path / init).write_text("")
+    # Inside a package: relative to the directory holding the top-level package.
+    assert relative_source(str(tmp_path / "pkg" / "sub" / "m.py"), 7) == "pkg/sub/m.py:7"
+    # A plain script: relative to the current directory, with .. when it lives elsewhere.
+    assert relative_source(str(tmp_path / "net.py"), 5) == "net.py:5"
+    outside = tmp_path.parent / "elsewhere" / "m.py"
+    assert relative_source(str(outside), 3) == "../elsewhere/m.py:3"
     import torchvision
 
     vgg = torchvision.models.vgg.__file__
