@@ -22,6 +22,7 @@ from .app import (
     output_width,
     use_color,
 )
+from .inspect_cmd import AllowImportOption
 
 if TYPE_CHECKING:
     from netinspect.baseline import CheckTarget
@@ -92,6 +93,7 @@ def _targets(
     named: Sequence[str],
     inputs: Sequence[str],
     from_baselines: Path | None,
+    allow_import: Sequence[str] = (),
 ) -> list[CheckTarget]:
     """Targets from the command line, else pyproject.toml, else (``check``) the baselines."""
     from netinspect.baseline import CheckTarget, list_baselines
@@ -99,7 +101,12 @@ def _targets(
 
     def make(target: str, location: str) -> CheckTarget:
         chosen = tuple(inputs) if inputs else settings.inputs.get(target)
-        return CheckTarget(target=target, location=location, inputs=chosen)
+        return CheckTarget(
+            target=target,
+            location=location,
+            inputs=chosen,
+            allow_import=_allowed(settings, allow_import),
+        )
 
     if named:
         return [make(t, t) for t in named]
@@ -114,6 +121,11 @@ def _targets(
         "no targets: name them, or list them under [tool.netinspect] targets in "
         f"pyproject.toml (no targets there{where})"
     )
+
+
+def _allowed(settings: ProjectSettings, allow_import: Sequence[str] | None) -> tuple[str, ...]:
+    """``--allow-import`` prefixes plus ``[tool.netinspect] allow_import``."""
+    return tuple(dict.fromkeys((*settings.allow_import, *(allow_import or ()))))
 
 
 @contextmanager
@@ -162,6 +174,7 @@ def snapshot_command(
     targets: TargetsArgument = None,
     directory: DirOption = None,
     inputs: InputOption = None,
+    allow_import: AllowImportOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Write a baseline for each TARGET (one JSON file per target) for `netinspect check`."""
@@ -171,7 +184,7 @@ def snapshot_command(
 
         settings = load_project_settings()
         base = _baseline_dir(settings, directory)
-        items = _targets(settings, targets or [], inputs or [], None)
+        items = _targets(settings, targets or [], inputs or [], None, allow_import or [])
         for item in _each(items, lambda i: i.target):
             path = snapshot_target(item, base)
             eprint(f"netinspect: wrote baseline {path}")
@@ -189,6 +202,7 @@ def check_command(
         CheckFormat.table
     ),
     inputs: InputOption = None,
+    allow_import: AllowImportOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Compare each TARGET with its baseline. Exit 0: all match; 1: a regression; 2: usage error."""
@@ -204,7 +218,7 @@ def check_command(
 
         settings = load_project_settings()
         base = _baseline_dir(settings, directory)
-        items = _targets(settings, targets or [], inputs or [], base)
+        items = _targets(settings, targets or [], inputs or [], base, allow_import or [])
         results = [
             check_target(item, base, update=update) for item in _each(items, lambda i: i.target)
         ]
@@ -235,7 +249,9 @@ def check_command(
         raise typer.Exit(max((r.exit_code for r in results), default=EXIT_OK))
 
 
-def _comparable_sides(sources: Sequence[str], inputs: Sequence[str]) -> list[dict[str, Any]]:
+def _comparable_sides(
+    sources: Sequence[str], inputs: Sequence[str], allow_import: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """Each side's comparable view. A target with no default input (``file.py:Net``) and no
     ``--input`` runs on the other side's input, so both are inspected on the same tensor."""
     from netinspect.baseline import (
@@ -250,7 +266,7 @@ def _comparable_sides(sources: Sequence[str], inputs: Sequence[str]) -> list[dic
     borrowing: list[int] = []
 
     def run(index: int, specs: tuple[str, ...] | None) -> None:
-        report = inspect_for_baseline(sources[index], specs)
+        report = inspect_for_baseline(sources[index], specs, allow_import)
         if report.error is not None:
             eprint(
                 f"netinspect: note: {sources[index]}: forward pass failed: {report.error.message}"
@@ -260,7 +276,7 @@ def _comparable_sides(sources: Sequence[str], inputs: Sequence[str]) -> list[dic
     for index, source in enumerate(sources):
         if source.lower().endswith(".json"):
             views[index] = read_comparable_json(source)
-        elif inputs or resolve_target(source).default_inputs:
+        elif inputs or resolve_target(source, allow_import=allow_import).default_inputs:
             run(index, tuple(inputs) or None)
         else:
             borrowing.append(index)
@@ -279,6 +295,7 @@ def diff_command(
         DiffFormat.table
     ),
     inputs: InputOption = None,
+    allow_import: AllowImportOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Show what changed between two models/reports. Exit 0: identical; 1: they differ."""
@@ -287,7 +304,10 @@ def diff_command(
         from netinspect.render import RenderOptions
         from netinspect.render.diff import render_diff_json, render_diff_table
 
-        sides = _comparable_sides((old, new), inputs or [])
+        from netinspect.project import load_project_settings
+
+        allowed = _allowed(load_project_settings(), allow_import)
+        sides = _comparable_sides((old, new), inputs or [], allowed)
         diff = compare_reports(sides[0], sides[1], old_label=old, new_label=new)
         match fmt:
             case DiffFormat.table:

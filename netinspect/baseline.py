@@ -57,6 +57,8 @@ class CheckTarget:
     location: str
     # --input specs (CLI or pyproject); None: the baseline's, else the model's default.
     inputs: tuple[str, ...] | None = None
+    # Module prefixes a config's ``_target_`` may import (--allow-import, pyproject).
+    allow_import: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,12 +220,16 @@ def list_baselines(directory: str | os.PathLike[str]) -> list[Baseline]:
 # --- snapshot and check ----------------------------------------------------------------------
 
 
-def inspect_for_baseline(location: str, inputs: tuple[str, ...] | None) -> InspectionReport:
+def inspect_for_baseline(
+    location: str, inputs: tuple[str, ...] | None, allow_import: tuple[str, ...] = ()
+) -> InspectionReport:
     """Inspect on the default device; a failing forward still yields its partial report."""
     from netinspect.inspector import inspect_model
 
     try:
-        return inspect_model(location, inputs=list(inputs) if inputs else None)
+        return inspect_model(
+            location, inputs=list(inputs) if inputs else None, allow_import=allow_import
+        )
     except ForwardFailed as exc:
         return exc.report
 
@@ -232,7 +238,11 @@ def snapshot_target(item: CheckTarget, directory: str | os.PathLike[str]) -> Pat
     """Inspect ``item`` and write its baseline. A model whose forward fails is refused."""
     from netinspect.inspector import inspect_model
 
-    report = inspect_model(item.location, inputs=list(item.inputs) if item.inputs else None)
+    report = inspect_model(
+        item.location,
+        inputs=list(item.inputs) if item.inputs else None,
+        allow_import=item.allow_import,
+    )
     return write_baseline(directory, baseline_from_report(item.target, item.inputs, report))
 
 
@@ -257,7 +267,7 @@ def check_target(
                 f"(create it with `netinspect snapshot {target}`)"
             )
         inputs = item.inputs if item.inputs is not None else (baseline.inputs if baseline else None)
-        report = inspect_for_baseline(item.location, inputs)
+        report = inspect_for_baseline(item.location, inputs, item.allow_import)
         if update and report.error is not None:
             # Accepting a model that no longer runs would bury the failure in the baseline.
             raise ForwardFailed(

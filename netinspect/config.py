@@ -16,7 +16,6 @@ allows more prefixes.
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 import re
 import types
@@ -29,7 +28,7 @@ from typing import Any
 import yaml
 
 from netinspect.errors import ConfigError, InputSpecError
-from netinspect.loading import ModelTarget
+from netinspect.loading import ModelTarget, import_from_cwd
 from netinspect.specs import parse_input_spec
 
 FORMAT_VERSION = 1
@@ -840,7 +839,7 @@ class _Parser:
         for i in range(len(parts) - 1, 0, -1):
             module_name = ".".join(parts[:i])
             try:
-                module = importlib.import_module(module_name)
+                module = import_from_cwd(module_name)
             except ModuleNotFoundError as exc:
                 if exc.name and module_name.startswith(exc.name):
                     continue

@@ -5,6 +5,8 @@ bare ``netinspect check`` uses in CI.
     targets = ["vgg16", "configs/mlp.yaml", "models/net.py:Net"]
     dir = ".netinspect"
 
+    allow_import = ["mypkg.layers"]   # like --allow-import, for configs' _target_
+
     [tool.netinspect.inputs]
     "vgg16" = ["1x3x224x224"]
 
@@ -37,6 +39,8 @@ class ProjectSettings:
     inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The baseline directory as written; ``None``: not set.
     directory: str | None = None
+    # Module prefixes a config's ``_target_`` may import (as ``--allow-import``).
+    allow_import: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -76,7 +80,7 @@ def load_project_settings(start: Path | None = None) -> ProjectSettings:
     section = document.get("tool", {}).get("netinspect", {})
     if not isinstance(section, dict):
         raise ConfigError("[tool.netinspect] must be a table", file=str(path))
-    known = {"targets", "inputs", "dir"}
+    known = {"targets", "inputs", "dir", "allow_import"}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(
@@ -94,7 +98,14 @@ def load_project_settings(start: Path | None = None) -> ProjectSettings:
     directory = section.get("dir")
     if directory is not None and not isinstance(directory, str):
         raise ConfigError("[tool.netinspect] dir must be a string", file=str(path))
-    return ProjectSettings(pyproject=path, targets=targets, inputs=inputs, directory=directory)
+    allow_import = _string_list(section.get("allow_import", []), "allow_import", str(path))
+    return ProjectSettings(
+        pyproject=path,
+        targets=targets,
+        inputs=inputs,
+        directory=directory,
+        allow_import=allow_import,
+    )
 
 
 def locate(target: str, root: Path) -> str:

@@ -346,3 +346,76 @@ def test_check_is_a_routed_command() -> None:
     commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
     assert {"snapshot", "check", "diff"} <= commands
     assert route_default_command(["check"], commands) == ["check"]
+
+
+# --- --allow-import on snapshot/check/diff, pyproject allow_import, cwd packages ------------
+
+LOCAL_LAYER = """
+from torch import nn
+
+
+class Twice(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.proj = nn.Linear(features, 2 * features)
+
+    def forward(self, x):
+        return self.proj(x)
+"""
+
+
+def write_local_package(root: Path, package: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``package/layers.py`` under ``root`` (not on sys.path) and a config that uses it."""
+    (root / package).mkdir()
+    (root / package / "__init__.py").write_text("")
+    (root / package / "layers.py").write_text(LOCAL_LAYER)
+    for name in (package, f"{package}.layers"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    (root / "local.yaml").write_text(
+        f"input: 1x4\nlayers:\n  - _target_: {package}.layers.Twice\n    features: 4\n"
+    )
+    return "local.yaml"
+
+
+def test_allow_import_on_snapshot_check_and_diff(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_local_package(project, "ni_pkg_flags", monkeypatch)
+    assert str(project) not in sys.path
+    refused = run("snapshot", config)
+    assert refused.exit_code == 2
+    assert "--allow-import ni_pkg_flags.layers" in refused.stderr
+    # The suggested flag exists on the command that refused (and the cwd package is found).
+    result = run("snapshot", config, "--allow-import", "ni_pkg_flags.layers")
+    assert result.exit_code == 0, result.output
+    result = run("check", config, "--allow-import", "ni_pkg_flags", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["results"][0]["status"] == "ok"
+    result = run("diff", config, config, "--allow-import", "ni_pkg_flags", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert str(project) not in sys.path  # put on sys.path only while importing
+
+
+def test_pyproject_allow_import_works_for_bare_check(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_local_package(project, "ni_pkg_toml", monkeypatch)
+    (project / "pyproject.toml").write_text(
+        f'[tool.netinspect]\ntargets = ["{config}"]\nallow_import = ["ni_pkg_toml"]\n'
+    )
+    assert run("snapshot").exit_code == 0
+    result = run("check", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)["results"]
+    assert entry["status"] == "ok"
+
+
+def test_module_target_is_found_in_the_current_directory(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_local_package(project, "ni_pkg_module", monkeypatch)
+    result = run("inspect", "ni_pkg_module.layers:Twice", "--input", "1x4")
+    # Twice() needs ``features``: the import worked, the call without arguments did not.
+    assert "could not be called without arguments" in result.stderr
+    assert "no module named" not in result.stderr.lower()
+    assert str(project) not in sys.path
