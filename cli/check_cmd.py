@@ -97,7 +97,7 @@ def _targets(
 ) -> list[CheckTarget]:
     """Targets from the command line, else pyproject.toml, else (``check``) the baselines."""
     from netinspect.baseline import CheckTarget, list_baselines
-    from netinspect.project import locate
+    from netinspect.project import locate, project_target
 
     def make(target: str, location: str) -> CheckTarget:
         chosen = tuple(inputs) if inputs else settings.inputs.get(target)
@@ -109,7 +109,10 @@ def _targets(
         )
 
     if named:
-        return [make(t, t) for t in named]
+        if settings.pyproject is None:
+            return [make(t, t) for t in named]
+        # One baseline per target whatever the current directory: name it from the root.
+        return [make(project_target(t, settings.root), t) for t in named]
     if settings.targets:
         return [make(t, locate(t, settings.root)) for t in settings.targets]
     if from_baselines is not None and from_baselines.is_dir():
@@ -184,11 +187,23 @@ def snapshot_command(
 
         settings = load_project_settings()
         base = _baseline_dir(settings, directory)
+        from netinspect.errors import NetinspectError
+
         items = _targets(settings, targets or [], inputs or [], None, allow_import or [])
+        worst = EXIT_OK
+        # One failing target must not stop the others: report each, exit with the worst code.
         for item in _each(items, lambda i: i.target):
-            path = snapshot_target(item, base)
+            try:
+                path = snapshot_target(item, base)
+            except NetinspectError as exc:
+                message = str(exc)
+                if len(items) > 1 and item.target not in message:
+                    message = f"{item.target}: {message}"
+                eprint(f"netinspect: error: {message}")
+                worst = max(worst, exc.exit_code)
+                continue
             eprint(f"netinspect: wrote baseline {path}")
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(worst)
 
 
 @app.command("check")

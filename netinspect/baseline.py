@@ -183,6 +183,12 @@ def parse_baseline(data: Any, path: str | os.PathLike[str]) -> Baseline:
     )
 
 
+def json_error_text(exc: json.JSONDecodeError) -> str:
+    """``Expecting value, line 1 column 5``. Some of json's messages end in "at" themselves
+    ("Unterminated string starting at"), so the position is not joined with another "at"."""
+    return f"{exc.msg}: line {exc.lineno}, column {exc.colno}"
+
+
 def read_baseline(path: str | os.PathLike[str]) -> Baseline:
     """Read one baseline file. Missing, unreadable, corrupt or too new: BaselineError."""
     try:
@@ -195,8 +201,7 @@ def read_baseline(path: str | os.PathLike[str]) -> Baseline:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(
-            f"{path}: corrupt baseline: not valid JSON ({exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno})"
+            f"{path}: corrupt baseline: not valid JSON ({json_error_text(exc)})"
         ) from None
     return parse_baseline(data, path)
 
@@ -262,6 +267,10 @@ def check_target(
                     f"{path} is the baseline of {baseline.target!r}, not {target!r}"
                 )
         elif not update:
+            # A typo (``vgg61``) is an unknown model, not a missing baseline: say so first.
+            from netinspect.loading import resolve_target
+
+            resolve_target(item.location, allow_import=item.allow_import)
             raise BaselineError(
                 f"no baseline for {target}: {path} does not exist "
                 f"(create it with `netinspect snapshot {target}`)"
@@ -299,7 +308,7 @@ def read_comparable_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise UsageError(f"{path}: not valid JSON ({json_error_text(exc)})") from None
     if isinstance(data, dict) and data.get("kind") == BASELINE_KIND:
         return dict(parse_baseline(data, path).view)
     version = data.get("schema_version") if isinstance(data, dict) else None

@@ -246,13 +246,28 @@ def render_check_table(results: Sequence[CheckResult], options: RenderOptions) -
         parts.append(line + "\n")
         if result.status == "regression" and result.diff is not None:
             parts.append(render_diff_table(result.diff, options))
-    failed = sum(1 for r in results if r.status in ("regression", "error"))
-    parts.append(
-        f"{len(results)} target(s) checked, {failed} failed.\n"
-        if failed
-        else f"{len(results)} target(s) checked, all match their baselines.\n"
-    )
+    parts.append(check_summary_line(results) + "\n")
     return "".join(parts)
+
+
+def check_summary_line(results: Sequence[CheckResult]) -> str:
+    """``3 target(s) checked: 1 baseline(s) updated, 2 match.`` Updated and created baselines
+    are counted as such, never folded into "all match"."""
+    counts = {s: sum(1 for r in results if r.status == s) for s in _CHECK_WORDS}
+    head = f"{len(results)} target(s) checked"
+    if counts["ok"] == len(results):
+        return f"{head}, all match their baselines."
+    parts = []
+    failed = counts["regression"] + counts["error"]
+    if failed:
+        parts.append(f"{failed} failed")
+    if counts["updated"]:
+        parts.append(f"{counts['updated']} baseline(s) updated")
+    if counts["created"]:
+        parts.append(f"{counts['created']} baseline(s) created")
+    if counts["ok"]:
+        parts.append(f"{counts['ok']} match")
+    return f"{head}: {', '.join(parts)}."
 
 
 def check_results_to_dict(results: Sequence[CheckResult]) -> dict[str, Any]:
