@@ -15,6 +15,7 @@ every later row having changed.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -245,15 +246,39 @@ def _report_level_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> lis
     return changes
 
 
+ReportSource = InspectionReport | Mapping[str, Any] | str | os.PathLike[str]
+
+
+def _load_side(source: ReportSource, which: str) -> dict[str, Any]:
+    if isinstance(source, (str, os.PathLike)):
+        # Lazy: baseline imports this module.
+        from netinspect.baseline import read_comparable_json
+
+        return read_comparable_json(source)
+    if not isinstance(source, (InspectionReport, Mapping)):
+        raise TypeError(
+            f"compare_reports: {which} must be an InspectionReport, a report dict, or the path "
+            f"of a saved report / baseline JSON, not {type(source).__name__}"
+        )
+    return comparable_view(source)
+
+
 def compare_reports(
-    old: InspectionReport | Mapping[str, Any],
-    new: InspectionReport | Mapping[str, Any],
+    old: ReportSource,
+    new: ReportSource,
     *,
-    old_label: str = "old",
-    new_label: str = "new",
+    old_label: str | None = None,
+    new_label: str | None = None,
 ) -> ReportDiff:
-    """Compare two reports (records, report dicts or comparable views) layer by layer."""
-    old_view, new_view = comparable_view(old), comparable_view(new)
+    """Compare two reports layer by layer. Each side is an ``InspectionReport``, a report dict
+    (``--format json``), a comparable view, or a ``str``/``Path`` of a saved report JSON or a
+    baseline file (read with ``baseline.read_comparable_json``; a path is the default label).
+    Other types raise TypeError; an unreadable file raises UsageError."""
+    old_view, new_view = _load_side(old, "old"), _load_side(new, "new")
+    if old_label is None:
+        old_label = os.fspath(old) if isinstance(old, (str, os.PathLike)) else "old"
+    if new_label is None:
+        new_label = os.fspath(new) if isinstance(new, (str, os.PathLike)) else "new"
     rows = align_layers(
         [_layer_view(r) for r in old_view["layers"]], [_layer_view(r) for r in new_view["layers"]]
     )

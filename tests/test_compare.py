@@ -343,3 +343,17 @@ def test_baselines_get_the_umask_mode_not_mkstemps_0600(tmp_path: Path) -> None:
         assert path.stat().st_mode & 0o777 == 0o664
     finally:
         os.umask(old_umask)
+
+
+def test_compare_reports_reads_paths_and_rejects_other_types(tmp_path: Path) -> None:
+    first = mlp()
+    saved = tmp_path / "r.json"
+    saved.write_text(json.dumps(comparable_view(first)))
+    diff = compare_reports(saved, first)
+    assert not diff.is_regression
+    assert diff.old_label == str(saved)
+    assert not compare_reports(str(saved), saved).is_regression
+    with pytest.raises(TypeError, match="saved report / baseline JSON"):
+        compare_reports(42, first)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="does not exist"):
+        compare_reports(tmp_path / "missing.json", first)
