@@ -948,4 +948,5 @@ def load_config_target(path: str, *, allow_import: tuple[str, ...] = ()) -> Mode
         default_inputs=plan.inputs or plan.family_inputs,
         family=plan.family,
         default_args=plan.args,
+        description=plan.description,
     )

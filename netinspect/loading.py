@@ -32,6 +32,8 @@ class ModelTarget:
     family: str | None = None
     # Non-tensor forward arguments the target asks for (config ``args:``), CLI ``--arg`` wins.
     default_args: dict[str, Any] = field(default_factory=dict)
+    # A config's ``description:``, carried into the report's model info.
+    description: str | None = None
 
 
 def is_config_path(target: str) -> bool:
