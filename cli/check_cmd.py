@@ -316,10 +316,9 @@ def diff_command(
     """Show what changed between two models/reports. Exit 0: identical; 1: they differ."""
     with handle_errors(debug):
         from netinspect.compare import compare_reports
+        from netinspect.project import load_project_settings
         from netinspect.render import RenderOptions
         from netinspect.render.diff import render_diff_json, render_diff_table
-
-        from netinspect.project import load_project_settings
 
         allowed = _allowed(load_project_settings(), allow_import)
         sides = _comparable_sides((old, new), inputs or [], allowed)

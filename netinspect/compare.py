@@ -121,7 +121,9 @@ class ReportDiff:
     @property
     def outermost_changes(self) -> tuple[str, ...]:
         """Names of the outermost differing layers (the root excluded), in model order."""
-        return outermost_changed_names(tuple(r for r in self.layer_changes if r.status != "renamed"))
+        return outermost_changed_names(
+            tuple(r for r in self.layer_changes if r.status != "renamed")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The machine-readable diff (``netinspect diff --format json``)."""

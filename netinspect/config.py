@@ -18,7 +18,6 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
-import types
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field

@@ -180,7 +180,12 @@ def test_dicts_and_reports_compare_alike_and_to_dict_matches_its_schema() -> Non
     jsonschema.validate(data, load_schema("diff"))
     # The root's output shape changes with the head, so it differs too.
     assert data["summary"] == {
-        "same": 2, "changed": 2, "replaced": 0, "added": 1, "removed": 0, "renamed": 0
+        "same": 2,
+        "changed": 2,
+        "replaced": 0,
+        "added": 1,
+        "removed": 0,
+        "renamed": 0,
     }
     assert [(x["status"], x["name"]) for x in data["layers"]] == [
         ("changed", ""), ("added", "fc_extra"), ("changed", "fc2"),

@@ -80,9 +80,7 @@ def test_user_prefix_allows_any_module_level_callable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "my_factories.py").write_text(
-        "import torch.nn as nn\n\n"
-        "def make(features):\n"
-        "    return nn.Linear(features, 3)\n"
+        "import torch.nn as nn\n\ndef make(features):\n    return nn.Linear(features, 3)\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "my_factories", raising=False)

@@ -226,9 +226,7 @@ def render_diff_table(diff: ReportDiff, options: RenderOptions) -> str:
                 Text(row_label(row), style=style),
                 _side_cell(row.old, set(), dim=False),
                 # Changed parts stand out; unchanged ones are dim context.
-                _side_cell(
-                    row.new, _changed_fields(row), dim=row.status in ("changed", "renamed")
-                ),
+                _side_cell(row.new, _changed_fields(row), dim=row.status in ("changed", "renamed")),
             )
         console.print(table)
     for line in report_change_lines(diff):
