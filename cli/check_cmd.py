@@ -22,6 +22,7 @@ from .app import (
     output_width,
     use_color,
 )
+from .inspect_cmd import AllowImportOption
 
 if TYPE_CHECKING:
     from netinspect.baseline import CheckTarget
@@ -92,17 +93,26 @@ def _targets(
     named: Sequence[str],
     inputs: Sequence[str],
     from_baselines: Path | None,
+    allow_import: Sequence[str] = (),
 ) -> list[CheckTarget]:
     """Targets from the command line, else pyproject.toml, else (``check``) the baselines."""
     from netinspect.baseline import CheckTarget, list_baselines
-    from netinspect.project import locate
+    from netinspect.project import locate, project_target
 
     def make(target: str, location: str) -> CheckTarget:
         chosen = tuple(inputs) if inputs else settings.inputs.get(target)
-        return CheckTarget(target=target, location=location, inputs=chosen)
+        return CheckTarget(
+            target=target,
+            location=location,
+            inputs=chosen,
+            allow_import=_allowed(settings, allow_import),
+        )
 
     if named:
-        return [make(t, t) for t in named]
+        if settings.pyproject is None:
+            return [make(t, t) for t in named]
+        # One baseline per target whatever the current directory: name it from the root.
+        return [make(project_target(t, settings.root), t) for t in named]
     if settings.targets:
         return [make(t, locate(t, settings.root)) for t in settings.targets]
     if from_baselines is not None and from_baselines.is_dir():
@@ -114,6 +124,11 @@ def _targets(
         "no targets: name them, or list them under [tool.netinspect] targets in "
         f"pyproject.toml (no targets there{where})"
     )
+
+
+def _allowed(settings: ProjectSettings, allow_import: Sequence[str] | None) -> tuple[str, ...]:
+    """``--allow-import`` prefixes plus ``[tool.netinspect] allow_import``."""
+    return tuple(dict.fromkeys((*settings.allow_import, *(allow_import or ()))))
 
 
 @contextmanager
@@ -162,6 +177,7 @@ def snapshot_command(
     targets: TargetsArgument = None,
     directory: DirOption = None,
     inputs: InputOption = None,
+    allow_import: AllowImportOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Write a baseline for each TARGET (one JSON file per target) for `netinspect check`."""
@@ -171,11 +187,23 @@ def snapshot_command(
 
         settings = load_project_settings()
         base = _baseline_dir(settings, directory)
-        items = _targets(settings, targets or [], inputs or [], None)
+        from netinspect.errors import NetinspectError
+
+        items = _targets(settings, targets or [], inputs or [], None, allow_import or [])
+        worst = EXIT_OK
+        # One failing target must not stop the others: report each, exit with the worst code.
         for item in _each(items, lambda i: i.target):
-            path = snapshot_target(item, base)
+            try:
+                path = snapshot_target(item, base)
+            except NetinspectError as exc:
+                message = str(exc)
+                if len(items) > 1 and item.target not in message:
+                    message = f"{item.target}: {message}"
+                eprint(f"netinspect: error: {message}")
+                worst = max(worst, exc.exit_code)
+                continue
             eprint(f"netinspect: wrote baseline {path}")
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(worst)
 
 
 @app.command("check")
@@ -189,6 +217,7 @@ def check_command(
         CheckFormat.table
     ),
     inputs: InputOption = None,
+    allow_import: AllowImportOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Compare each TARGET with its baseline. Exit 0: all match; 1: a regression; 2: usage error."""
@@ -204,7 +233,7 @@ def check_command(
 
         settings = load_project_settings()
         base = _baseline_dir(settings, directory)
-        items = _targets(settings, targets or [], inputs or [], base)
+        items = _targets(settings, targets or [], inputs or [], base, allow_import or [])
         results = [
             check_target(item, base, update=update) for item in _each(items, lambda i: i.target)
         ]
@@ -235,7 +264,9 @@ def check_command(
         raise typer.Exit(max((r.exit_code for r in results), default=EXIT_OK))
 
 
-def _comparable_sides(sources: Sequence[str], inputs: Sequence[str]) -> list[dict[str, Any]]:
+def _comparable_sides(
+    sources: Sequence[str], inputs: Sequence[str], allow_import: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """Each side's comparable view. A target with no default input (``file.py:Net``) and no
     ``--input`` runs on the other side's input, so both are inspected on the same tensor."""
     from netinspect.baseline import (
@@ -250,7 +281,7 @@ def _comparable_sides(sources: Sequence[str], inputs: Sequence[str]) -> list[dic
     borrowing: list[int] = []
 
     def run(index: int, specs: tuple[str, ...] | None) -> None:
-        report = inspect_for_baseline(sources[index], specs)
+        report = inspect_for_baseline(sources[index], specs, allow_import)
         if report.error is not None:
             eprint(
                 f"netinspect: note: {sources[index]}: forward pass failed: {report.error.message}"
@@ -260,7 +291,7 @@ def _comparable_sides(sources: Sequence[str], inputs: Sequence[str]) -> list[dic
     for index, source in enumerate(sources):
         if source.lower().endswith(".json"):
             views[index] = read_comparable_json(source)
-        elif inputs or resolve_target(source).default_inputs:
+        elif inputs or resolve_target(source, allow_import=allow_import).default_inputs:
             run(index, tuple(inputs) or None)
         else:
             borrowing.append(index)
@@ -279,15 +310,18 @@ def diff_command(
         DiffFormat.table
     ),
     inputs: InputOption = None,
+    allow_import: AllowImportOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Show what changed between two models/reports. Exit 0: identical; 1: they differ."""
     with handle_errors(debug):
         from netinspect.compare import compare_reports
+        from netinspect.project import load_project_settings
         from netinspect.render import RenderOptions
         from netinspect.render.diff import render_diff_json, render_diff_table
 
-        sides = _comparable_sides((old, new), inputs or [])
+        allowed = _allowed(load_project_settings(), allow_import)
+        sides = _comparable_sides((old, new), inputs or [], allowed)
         diff = compare_reports(sides[0], sides[1], old_label=old, new_label=new)
         match fmt:
             case DiffFormat.table:

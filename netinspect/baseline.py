@@ -57,6 +57,8 @@ class CheckTarget:
     location: str
     # --input specs (CLI or pyproject); None: the baseline's, else the model's default.
     inputs: tuple[str, ...] | None = None
+    # Module prefixes a config's ``_target_`` may import (--allow-import, pyproject).
+    allow_import: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,12 @@ def parse_baseline(data: Any, path: str | os.PathLike[str]) -> Baseline:
     )
 
 
+def json_error_text(exc: json.JSONDecodeError) -> str:
+    """``Expecting value, line 1 column 5``. Some of json's messages end in "at" themselves
+    ("Unterminated string starting at"), so the position is not joined with another "at"."""
+    return f"{exc.msg}: line {exc.lineno}, column {exc.colno}"
+
+
 def read_baseline(path: str | os.PathLike[str]) -> Baseline:
     """Read one baseline file. Missing, unreadable, corrupt or too new: BaselineError."""
     try:
@@ -193,8 +201,7 @@ def read_baseline(path: str | os.PathLike[str]) -> Baseline:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(
-            f"{path}: corrupt baseline: not valid JSON ({exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno})"
+            f"{path}: corrupt baseline: not valid JSON ({json_error_text(exc)})"
         ) from None
     return parse_baseline(data, path)
 
@@ -218,12 +225,16 @@ def list_baselines(directory: str | os.PathLike[str]) -> list[Baseline]:
 # --- snapshot and check ----------------------------------------------------------------------
 
 
-def inspect_for_baseline(location: str, inputs: tuple[str, ...] | None) -> InspectionReport:
+def inspect_for_baseline(
+    location: str, inputs: tuple[str, ...] | None, allow_import: tuple[str, ...] = ()
+) -> InspectionReport:
     """Inspect on the default device; a failing forward still yields its partial report."""
     from netinspect.inspector import inspect_model
 
     try:
-        return inspect_model(location, inputs=list(inputs) if inputs else None)
+        return inspect_model(
+            location, inputs=list(inputs) if inputs else None, allow_import=allow_import
+        )
     except ForwardFailed as exc:
         return exc.report
 
@@ -232,7 +243,11 @@ def snapshot_target(item: CheckTarget, directory: str | os.PathLike[str]) -> Pat
     """Inspect ``item`` and write its baseline. A model whose forward fails is refused."""
     from netinspect.inspector import inspect_model
 
-    report = inspect_model(item.location, inputs=list(item.inputs) if item.inputs else None)
+    report = inspect_model(
+        item.location,
+        inputs=list(item.inputs) if item.inputs else None,
+        allow_import=item.allow_import,
+    )
     return write_baseline(directory, baseline_from_report(item.target, item.inputs, report))
 
 
@@ -252,12 +267,16 @@ def check_target(
                     f"{path} is the baseline of {baseline.target!r}, not {target!r}"
                 )
         elif not update:
+            # A typo (``vgg61``) is an unknown model, not a missing baseline: say so first.
+            from netinspect.loading import resolve_target
+
+            resolve_target(item.location, allow_import=item.allow_import)
             raise BaselineError(
                 f"no baseline for {target}: {path} does not exist "
                 f"(create it with `netinspect snapshot {target}`)"
             )
         inputs = item.inputs if item.inputs is not None else (baseline.inputs if baseline else None)
-        report = inspect_for_baseline(item.location, inputs)
+        report = inspect_for_baseline(item.location, inputs, item.allow_import)
         if update and report.error is not None:
             # Accepting a model that no longer runs would bury the failure in the baseline.
             raise ForwardFailed(
@@ -289,7 +308,7 @@ def read_comparable_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise UsageError(f"{path}: not valid JSON ({json_error_text(exc)})") from None
     if isinstance(data, dict) and data.get("kind") == BASELINE_KIND:
         return dict(parse_baseline(data, path).view)
     version = data.get("schema_version") if isinstance(data, dict) else None

@@ -7,14 +7,21 @@ of (per-layer kind, type, input/output shapes, params; the flatten point, output
 inputs and the forward error). Environment, versions, devices, source lines and row indices
 are left out, so moving a line in a model file or upgrading torch is not a regression.
 
-Rows are aligned by ``(name, call_index)`` with ``difflib.SequenceMatcher`` (a longest
-common subsequence of keys), so one inserted layer reads as one insertion rather than as
-every later row having changed.
+Rows are aligned structurally with ``difflib.SequenceMatcher`` (a longest common subsequence
+of keys), so one inserted layer reads as one insertion rather than as every later row having
+changed. The key is ``(name with numeric segments as "#", call_index, kind, type)``: an
+``nn.Sequential`` names its children by position, so inserting a layer renumbers every later
+one (``features.3`` becomes ``features.4``); those rows still match and are reported as
+*renamed* (``old -> new`` name), not as changed. Where the structural keys disagree (a
+different type under one name), the old alignment by exact ``(name, call_index)`` decides, so
+a module swapped under the same name reads as *replaced*.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,7 +31,8 @@ from netinspect.serialize import report_to_dict, to_jsonable
 
 DIFF_SCHEMA_VERSION = 1
 
-RowStatus = Literal["same", "changed", "replaced", "added", "removed"]
+RowStatus = Literal["same", "changed", "replaced", "added", "removed", "renamed"]
+ROW_STATUSES: tuple[RowStatus, ...] = ("same", "changed", "replaced", "added", "removed", "renamed")
 
 # The per-layer facts that are compared, in the order changes are listed.
 LAYER_FIELDS = ("kind", "type", "input_shapes", "output_shapes", "params", "trainable_params")
@@ -81,6 +89,15 @@ class LayerDiff:
         assert view is not None
         return view.call_index
 
+    @property
+    def old_name(self) -> str | None:
+        """The old side's name (differs from ``name`` when a shift renumbered the row)."""
+        return None if self.old is None else self.old.name
+
+    @property
+    def is_renamed(self) -> bool:
+        return self.old is not None and self.new is not None and self.old.name != self.new.name
+
 
 @dataclass(frozen=True, slots=True)
 class ReportDiff:
@@ -104,7 +121,9 @@ class ReportDiff:
     @property
     def outermost_changes(self) -> tuple[str, ...]:
         """Names of the outermost differing layers (the root excluded), in model order."""
-        return outermost_changed_names(self.layer_changes)
+        return outermost_changed_names(
+            tuple(r for r in self.layer_changes if r.status != "renamed")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The machine-readable diff (``netinspect diff --format json``)."""
@@ -193,14 +212,21 @@ def _compare_layers(old: LayerView, new: LayerView) -> LayerDiff:
         if getattr(old, f) != getattr(new, f)
     )
     if not changes:
-        return LayerDiff("same", old, new)
+        return LayerDiff("renamed" if old.name != new.name else "same", old, new)
     # A different module (or op) now sits under the same name.
     replaced = old.type != new.type or old.kind != new.kind
     return LayerDiff("replaced" if replaced else "changed", old, new, changes)
 
 
-def align_layers(old: Sequence[LayerView], new: Sequence[LayerView]) -> tuple[LayerDiff, ...]:
-    """Align rows by ``(name, call_index)``; unmatched rows become removals and insertions."""
+_NUMERIC_SEGMENT = re.compile(r"(?<![^.])\d+(?![^.])")
+
+
+def _structural_key(view: LayerView) -> tuple[str, int, str, str]:
+    """What a row is, regardless of where a positional container numbered it."""
+    return (_NUMERIC_SEGMENT.sub("#", view.name), view.call_index, view.kind, view.type)
+
+
+def _align_by_name(old: Sequence[LayerView], new: Sequence[LayerView]) -> list[LayerDiff]:
     old_keys = [(v.name, v.call_index) for v in old]
     new_keys = [(v.name, v.call_index) for v in new]
     matcher = difflib.SequenceMatcher(None, old_keys, new_keys, autojunk=False)
@@ -211,6 +237,25 @@ def align_layers(old: Sequence[LayerView], new: Sequence[LayerView]) -> tuple[La
         else:  # "delete", "insert" or "replace": keys differ, so these are different layers
             rows += [LayerDiff("removed", a, None) for a in old[i1:i2]]
             rows += [LayerDiff("added", None, b) for b in new[j1:j2]]
+    return rows
+
+
+def align_layers(old: Sequence[LayerView], new: Sequence[LayerView]) -> tuple[LayerDiff, ...]:
+    """Align rows structurally (see the module docstring); within a stretch where the
+    structures disagree, by exact ``(name, call_index)``. Unmatched rows become removals and
+    insertions; matched rows whose names differ are renamed (or changed, with the new name)."""
+    matcher = difflib.SequenceMatcher(
+        None,
+        [_structural_key(v) for v in old],
+        [_structural_key(v) for v in new],
+        autojunk=False,
+    )
+    rows: list[LayerDiff] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            rows += [_compare_layers(a, b) for a, b in zip(old[i1:i2], new[j1:j2], strict=True)]
+        else:
+            rows += _align_by_name(old[i1:i2], new[j1:j2])
     return tuple(rows)
 
 
@@ -245,15 +290,39 @@ def _report_level_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> lis
     return changes
 
 
+ReportSource = InspectionReport | Mapping[str, Any] | str | os.PathLike[str]
+
+
+def _load_side(source: ReportSource, which: str) -> dict[str, Any]:
+    if isinstance(source, (str, os.PathLike)):
+        # Lazy: baseline imports this module.
+        from netinspect.baseline import read_comparable_json
+
+        return read_comparable_json(source)
+    if not isinstance(source, (InspectionReport, Mapping)):
+        raise TypeError(
+            f"compare_reports: {which} must be an InspectionReport, a report dict, or the path "
+            f"of a saved report / baseline JSON, not {type(source).__name__}"
+        )
+    return comparable_view(source)
+
+
 def compare_reports(
-    old: InspectionReport | Mapping[str, Any],
-    new: InspectionReport | Mapping[str, Any],
+    old: ReportSource,
+    new: ReportSource,
     *,
-    old_label: str = "old",
-    new_label: str = "new",
+    old_label: str | None = None,
+    new_label: str | None = None,
 ) -> ReportDiff:
-    """Compare two reports (records, report dicts or comparable views) layer by layer."""
-    old_view, new_view = comparable_view(old), comparable_view(new)
+    """Compare two reports layer by layer. Each side is an ``InspectionReport``, a report dict
+    (``--format json``), a comparable view, or a ``str``/``Path`` of a saved report JSON or a
+    baseline file (read with ``baseline.read_comparable_json``; a path is the default label).
+    Other types raise TypeError; an unreadable file raises UsageError."""
+    old_view, new_view = _load_side(old, "old"), _load_side(new, "new")
+    if old_label is None:
+        old_label = os.fspath(old) if isinstance(old, (str, os.PathLike)) else "old"
+    if new_label is None:
+        new_label = os.fspath(new) if isinstance(new, (str, os.PathLike)) else "new"
     rows = align_layers(
         [_layer_view(r) for r in old_view["layers"]], [_layer_view(r) for r in new_view["layers"]]
     )
@@ -314,7 +383,7 @@ def _change_to_dict(change: FieldChange) -> dict[str, Any]:
 
 def diff_to_dict(diff: ReportDiff) -> dict[str, Any]:
     """Only the differing rows are listed; ``summary`` counts every aligned row."""
-    counts = dict.fromkeys(("same", "changed", "replaced", "added", "removed"), 0)
+    counts = dict.fromkeys(ROW_STATUSES, 0)
     for row in diff.rows:
         counts[row.status] += 1
     return {
@@ -328,6 +397,7 @@ def diff_to_dict(diff: ReportDiff) -> dict[str, Any]:
             {
                 "status": row.status,
                 "name": row.name,
+                "old_name": row.old_name,
                 "call_index": row.call_index,
                 "old": _view_to_dict(row.old),
                 "new": _view_to_dict(row.new),

@@ -7,17 +7,17 @@ as ``path:line:col: message`` before any model is built. What can only be known 
 the same way from the factory, at the line of the layer or path concerned.
 
 The file is read with a line-tracking loader on top of ``yaml.SafeLoader``: only plain YAML
-(no Python tags), and ``_target_`` may only name objects under ``torch.nn``,
-``torchvision.models`` and ``torchvision.ops`` unless the user allows more prefixes.
+(no Python tags). A ``_target_`` is ``module.Name`` (one attribute after the longest
+importable module); by default only nn.Module classes under ``torch.nn``,
+``torchvision.models`` and ``torchvision.ops`` and torchvision model builders, unless the user
+allows more prefixes.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 import re
-import types
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from netinspect.errors import ConfigError, InputSpecError
-from netinspect.loading import ModelTarget
+from netinspect.loading import ModelTarget, import_from_cwd
 from netinspect.specs import parse_input_spec
 
 FORMAT_VERSION = 1
@@ -410,6 +410,8 @@ class _Parser:
         self.path = path
         extra = tuple(p.strip().rstrip(".") for p in allow_import if p.strip().rstrip("."))
         self.prefixes = DEFAULT_IMPORT_PREFIXES + extra
+        # Prefixes the user opted into: any class or function there may be built.
+        self.user_prefixes = extra
 
     def loc(self, node: Node) -> _Loc:
         return _Loc(self.path, node.line, node.col)
@@ -776,8 +778,14 @@ class _Parser:
     def is_allowed(self, dotted: str) -> bool:
         return any(dotted == p or dotted.startswith(p + ".") for p in self.prefixes)
 
+    def is_user_allowed(self, dotted: str) -> bool:
+        return any(dotted == p or dotted.startswith(p + ".") for p in self.user_prefixes)
+
     def resolve(self, name: str, node: Node, *, is_layer: bool) -> Any:
-        """A bare name is a torch.nn layer; a dotted name is imported if its prefix is allowed."""
+        """A bare name is a torch.nn layer; a dotted name is ``module.Name``: the longest
+        importable module, then one attribute (a class or function defined there). By default
+        only nn.Module classes of torch.nn/torchvision.ops/torchvision.models and torchvision
+        model builders; a prefix the user allowed may name any class or function."""
         import torch.nn as nn
 
         if "." not in name:
@@ -809,17 +817,28 @@ class _Parser:
         obj = self.import_longest(name, parts, node)
         if not callable(obj):
             raise self.error(node, f"{name!r} is not a class or function")
+        if not self.is_user_allowed(name) and not _is_default_buildable(obj):
+            raise self.error(
+                node,
+                f"_target_ {name!r} is not a torch.nn.Module class or a torchvision model "
+                "builder: by default a config may only build layers and models "
+                f"({', '.join(DEFAULT_IMPORT_PREFIXES)}); pass --allow-import {name} "
+                "if you trust it",
+            )
         if is_layer and isinstance(obj, type) and not issubclass(obj, nn.Module):
             raise self.error(node, f"{name!r} is not a torch.nn.Module")
         return obj
 
     def import_longest(self, name: str, parts: list[str], node: Node) -> Any:
+        """Import the longest importable module prefix of ``name``; then allow exactly one
+        attribute step. Walking attributes of objects (``Weights.DEFAULT.get_state_dict``)
+        would reach methods that run arbitrary code (downloads), so it is refused."""
         module: Any = None
         used = 0
         for i in range(len(parts) - 1, 0, -1):
             module_name = ".".join(parts[:i])
             try:
-                module = importlib.import_module(module_name)
+                module = import_from_cwd(module_name)
             except ModuleNotFoundError as exc:
                 if exc.name and module_name.startswith(exc.name):
                     continue
@@ -834,22 +853,29 @@ class _Parser:
             break
         if module is None:
             raise self.error(node, f"cannot import {name!r}: no module named {parts[0]!r}")
-        obj = module
-        for depth in range(used, len(parts)):
-            part = parts[depth]
-            nxt = getattr(obj, part, None)
-            if nxt is None:
-                public = [n for n in dir(obj) if not n.startswith("_")]
-                where = ".".join(parts[:depth])
-                raise self.error(
-                    node, f"{where} has no attribute {part!r}{_did_you_mean(part, public)}"
-                )
-            obj = nxt
-        # The dotted path passed the prefix check, but attribute access can leave it
-        # (``torch.nn.modules.module.torch.load``): what we reached must live there too.
-        home = (
-            obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
-        )
+        module_name = ".".join(parts[:used])
+        if len(parts) - used > 1:
+            raise self.error(
+                node,
+                f"_target_ {name!r} walks attributes of {module_name}.{parts[used]}: a _target_ "
+                "is module.Name, one class or function defined at module level",
+            )
+        part = parts[used]
+        obj = getattr(module, part, None)
+        if obj is None:
+            public = [n for n in dir(module) if not n.startswith("_")]
+            raise self.error(
+                node, f"{module_name} has no attribute {part!r}{_did_you_mean(part, public)}"
+            )
+        if not (inspect.isclass(obj) or inspect.isroutine(obj)):
+            raise self.error(
+                node,
+                f"_target_ {name!r} is a {type(obj).__name__} object, not a class or function "
+                "(a _target_ is module.Name, one class or function defined at module level)",
+            )
+        # The dotted path passed the prefix check, but a module can re-export something from
+        # elsewhere (``torch.nn.modules.module.torch``): what we reached must live there too.
+        home = getattr(obj, "__module__", None)
         if not isinstance(home, str) or not self.is_allowed(home):
             raise self.error(
                 node,
@@ -857,6 +883,31 @@ class _Parser:
                 "outside the allowed modules; name it by its own module (and --allow-import it)",
             )
         return obj
+
+
+def _is_default_buildable(obj: Any) -> bool:
+    """What a config may build without --allow-import: an nn.Module class defined under
+    torch.nn/torchvision.ops/torchvision.models, or a torchvision model builder (a name in
+    ``torchvision.models.list_models()``). Helpers such as ``get_weight`` are not."""
+    import torch.nn as nn
+
+    home = getattr(obj, "__module__", None) or ""
+    in_defaults = any(home == p or home.startswith(p + ".") for p in DEFAULT_IMPORT_PREFIXES)
+    if not in_defaults:
+        return False
+    if isinstance(obj, type):
+        return issubclass(obj, nn.Module)
+    if not home.startswith("torchvision.models"):
+        return False
+    import torchvision.models as tvm
+
+    builder_name = getattr(obj, "__name__", "")
+    if builder_name not in tvm.list_models():
+        return False
+    try:
+        return tvm.get_model_builder(builder_name) is obj
+    except ValueError:
+        return False
 
 
 # --- entry points -------------------------------------------------------------------------
@@ -896,4 +947,5 @@ def load_config_target(path: str, *, allow_import: tuple[str, ...] = ()) -> Mode
         default_inputs=plan.inputs or plan.family_inputs,
         family=plan.family,
         default_args=plan.args,
+        description=plan.description,
     )

@@ -191,7 +191,7 @@ def check_fits(device: torch.device, needed: int, what: str) -> None:
 
 
 def build_model(
-    target: ModelTarget | str,
+    target: ModelTarget | str | os.PathLike[str],
     device: str | torch.device = "cpu",
     *,
     allow_import: tuple[str, ...] = (),
@@ -202,14 +202,14 @@ def build_model(
 
 
 def _build(
-    target: ModelTarget | str,
+    target: ModelTarget | str | os.PathLike[str],
     device: str | torch.device,
     *,
     allow_import: tuple[str, ...] = (),
     zero_init: bool,
 ) -> nn.Module:
-    if isinstance(target, str):
-        target = resolve_target(target, allow_import=allow_import)
+    if isinstance(target, (str, os.PathLike)):
+        target = resolve_target(os.fspath(target), allow_import=allow_import)
     dev = torch.device(device)
     # Inspection only needs shapes, so it skips the random initialisers (see _ZeroInitMode).
     init_mode = _ZeroInitMode() if zero_init and dev.type != "meta" else nullcontext()
@@ -549,6 +549,10 @@ def inspect_model(
     ):
         spec_strings = tuple(inputs) if inputs else target.default_inputs
         if not spec_strings:
+            if model is None:
+                # A config's constructor error (``Linear: [abc, 10]``) is the first thing to
+                # fix; building on meta costs nothing and surfaces it before this one.
+                _build(target, torch.device("meta"), zero_init=False)
             raise UsageError(
                 f"{target.name} has no default input: pass one, e.g. --input 1x3x224x224"
             )
@@ -658,7 +662,12 @@ def inspect_model(
             f"{totals.uncalled_params:,} parameters belong to modules the forward pass never called"
         )
     report = InspectionReport(
-        model=ModelInfo(name=target.name, source=target.source, class_name=type(model).__name__),
+        model=ModelInfo(
+            name=target.name,
+            source=target.source,
+            class_name=type(model).__name__,
+            description=target.description,
+        ),
         device=str(dev),
         dtype=dtype_name(float_dtype),
         inputs=prepared.records,

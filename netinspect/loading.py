@@ -32,6 +32,8 @@ class ModelTarget:
     family: str | None = None
     # Non-tensor forward arguments the target asks for (config ``args:``), CLI ``--arg`` wins.
     default_args: dict[str, Any] = field(default_factory=dict)
+    # A config's ``description:``, carried into the report's model info.
+    description: str | None = None
 
 
 def is_config_path(target: str) -> bool:
@@ -127,9 +129,16 @@ def _file_target(target: str, location: str, attr: str) -> ModelTarget:
     return _attribute_target(target, module, location, attr, source="file")
 
 
+def import_from_cwd(module_name: str) -> Any:
+    """Import ``module_name`` the way ``python -m`` would find it: the current directory is on
+    sys.path while it imports (a console script's sys.path lacks it), and is taken off after."""
+    with _on_sys_path(os.getcwd()):
+        return importlib.import_module(module_name)
+
+
 def _module_target(target: str, module_path: str, attr: str) -> ModelTarget:
     try:
-        module = importlib.import_module(module_path)
+        module = import_from_cwd(module_path)
     except ModuleNotFoundError as exc:
         if exc.name and module_path.startswith(exc.name):
             raise ModelNotFound(target, detail=f"no module named {exc.name!r}") from exc

@@ -5,6 +5,8 @@ bare ``netinspect check`` uses in CI.
     targets = ["vgg16", "configs/mlp.yaml", "models/net.py:Net"]
     dir = ".netinspect"
 
+    allow_import = ["mypkg.layers"]   # like --allow-import, for configs' _target_
+
     [tool.netinspect.inputs]
     "vgg16" = ["1x3x224x224"]
 
@@ -14,6 +16,7 @@ holds the pyproject.toml, so the check behaves the same from any subdirectory.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from netinspect.baseline import split_file_target
-from netinspect.errors import ConfigError
+from netinspect.errors import ConfigError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,6 +40,8 @@ class ProjectSettings:
     inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The baseline directory as written; ``None``: not set.
     directory: str | None = None
+    # Module prefixes a config's ``_target_`` may import (as ``--allow-import``).
+    allow_import: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -76,7 +81,7 @@ def load_project_settings(start: Path | None = None) -> ProjectSettings:
     section = document.get("tool", {}).get("netinspect", {})
     if not isinstance(section, dict):
         raise ConfigError("[tool.netinspect] must be a table", file=str(path))
-    known = {"targets", "inputs", "dir"}
+    known = {"targets", "inputs", "dir", "allow_import"}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(
@@ -94,7 +99,14 @@ def load_project_settings(start: Path | None = None) -> ProjectSettings:
     directory = section.get("dir")
     if directory is not None and not isinstance(directory, str):
         raise ConfigError("[tool.netinspect] dir must be a string", file=str(path))
-    return ProjectSettings(pyproject=path, targets=targets, inputs=inputs, directory=directory)
+    allow_import = _string_list(section.get("allow_import", []), "allow_import", str(path))
+    return ProjectSettings(
+        pyproject=path,
+        targets=targets,
+        inputs=inputs,
+        directory=directory,
+        allow_import=allow_import,
+    )
 
 
 def locate(target: str, root: Path) -> str:
@@ -105,3 +117,26 @@ def locate(target: str, root: Path) -> str:
     path, attr = parts
     joined = str(root / path)
     return joined if attr is None else f"{joined}:{attr}"
+
+
+def project_target(target: str, root: Path) -> str:
+    """The baseline identity of a target typed on the command line: a relative file or config
+    path (relative to the current directory) is rewritten relative to ``root``, the directory
+    of the pyproject.toml, so ``../configs/mlp.yaml`` typed in ``sub/`` and ``configs/mlp.yaml``
+    typed at the root share one baseline. Raises UsageError for a path that only exists
+    relative to the root (``models/net.py:Net`` typed inside ``models/``)."""
+    parts = split_file_target(target)
+    if parts is None:
+        return target
+    path, attr = parts
+    cwd = Path.cwd().resolve()
+    root = root.resolve()
+    here = Path(path) if Path(path).is_absolute() else cwd / path
+    if not here.exists() and not Path(path).is_absolute() and (root / path).exists():
+        raise UsageError(
+            f"{path} does not exist here ({os.path.relpath(cwd, root)}/ of the project): "
+            "command-line paths are relative to the current directory; use "
+            f"{os.path.relpath(root / path, cwd)} or run from {root}"
+        )
+    rel = os.path.relpath(os.path.normpath(here), root).replace(os.sep, "/")
+    return rel if attr is None else f"{rel}:{attr}"

@@ -84,6 +84,8 @@ class ModelInfo:
     name: str
     source: str  # "torchvision" | "file" | "module" | "config" | "object"
     class_name: str
+    # A config's ``description:``; None for every other source.
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,7 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
             "name": report.model.name,
             "source": report.model.source,
             "class": report.model.class_name,
+            "description": report.model.description,
         },
         "device": report.device,
         "dtype": report.dtype,
@@ -270,7 +271,10 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
         schema_version=int(d.get("schema_version", SCHEMA_VERSION)),
         netinspect_version=str(d.get("netinspect_version", "")),
         model=ModelInfo(
-            name=d["model"]["name"], source=d["model"]["source"], class_name=d["model"]["class"]
+            name=d["model"]["name"],
+            source=d["model"]["source"],
+            class_name=d["model"]["class"],
+            description=d["model"].get("description"),
         ),
         device=str(d["device"]),
         dtype=str(d["dtype"]),

@@ -346,3 +346,149 @@ def test_check_is_a_routed_command() -> None:
     commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
     assert {"snapshot", "check", "diff"} <= commands
     assert route_default_command(["check"], commands) == ["check"]
+
+
+# --- --allow-import on snapshot/check/diff, pyproject allow_import, cwd packages ------------
+
+LOCAL_LAYER = """
+from torch import nn
+
+
+class Twice(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.proj = nn.Linear(features, 2 * features)
+
+    def forward(self, x):
+        return self.proj(x)
+"""
+
+
+def write_local_package(root: Path, package: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``package/layers.py`` under ``root`` (not on sys.path) and a config that uses it."""
+    (root / package).mkdir()
+    (root / package / "__init__.py").write_text("")
+    (root / package / "layers.py").write_text(LOCAL_LAYER)
+    for name in (package, f"{package}.layers"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    (root / "local.yaml").write_text(
+        f"input: 1x4\nlayers:\n  - _target_: {package}.layers.Twice\n    features: 4\n"
+    )
+    return "local.yaml"
+
+
+def test_allow_import_on_snapshot_check_and_diff(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_local_package(project, "ni_pkg_flags", monkeypatch)
+    assert str(project) not in sys.path
+    refused = run("snapshot", config)
+    assert refused.exit_code == 2
+    assert "--allow-import ni_pkg_flags.layers" in refused.stderr
+    # The suggested flag exists on the command that refused (and the cwd package is found).
+    result = run("snapshot", config, "--allow-import", "ni_pkg_flags.layers")
+    assert result.exit_code == 0, result.output
+    result = run("check", config, "--allow-import", "ni_pkg_flags", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["results"][0]["status"] == "ok"
+    result = run("diff", config, config, "--allow-import", "ni_pkg_flags", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert str(project) not in sys.path  # put on sys.path only while importing
+
+
+def test_pyproject_allow_import_works_for_bare_check(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_local_package(project, "ni_pkg_toml", monkeypatch)
+    (project / "pyproject.toml").write_text(
+        f'[tool.netinspect]\ntargets = ["{config}"]\nallow_import = ["ni_pkg_toml"]\n'
+    )
+    assert run("snapshot").exit_code == 0
+    result = run("check", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)["results"]
+    assert entry["status"] == "ok"
+
+
+def test_module_target_is_found_in_the_current_directory(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_local_package(project, "ni_pkg_module", monkeypatch)
+    result = run("inspect", "ni_pkg_module.layers:Twice", "--input", "1x4")
+    # Twice() needs ``features``: the import worked, the call without arguments did not.
+    assert "could not be called without arguments" in result.stderr
+    assert "no module named" not in result.stderr.lower()
+    assert str(project) not in sys.path
+
+
+# --- unknown targets, --update summary, corrupt JSON, several snapshot targets ---------------
+
+
+def test_check_of_an_unknown_model_says_unknown_with_did_you_mean(project: Path) -> None:
+    result = run("check", "vgg61")
+    assert result.exit_code == 2
+    assert "unknown model 'vgg61'" in result.output
+    assert "did you mean" in result.output and "vgg16" in result.output
+    assert "no baseline" not in result.output
+
+
+def test_update_summary_says_what_was_updated(project: Path) -> None:
+    other = "models/other.py:Net"
+    write_net(project / "models" / "other.py")
+    assert run("snapshot", NET, other, *INPUT).exit_code == 0
+    write_net(project / "models" / "net.py", classes=5)
+    result = run("check", NET, other, "--update")
+    assert result.exit_code == 0, result.output
+    assert "all match" not in result.stdout
+    assert "2 target(s) checked: 1 baseline(s) updated, 1 match." in result.stdout
+
+
+def test_corrupt_json_message_reads_once_at(project: Path) -> None:
+    # json's own message for this one ends in "at": "Unterminated string starting at".
+    (project / "r.json").write_text('{"abc', encoding="utf-8")
+    result = run("diff", "r.json", "r.json")
+    assert result.exit_code == 2
+    assert "at at" not in result.stderr
+    assert "Unterminated string starting at: line 1, column 2" in result.stderr
+    assert run("snapshot", NET, *INPUT).exit_code == 0
+    (baseline,) = (project / ".netinspect").glob("*.json")
+    baseline.write_text('{"kind', encoding="utf-8")
+    result = run("check", NET)
+    assert result.exit_code == 2 and "at at" not in result.output
+
+
+def test_snapshot_carries_on_past_a_failing_target(project: Path) -> None:
+    write_net(project / "models" / "other.py")
+    result = run("snapshot", NET, "vgg61", "models/other.py:Net", *INPUT)
+    assert result.exit_code == 2
+    assert "unknown model 'vgg61'" in result.stderr
+    assert len(list((project / ".netinspect").glob("*.json"))) == 2
+
+
+# --- baseline identity from a subdirectory of the project -------------------------------------
+
+
+def test_targets_typed_in_a_subdirectory_share_the_root_baseline(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "pyproject.toml").write_text("[tool.netinspect]\n", encoding="utf-8")
+    (project / "configs").mkdir()
+    (project / "configs" / "mlp.yaml").write_text(
+        "input: 1x4\nlayers:\n  - Linear: [4, 3]\n", encoding="utf-8"
+    )
+    assert run("snapshot", "configs/mlp.yaml").exit_code == 0
+    assert run("snapshot", NET, *INPUT).exit_code == 0
+    made = sorted(p.name for p in (project / ".netinspect").iterdir())
+
+    monkeypatch.chdir(project / "models")
+    result = run("check", "../configs/mlp.yaml", "net.py:Net", "--format", "json")
+    assert result.exit_code == 0, result.output
+    targets = [r["target"] for r in json.loads(result.stdout)["results"]]
+    assert targets == ["configs/mlp.yaml", NET]
+    assert sorted(p.name for p in (project / ".netinspect").iterdir()) == made
+
+    # The root-relative spelling typed inside models/ names a file that is not there.
+    result = run("check", NET)
+    assert result.exit_code == 2
+    assert "relative to the current directory" in result.stderr
+    assert "net.py" in result.stderr

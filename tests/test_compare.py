@@ -179,7 +179,14 @@ def test_dicts_and_reports_compare_alike_and_to_dict_matches_its_schema() -> Non
     data = from_records.to_dict()
     jsonschema.validate(data, load_schema("diff"))
     # The root's output shape changes with the head, so it differs too.
-    assert data["summary"] == {"same": 2, "changed": 2, "replaced": 0, "added": 1, "removed": 0}
+    assert data["summary"] == {
+        "same": 2,
+        "changed": 2,
+        "replaced": 0,
+        "added": 1,
+        "removed": 0,
+        "renamed": 0,
+    }
     assert [(x["status"], x["name"]) for x in data["layers"]] == [
         ("changed", ""), ("added", "fc_extra"), ("changed", "fc2"),
     ]  # fmt: skip
@@ -343,3 +350,92 @@ def test_baselines_get_the_umask_mode_not_mkstemps_0600(tmp_path: Path) -> None:
         assert path.stat().st_mode & 0o777 == 0o664
     finally:
         os.umask(old_umask)
+
+
+def test_compare_reports_reads_paths_and_rejects_other_types(tmp_path: Path) -> None:
+    first = mlp()
+    saved = tmp_path / "r.json"
+    saved.write_text(json.dumps(comparable_view(first)))
+    diff = compare_reports(saved, first)
+    assert not diff.is_regression
+    assert diff.old_label == str(saved)
+    assert not compare_reports(str(saved), saved).is_regression
+    with pytest.raises(TypeError, match="saved report / baseline JSON"):
+        compare_reports(42, first)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="does not exist"):
+        compare_reports(tmp_path / "missing.json", first)
+
+
+# --- positional containers: an insertion renumbers later children -----------------------------
+
+
+def sequential(widths: list[tuple[str, int, int]]) -> InspectionReport:
+    """An nn.Sequential of (type, in, out) rows named 0, 1, 2, ... on a 2xin input."""
+    layers = [row(0, "", "Sequential", (2, widths[0][1]), (2, widths[-1][2]))]
+    for i, (type_, n_in, n_out) in enumerate(widths):
+        params = n_in * n_out + n_out if type_ == "Linear" else 0
+        layers.append(row(i + 1, str(i), type_, (2, n_in), (2, n_out), params))
+    total = sum(r.params for r in layers)
+    return replace(
+        mlp(), layers=tuple(layers), outputs=((2, widths[-1][2]),),
+        totals=Totals(total, total, 0, 4 * total, {"float32": 4 * total}),
+    )  # fmt: skip
+
+
+def test_insertion_into_a_sequential_is_one_insertion_and_shifted_renames() -> None:
+    old = sequential([("Linear", 8, 6), ("ReLU", 6, 6), ("Linear", 6, 3)])
+    new = sequential([("Linear", 8, 6), ("Tanh", 6, 6), ("ReLU", 6, 6), ("Linear", 6, 3)])
+    diff = compare_reports(old, new)
+    statuses = [(r.status, r.old_name, r.new.name if r.new else None) for r in diff.rows]
+    assert statuses == [
+        ("same", "", ""),
+        ("same", "0", "0"),
+        ("added", None, "1"),
+        ("renamed", "1", "2"),
+        ("renamed", "2", "3"),
+    ]
+    assert diff.outermost_changes == ("1",)
+    data = diff.to_dict()
+    jsonschema.validate(data, load_schema("diff"))
+    assert data["summary"]["renamed"] == 2 and data["summary"]["changed"] == 0
+    assert [(x["status"], x["old_name"], x["name"]) for x in data["layers"]] == [
+        ("added", None, "1"), ("renamed", "1", "2"), ("renamed", "2", "3"),
+    ]  # fmt: skip
+    table = render_diff_table(diff, RenderOptions(width=100, color=False))
+    assert "1 -> 2" in table and "2 -> 3" in table
+
+
+def test_a_real_change_after_a_shift_is_changed_with_both_names() -> None:
+    old = sequential([("Linear", 8, 6), ("ReLU", 6, 6), ("Linear", 6, 3)])
+    new = sequential([("Linear", 8, 6), ("Tanh", 6, 6), ("ReLU", 6, 6), ("Linear", 6, 5)])
+    head = next(r for r in compare_reports(old, new).rows if r.old_name == "2")
+    assert (head.status, head.name) == ("changed", "3")
+    # Linear(6, n): 6n + n parameters.
+    assert {c.field: (c.old, c.new) for c in head.changes}["params"] == (6 * 3 + 3, 6 * 5 + 5)
+
+
+def test_cli_diff_of_mlp_with_an_inserted_batchnorm(tmp_path: Path) -> None:
+    from netinspect_cli import main as _registers  # noqa: F401
+    from netinspect_cli.app import app
+    from typer.testing import CliRunner
+
+    configs = Path(__file__).resolve().parent.parent / "configs"
+    text = (configs / "mlp.yaml").read_text()
+    bn = tmp_path / "mlp_bn.yaml"
+    first = "  - Linear: [784, 256]\n"
+    bn.write_text(text.replace(first, first + "  - BatchNorm1d: 256\n"))
+    assert text.count(first) == 1
+    result = CliRunner().invoke(
+        app, ["diff", str(configs / "mlp.yaml"), str(bn), "--format", "json"]
+    )
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    # Flatten, Linear, ReLU, Dropout, Linear, ReLU, Linear: the 5 after the first Linear shift.
+    assert data["summary"] == {
+        "same": 3, "changed": 0, "replaced": 0, "added": 1, "removed": 0, "renamed": 5,
+    }  # fmt: skip
+    (added,) = [x for x in data["layers"] if x["status"] == "added"]
+    # BatchNorm1d(256): a weight and a bias per feature.
+    assert (added["name"], added["new"]["type"], added["new"]["params"]) == (
+        "2", "BatchNorm1d", 2 * 256,
+    )  # fmt: skip

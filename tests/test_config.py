@@ -394,3 +394,41 @@ def test_round_trip_random_sequential(
     assert [r.type for r in modules] == types
     assert report.totals.params == params
     assert report.outputs == ((batch, last),)
+
+
+# --- API types, description, error order ----------------------------------------------------
+
+
+def test_build_model_accepts_a_path_object(tmp_path: Path) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text("input: 1x4\nlayers:\n  - Linear: [4, 2]\n")
+    model = netinspect.build_model(config, "meta")
+    assert sum(p.numel() for p in model.parameters()) == 4 * 2 + 2
+
+
+def test_description_is_carried_into_the_report(tmp_path: Path) -> None:
+    from netinspect.serialize import report_from_dict, report_to_dict
+
+    config = tmp_path / "d.yaml"
+    config.write_text("description: a tiny head\ninput: 1x4\nlayers:\n  - Linear: [4, 2]\n")
+    report = netinspect.inspect_model(str(config))
+    assert report.model.description == "a tiny head"
+    data = report_to_dict(report)
+    assert data["model"]["description"] == "a tiny head"
+    assert report_from_dict(data).model.description == "a tiny head"
+    assert netinspect.inspect_model("alexnet").model.description is None
+
+
+def test_constructor_error_comes_before_missing_input(tmp_path: Path) -> None:
+    from netinspect.errors import ConfigError
+
+    config = tmp_path / "bad.yaml"
+    config.write_text("layers:\n  - Linear: [abc, 10]\n")
+    with pytest.raises(ConfigError) as info:
+        netinspect.inspect_model(str(config))
+    assert (info.value.line, info.value.col) == (2, 5)
+    assert "Linear(...) failed" in info.value.message
+    good = tmp_path / "good.yaml"
+    good.write_text("layers:\n  - Linear: [4, 10]\n")
+    with pytest.raises(netinspect.errors.UsageError, match="has no default input"):
+        netinspect.inspect_model(str(good))

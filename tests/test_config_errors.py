@@ -304,9 +304,7 @@ def test_target_outside_the_allowed_modules_is_refused(tmp_path: Path) -> None:
 def test_target_cannot_escape_through_attributes(tmp_path: Path) -> None:
     text = "layers:\n  - _target_: torch.nn.modules.module.torch.load\n"
     path = write(tmp_path, text)
-    check(
-        load_error(path), path, *position(text, "torch.nn.modules"), "outside the allowed modules"
-    )
+    check(load_error(path), path, *position(text, "torch.nn.modules"), "walks attributes")
 
 
 def test_allow_import_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

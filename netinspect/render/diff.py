@@ -21,12 +21,27 @@ if TYPE_CHECKING:
 
 CHECK_SCHEMA_VERSION = 1
 
-_STATUS_STYLE = {"added": "green", "removed": "red", "replaced": "magenta", "changed": "yellow"}
+_STATUS_STYLE = {
+    "added": "green",
+    "removed": "red",
+    "replaced": "magenta",
+    "changed": "yellow",
+    "renamed": "cyan",
+}
 
 
 def layer_label(name: str, call_index: int) -> str:
     label = name or "(root)"
     return f"{label} #{call_index + 1}" if call_index else label
+
+
+def row_label(row: LayerDiff) -> str:
+    """``features.3`` or, for a row a shift renumbered, ``features.3 -> features.4``."""
+    if row.is_renamed:
+        assert row.old is not None and row.new is not None
+        old = layer_label(row.old.name, row.old.call_index)
+        return f"{old} -> {layer_label(row.new.name, row.new.call_index)}"
+    return layer_label(row.name, row.call_index)
 
 
 def _params_text(view: LayerView) -> str:
@@ -135,7 +150,9 @@ def summary_line(diff: ReportDiff) -> str:
     for row in diff.rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     parts = [
-        f"{counts[s]} {s}" for s in ("replaced", "changed", "added", "removed") if counts.get(s)
+        f"{counts[s]} {s}"
+        for s in ("replaced", "changed", "added", "removed", "renamed")
+        if counts.get(s)
     ]
     same = counts.get("same", 0)
     if not diff.is_regression:
@@ -147,13 +164,15 @@ def summary_line(diff: ReportDiff) -> str:
 
 def row_line(row: LayerDiff) -> str:
     """One line per differing row (annotations and plain logs)."""
-    label = layer_label(row.name, row.call_index)
+    label = row_label(row)
     if row.status in ("added", "removed"):
         view = row.new if row.status == "added" else row.old
         assert view is not None
         shapes = f"{fmt_shapes(view.input_shapes)} -> {fmt_shapes(view.output_shapes)}"
         params = f", {fmt_int(view.params)} params" if view.params else ""
         return f"{row.status} {label}: {view.type} {shapes}{params}"
+    if not row.changes:
+        return f"{row.status} {label}"
     details = "; ".join(
         f"{c.field.replace('_', ' ')} {_value_text(c.field, c.old)} -> "
         + _value_text(c.field, c.new)
@@ -204,10 +223,10 @@ def render_diff_table(diff: ReportDiff, options: RenderOptions) -> str:
             style = _STATUS_STYLE[row.status]
             table.add_row(
                 Text(row.status, style=style),
-                Text(layer_label(row.name, row.call_index), style=style),
+                Text(row_label(row), style=style),
                 _side_cell(row.old, set(), dim=False),
                 # Changed parts stand out; unchanged ones are dim context.
-                _side_cell(row.new, _changed_fields(row), dim=row.status == "changed"),
+                _side_cell(row.new, _changed_fields(row), dim=row.status in ("changed", "renamed")),
             )
         console.print(table)
     for line in report_change_lines(diff):
@@ -246,13 +265,28 @@ def render_check_table(results: Sequence[CheckResult], options: RenderOptions) -
         parts.append(line + "\n")
         if result.status == "regression" and result.diff is not None:
             parts.append(render_diff_table(result.diff, options))
-    failed = sum(1 for r in results if r.status in ("regression", "error"))
-    parts.append(
-        f"{len(results)} target(s) checked, {failed} failed.\n"
-        if failed
-        else f"{len(results)} target(s) checked, all match their baselines.\n"
-    )
+    parts.append(check_summary_line(results) + "\n")
     return "".join(parts)
+
+
+def check_summary_line(results: Sequence[CheckResult]) -> str:
+    """``3 target(s) checked: 1 baseline(s) updated, 2 match.`` Updated and created baselines
+    are counted as such, never folded into "all match"."""
+    counts = {s: sum(1 for r in results if r.status == s) for s in _CHECK_WORDS}
+    head = f"{len(results)} target(s) checked"
+    if counts["ok"] == len(results):
+        return f"{head}, all match their baselines."
+    parts = []
+    failed = counts["regression"] + counts["error"]
+    if failed:
+        parts.append(f"{failed} failed")
+    if counts["updated"]:
+        parts.append(f"{counts['updated']} baseline(s) updated")
+    if counts["created"]:
+        parts.append(f"{counts['created']} baseline(s) created")
+    if counts["ok"]:
+        parts.append(f"{counts['ok']} match")
+    return f"{head}: {', '.join(parts)}."
 
 
 def check_results_to_dict(results: Sequence[CheckResult]) -> dict[str, Any]:
