@@ -12,7 +12,7 @@ import functools
 import os
 import sys
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import Any
@@ -33,29 +33,45 @@ _DRIVER_FILE = os.path.join(os.path.dirname(_THIS_FILE), "inspector.py")
 _MAX_LEAF_DEPTH = 8
 
 
-def tensor_leaves(obj: Any, _depth: int = 0) -> Iterator[torch.Tensor]:
-    """Every tensor inside ``obj`` in order: tuples, lists, dicts, namedtuples, dataclasses and
-    objects such as HF ``ModelOutput`` (a dict). Anything else is not a tensor and is skipped."""
+def tensor_leaves(obj: Any) -> Iterator[torch.Tensor]:
+    """Every tensor inside ``obj`` in order (see ``named_tensor_leaves``)."""
+    for _, tensor in named_tensor_leaves(obj):
+        yield tensor
+
+
+def named_tensor_leaves(
+    obj: Any, path: str = "", _depth: int = 0
+) -> Iterator[tuple[str, torch.Tensor]]:
+    """Every tensor inside ``obj`` in order, with where it sits: tuples and lists (``[0]``),
+    dicts and HF ``ModelOutput`` (``out``, ``[0].boxes``), namedtuples and dataclasses (their
+    field names), distributions (their parameters: ``loc``, ``scale``). Anything else is not a
+    tensor and is skipped."""
     if isinstance(obj, torch.Tensor):
-        yield obj
+        yield path, obj
         return
     if _depth >= _MAX_LEAF_DEPTH or isinstance(obj, (str, bytes, int, float, bool, type(None))):
         return
     if isinstance(obj, Mapping):
-        for value in obj.values():
-            yield from tensor_leaves(value, _depth + 1)
+        items: Iterable[tuple[str, Any]] = ((_field(path, k), v) for k, v in obj.items())
+    elif isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
+        items = ((_field(path, k), getattr(obj, k)) for k in obj._fields)
     elif isinstance(obj, (list, tuple)):
-        for value in obj:
-            yield from tensor_leaves(value, _depth + 1)
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(obj))
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        for f in dataclasses.fields(obj):
-            yield from tensor_leaves(getattr(obj, f.name, None), _depth + 1)
+        items = (
+            (_field(path, f.name), getattr(obj, f.name, None)) for f in dataclasses.fields(obj)
+        )
     elif isinstance(obj, torch.distributions.Distribution):
         # A distribution's parameters (loc, scale, logits...) are what a user wants to see.
-        for name in dict(obj.arg_constraints):
-            value = obj.__dict__.get(name)
-            if isinstance(value, torch.Tensor):
-                yield value
+        items = ((_field(path, k), obj.__dict__.get(k)) for k in dict(obj.arg_constraints))
+    else:
+        return
+    for name, value in items:
+        yield from named_tensor_leaves(value, name, _depth + 1)
+
+
+def _field(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
 
 
 def _storage_root(t: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,13 @@ from torch.overrides import TorchFunctionMode
 
 from netinspect import __version__
 from netinspect.analysis import find_flatten_point, training_bytes_estimate
-from netinspect.capture import CallCapture, dtype_name, shape_of, tensor_leaves
+from netinspect.capture import (
+    CallCapture,
+    dtype_name,
+    named_tensor_leaves,
+    shape_of,
+    tensor_leaves,
+)
 from netinspect.diagnose import diagnose_failure
 from netinspect.errors import (
     DeviceError,
@@ -641,7 +647,8 @@ def inspect_model(
         result = _run_pass(model, prepared, cpu)
 
     layers = result.capture.records()
-    report_outputs = tuple(shape_of(t) for t in tensor_leaves(result.output))
+    named_outputs = list(named_tensor_leaves(result.output))
+    report_outputs = tuple(shape_of(t) for _, t in named_outputs)
     totals = count_parameters(model)
     totals = Totals(
         params=totals.params,
@@ -674,6 +681,7 @@ def inspect_model(
         layers=layers,
         flatten=find_flatten_point(layers),
         outputs=report_outputs,
+        output_names=tuple(name for name, _ in named_outputs),
         totals=totals,
         netinspect_version=__version__,
         notes=tuple(notes),

@@ -160,6 +160,9 @@ class InspectionReport:
     outputs: tuple[Shape, ...]
     totals: Totals
     netinspect_version: str = ""
+    # Where each output tensor sits in what forward returned ("out", "[0].boxes"); "" for a
+    # plain tensor. Parallel to ``outputs``.
+    output_names: tuple[str, ...] = ()
     error: ErrorRecord | None = None
     # Diagnostics that belong with the numbers (device fallback, partial values).
     notes: tuple[str, ...] = ()

@@ -158,6 +158,7 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
         "layers": [layer_to_dict(layer) for layer in report.layers],
         "flatten": flatten_to_dict(report.flatten),
         "outputs": _shapes(report.outputs),
+        "output_names": list(report.output_names),
         "totals": totals_to_dict(report.totals),
         "error": error_to_dict(report.error),
         "notes": list(report.notes),
@@ -285,6 +286,7 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
         layers=tuple(layer_from_dict(x) for x in d["layers"]),
         flatten=flatten,
         outputs=tuple(_shape_tuple(s) for s in d["outputs"]),
+        output_names=tuple(str(n) for n in d.get("output_names", ())),
         totals=Totals(
             params=int(t["params"]),
             trainable_params=int(t["trainable_params"]),

@@ -314,3 +314,23 @@ def test_activation_of_a_view_the_call_allocated() -> None:
     report = inspect_model(model_target("Frozen"), ["1x3x8x8"])
     (view,) = [r for r in report.layers if r.type == "Tensor.view"]
     assert view.activation_bytes == 0
+
+
+def test_output_names_say_where_each_tensor_sits() -> None:
+    assert inspect_model(model_target("DictInputs"), ["image=1x3x8x8", "mask=1x8x8"]).output_names == (
+        "features",
+        "masked",
+    )
+    assert inspect_model(model_target("NamedTupleOut"), ["2x16"]).output_names == (
+        "logits",
+        "embedding",
+    )
+    assert inspect_model("resnet18", ["1x3x32x32"]).output_names == ("",)
+
+    class Detector(nn.Module):
+        def forward(self, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+            return [{"boxes": x[:, :4], "scores": x[:, 0]}]
+
+    report = inspect_model(Detector(), torch.zeros(3, 6))
+    assert report.output_names == ("[0].boxes", "[0].scores")
+    assert report.outputs == ((3, 4), (3,))

@@ -129,7 +129,7 @@ def totals_lines(report: InspectionReport) -> list[tuple[str, str]]:
     if t.uncalled_params:
         rows.append(("Params never called", fmt_int(t.uncalled_params)))
     rows.extend(cost_lines(report))
-    rows.append(("Output", fmt_shapes(report.outputs, limit=6)))
+    rows.append(("Output", fmt_outputs(report)))
     return rows
 
 
@@ -216,3 +216,17 @@ def column_cells(
             case Column.memory:
                 cells.append(fmt_activation(layer))
     return cells
+
+
+def fmt_outputs(report: InspectionReport, limit: int = 6) -> str:
+    """The output shapes, each named by where it sits ("out [1, 21, 224, 224]") when forward
+    returned a structure rather than one tensor."""
+    names = report.output_names
+    if not any(names) or len(names) != len(report.outputs):
+        return fmt_shapes(report.outputs, limit=limit)
+    shown = ", ".join(
+        f"{name} {fmt_shape(shape)}"
+        for name, shape in zip(names[:limit], report.outputs, strict=False)
+    )
+    extra = len(names) - limit
+    return shown + (f" +{extra} more" if extra > 0 else "")
