@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import difflib
+import inspect
 import os
 import platform
 import re
@@ -635,6 +637,7 @@ def inspect_model(
             check_memory(dev, meta_model, _run_pass(meta_model, prepare(meta), meta))
         model = build_on(dev)
     prepared = prepare(dev)
+    check_forward_arguments(model, prepared)
     result = _run_pass(model, prepared, dev)
     if result.exception is not None and is_auto and _is_meta_limitation(result.exception):
         reason = first_sentence(str(result.exception))
@@ -698,6 +701,34 @@ def inspect_model(
         assert report.error is not None
         raise ForwardFailed(report.error.message, report) from result.exception
     return report
+
+
+def check_forward_arguments(model: nn.Module, prepared: _Prepared) -> None:
+    """Keyword inputs and --arg names that forward() cannot take are usage errors, found
+    before the pass rather than blamed on the model."""
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):  # a builtin or C forward: nothing to check against
+        return
+    kinds = inspect.Parameter
+    if any(p.kind is kinds.VAR_KEYWORD for p in params.values()):
+        return
+    named = [
+        n for n, p in params.items() if p.kind in (kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY)
+    ]
+    has_var_positional = any(p.kind is kinds.VAR_POSITIONAL for p in params.values())
+    positional = [n for n, p in params.items() if p.kind is not kinds.KEYWORD_ONLY]
+    taken = set(positional[: len(prepared.args)]) if not has_var_positional else set()
+    owner = f"{type(model).__name__}.forward"
+    for key in prepared.kwargs:
+        if key not in named:
+            close = difflib.get_close_matches(key, named, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise UsageError(
+                f"{owner} has no argument {key!r}{hint}; it takes: {', '.join(named) or 'nothing'}"
+            )
+        if key in taken:
+            raise UsageError(f"{owner} gets {key!r} twice: as a positional input and by name")
 
 
 def first_sentence(text: str, limit: int = 160) -> str:

@@ -317,7 +317,9 @@ def test_activation_of_a_view_the_call_allocated() -> None:
 
 
 def test_output_names_say_where_each_tensor_sits() -> None:
-    assert inspect_model(model_target("DictInputs"), ["image=1x3x8x8", "mask=1x8x8"]).output_names == (
+    assert inspect_model(
+        model_target("DictInputs"), ["image=1x3x8x8", "mask=1x8x8"]
+    ).output_names == (
         "features",
         "masked",
     )

@@ -143,10 +143,12 @@ def test_cli_bad_arg_is_exit_2() -> None:
     assert result.stderr.count("\n") == 1 and "name=value" in result.stderr
 
 
-def test_unknown_forward_arg_is_a_forward_failure() -> None:
+def test_unknown_forward_arg_is_a_usage_error_found_before_the_pass() -> None:
     result = runner.invoke(app, ["inspect", target("Flags"), "-i", "2x4", "--arg", "nope=1"])
-    assert result.exit_code == 3
-    assert "nope" in result.stderr
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "Flags.forward has no argument 'nope'; it takes: " in lines[0]
 
 
 # --- outputs of every kind --------------------------------------------------------------------
