@@ -61,6 +61,7 @@ InputOption = Annotated[
     typer.Option(
         "--input",
         "-i",
+        metavar="SPEC",
         help="Input spec for every target, repeatable (1x3x224x224). Default: "
         "[tool.netinspect.inputs], then the baseline's, then the model's usual input.",
     ),

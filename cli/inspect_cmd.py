@@ -25,25 +25,46 @@ InputOption = Annotated[
     typer.Option(
         "--input",
         "-i",
+        metavar="SPEC",
         help="Input spec, repeatable: 1x3x224x224, 1,3,224,224, 1x128:int64, text=1x10, "
         "[3x224x224,3x200x300] (a list input). Default: the model's usual input.",
     ),
 ]
 DeviceOption = Annotated[
     str,
-    typer.Option("--device", "-d", help="auto (meta, cpu fallback) | cpu | cuda | cuda:N | meta"),
+    typer.Option(
+        "--device",
+        "-d",
+        metavar="DEVICE",
+        help="auto (meta, cpu fallback) | cpu | cuda | cuda:N | meta",
+    ),
 ]
 DtypeOption = Annotated[
     Optional[str],
-    typer.Option("--dtype", help="float32 | float16 | bfloat16 | float64 for params and inputs"),
+    typer.Option(
+        "--dtype",
+        metavar="DTYPE",
+        help="float32 | float16 | bfloat16 | float64 for params and inputs",
+    ),
 ]
 AllowImportOption = Annotated[
     Optional[list[str]],
     typer.Option(
         "--allow-import",
+        metavar="PREFIX",
         help="Let a config's _target_ import from this module prefix (repeatable).",
     ),
 ]
+
+
+def format_for_path(output: Path | None) -> OutputFormat:
+    """``-o report.json`` means JSON and ``-o report.md`` markdown, unless --format says otherwise."""
+    suffix = output.suffix.lower() if output is not None else ""
+    if suffix == ".json":
+        return OutputFormat.json
+    if suffix in (".md", ".markdown"):
+        return OutputFormat.markdown
+    return OutputFormat.table
 
 
 @app.command("inspect")
@@ -61,24 +82,38 @@ def inspect_command(
     dtype: DtypeOption = None,
     depth: Annotated[
         Optional[int],
-        typer.Option("--depth", min=0, help="Fold rows deeper than N into their parent."),
+        typer.Option(
+            "--depth", min=0, metavar="N", help="Fold rows deeper than N into their parent."
+        ),
     ] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        OutputFormat.table
-    ),
+    fmt: Annotated[
+        Optional[OutputFormat],
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format. Default: table, or what --output's extension says (.json, .md).",
+        ),
+    ] = None,
     output: Annotated[
         Optional[Path],
-        typer.Option("--output", "-o", help="Write the report to FILE (atomically)."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write the report to FILE (atomically)."
+        ),
     ] = None,
     weights: Annotated[
         Optional[Path],
-        typer.Option("--weights", help="Local state dict to load (torch.load weights_only=True)."),
+        typer.Option(
+            "--weights",
+            metavar="PATH",
+            help="Local state dict to load (torch.load weights_only=True).",
+        ),
     ] = None,
     allow_import: AllowImportOption = None,
     forward_args: Annotated[
         Optional[list[str]],
         typer.Option(
             "--arg",
+            metavar="NAME=VALUE",
             help="Non-tensor forward argument, repeatable: name=value, value a YAML scalar "
             "(--arg return_loss=false --arg steps=3 --arg mask=null).",
         ),
@@ -95,6 +130,7 @@ def inspect_command(
         Optional[str],
         typer.Option(
             "--columns",
+            metavar="LIST",
             help="Per-layer columns, comma-separated: shapes,params,macs,flops,memory "
             "(default shapes,params). JSON always carries every value.",
         ),
@@ -151,6 +187,8 @@ def inspect_command(
             report = explain_report(report)
         if depth is not None:
             report = fold_to_depth(report, depth)
+        if fmt is None:
+            fmt = format_for_path(output)
         if collapse if collapse is not None else fmt is not OutputFormat.json:
             report = collapse_repeats(report)
         to_terminal = output is None

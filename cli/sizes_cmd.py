@@ -27,7 +27,10 @@ def sizes_command(
     input_spec: Annotated[
         Optional[str],
         typer.Option(
-            "--input", "-i", help="The input whose free dims are varied, e.g. 1x3x224x224."
+            "--input",
+            "-i",
+            metavar="SPEC",
+            help="The input whose free dims are varied, e.g. 1x3x224x224.",
         ),
     ] = None,
     up_to: Annotated[

@@ -94,6 +94,11 @@ class _Scanner:
             return self.fail(f"expected {expected} but the spec ended")
         return self.fail(f"unexpected {ch!r}, expected {expected}")
 
+    def skip_spaces(self) -> None:
+        """Inside a list, "[3x224x224, 3x200x300]" reads as the user meant it."""
+        while self.peek() == " ":
+            self.pos += 1
+
     def dim(self) -> int:
         start = self.pos
         if self.peek() == "-":
@@ -156,10 +161,14 @@ def parse_input_spec(spec: str) -> InputSpec:
     value: TensorSpec | tuple[TensorSpec, ...]
     if scanner.peek() == "[":
         scanner.pos += 1
+        scanner.skip_spaces()
         items = [scanner.tensor(in_list=True)]
+        scanner.skip_spaces()
         while scanner.peek() == ",":
             scanner.pos += 1
+            scanner.skip_spaces()
             items.append(scanner.tensor(in_list=True))
+            scanner.skip_spaces()
         if scanner.peek() != "]":
             raise scanner.unexpected("',' or ']'")
         scanner.pos += 1

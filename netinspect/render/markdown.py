@@ -76,6 +76,6 @@ def render_markdown(report: InspectionReport, columns: Sequence[Column] = DEFAUL
         out.append(f"**Flatten point:** {lines[0]}  ")
         out.extend(f"{line}  " for line in lines[1:])
         out.append("")
-    out.extend(f"- **{k}:** {v}" for k, v in totals_lines(report))
+    out.extend(f"- **{k}:** {v}" for k, v in totals_lines(report, quote=lambda op: f"`{op}`"))
     out.extend(f"- **Note:** {note}" for note in report.notes)
     return "\n".join(out) + "\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from netinspect.records import ErrorRecord, FlattenPoint, InspectionReport, LayerRecord, Shape
 from netinspect.render import Column
@@ -63,12 +63,15 @@ def fmt_activation(layer: LayerRecord) -> str:
     return fmt_bytes(layer.activation_bytes) if layer.activation_bytes else "-"
 
 
-def cost_lines(report: InspectionReport) -> list[tuple[str, str]]:
-    """FLOPs, MACs and memory totals; "partial" with the uncounted ops' names when any."""
+def cost_lines(
+    report: InspectionReport, quote: Callable[[str], str] = str
+) -> list[tuple[str, str]]:
+    """FLOPs, MACs and memory totals; "partial" with the uncounted ops' names when any
+    (``quote`` marks up an op name, e.g. as markdown code)."""
     t = report.totals
     flops = f"{fmt_count(t.flops)} ({fmt_int(t.flops)})" if t.flops else "0"
     if t.flops_partial:
-        flops += " partial: not counted: " + ", ".join(t.uncounted_ops)
+        flops += " partial: not counted: " + ", ".join(quote(op) for op in t.uncounted_ops)
     return [
         ("FLOPs", flops),
         ("MACs", f"{fmt_count(t.macs)} ({fmt_int(t.macs)})" if t.macs else "0"),
@@ -117,7 +120,9 @@ def flatten_summary(point: FlattenPoint) -> list[str]:
     return lines
 
 
-def totals_lines(report: InspectionReport) -> list[tuple[str, str]]:
+def totals_lines(
+    report: InspectionReport, quote: Callable[[str], str] = str
+) -> list[tuple[str, str]]:
     t = report.totals
     by_dtype = ", ".join(f"{k}: {fmt_bytes(v)}" for k, v in sorted(t.param_bytes_by_dtype.items()))
     rows = [
@@ -126,9 +131,10 @@ def totals_lines(report: InspectionReport) -> list[tuple[str, str]]:
         ("Non-trainable params", fmt_int(t.non_trainable_params)),
         ("Param size", fmt_bytes(t.param_bytes) + (f" ({by_dtype})" if by_dtype else "")),
     ]
-    if t.uncalled_params:
+    if t.uncalled_params and report.error is None:
+        # After a failure the modules past it were never reached: no news there.
         rows.append(("Params never called", fmt_int(t.uncalled_params)))
-    rows.extend(cost_lines(report))
+    rows.extend(cost_lines(report, quote))
     rows.append(("Output", fmt_outputs(report)))
     return rows
 
