@@ -205,3 +205,31 @@ def test_failed_pass_is_explained_up_to_the_failure() -> None:
     # conv 11x11/4, p 2 on 16: ⌊(16 + 4 − 10 − 1)/4⌋ + 1 = 3.
     assert first["arithmetic"][1] == "H, W: ⌊(16 + 2·2 − 1·(11 − 1) − 1)/4⌋ + 1 = 3"
     assert first["receptive_field"] == [11, 11]
+
+
+def test_collapse_and_depth_keep_the_receptive_field_growth() -> None:
+    from netinspect.analysis import collapse_repeats
+
+    full = explain_report(inspect_model("resnet18", device="meta"))
+    # By hand: maxpool leaves r 11, j 4; layer1's two blocks are four 3x3 convs at j = 4:
+    # 11 + 4·2·4 = 43, stride unchanged.
+    collapsed = collapse_repeats(full)
+    run = by_name(collapsed)["layer1.0–1"]
+    assert run.receptive_field == (43, 43) and run.cumulative_stride == (4, 4)
+    assert run.arithmetic == ("RF 11 → 43, stride 4 → 4 (4 explained rows hidden here)",)
+    # layer2 is not a run (its first block downsamples): its rows stay, starting at 43 + 2·4.
+    assert by_name(collapsed)["layer2.0.conv1"].receptive_field == (51, 51)
+    # Folding to depth 1: each stage row shows the RF and stride at its end (see the
+    # recurrence in test_resnet18_receptive_fields_match_hand_calculation).
+    folded = by_name(fold_to_depth(full, 1))
+    expected = {"layer1": (11, 43, 4, 4), "layer2": (43, 99, 4, 8), "layer3": (99, 211, 8, 16)}
+    expected["layer4"] = (211, 435, 16, 32)
+    for stage, (r_in, r_out, j_in, j_out) in expected.items():
+        assert folded[stage].receptive_field == (r_out, r_out), stage
+        assert folded[stage].cumulative_stride == (j_out, j_out), stage
+        assert folded[stage].arithmetic[-1].startswith(
+            f"RF {r_in} → {r_out}, stride {j_in} → {j_out} ("
+        ), stage
+    # The table shows the collapsed run's row with its RF.
+    table = CliRunner().invoke(app, ["inspect", "resnet18", "--explain"]).stdout
+    assert re.search(r"layer1\.0–1 \(BasicBlock\)\s+RF 11 → 43, stride 4 → 4", table)
