@@ -8,6 +8,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Sequence
+from fractions import Fraction
 
 from netinspect.records import (
     FlattenConsumer,
@@ -149,13 +150,22 @@ def with_layers(report: InspectionReport, kept: Sequence[LayerRecord]) -> Inspec
     return dataclasses.replace(report, layers=tuple(kept), explanations=explanations)
 
 
-def _dims_text(values: Sequence[float]) -> str:
+def number_text(x: float) -> str:
+    """``32``, ``32/7`` (an exact small fraction: strides after upsampling are ratios of
+    sizes), else ``4.571``."""
+    if float(x).is_integer():
+        return str(int(x))
+    ratio = Fraction(x).limit_denominator(1000)
+    if abs(float(ratio) - x) <= 1e-9 * max(1.0, abs(x)):
+        return f"{ratio.numerator}/{ratio.denominator}"
+    return f"{x:.4g}"
+
+
+def dims_text(values: Sequence[float]) -> str:
     """``51`` when every spatial dim agrees, else ``51×35``."""
-
-    def one(x: float) -> str:
-        return str(int(x)) if float(x).is_integer() else f"{x:.4g}"
-
-    return one(values[0]) if len(set(values)) == 1 else "×".join(one(v) for v in values)
+    if len(set(values)) == 1:
+        return number_text(values[0])
+    return "×".join(number_text(v) for v in values)
 
 
 def _fold_explanations(
@@ -196,8 +206,8 @@ def _fold_explanations(
         rf_in = entering.receptive_field if entering and entering.receptive_field else ones
         stride_in = entering.cumulative_stride if entering and entering.cumulative_stride else ones
         summary = (
-            f"RF {_dims_text(rf_in)} → {_dims_text(last.receptive_field)}, "
-            f"stride {_dims_text(stride_in)} → {_dims_text(last.cumulative_stride)} "
+            f"RF {dims_text(rf_in)} → {dims_text(last.receptive_field)}, "
+            f"stride {dims_text(stride_in)} → {dims_text(last.cumulative_stride)} "
             f"({len(inner)} explained rows hidden here)"
         )
         warnings = list(base.warnings) if base else []
