@@ -16,6 +16,11 @@ class SizesFormat(str, Enum):
     json = "json"
 
 
+class Vary(str, Enum):
+    all = "all"
+    first = "first"
+
+
 @app.command("sizes")
 def sizes_command(
     model: Annotated[
@@ -25,12 +30,13 @@ def sizes_command(
         ),
     ],
     input_spec: Annotated[
-        Optional[str],
+        Optional[list[str]],
         typer.Option(
             "--input",
             "-i",
             metavar="SPEC",
-            help="The input whose free dims are varied, e.g. 1x3x224x224.",
+            help="The input whose free dims are varied, e.g. 1x3x224x224; repeat it for a "
+            "model with several inputs (the first is varied).",
         ),
     ] = None,
     up_to: Annotated[
@@ -39,6 +45,14 @@ def sizes_command(
             "--up-to", min=1, help="Probe each dim from 1 to N (default: 2x the given size, ≥ 64)."
         ),
     ] = None,
+    vary: Annotated[
+        Vary,
+        typer.Option(
+            "--vary",
+            help="all: vary every input shaped like the first together with it (two images "
+            "that must match); first: vary the first input only.",
+        ),
+    ] = Vary.all,
     fmt: Annotated[
         SizesFormat, typer.Option("--format", "-f", help="Output format.")
     ] = SizesFormat.text,
@@ -51,7 +65,13 @@ def sizes_command(
         from netinspect.render.sizes_format import render_sizes_json, render_sizes_text
         from netinspect.sizes import probe_sizes
 
-        report = probe_sizes(model, input_spec, up_to=up_to, allow_import=tuple(allow_import or ()))
+        report = probe_sizes(
+            model,
+            input_spec,
+            up_to=up_to,
+            allow_import=tuple(allow_import or ()),
+            vary=vary.value,
+        )
         match fmt:
             case SizesFormat.text:
                 typer.echo(render_sizes_text(report), nl=False)

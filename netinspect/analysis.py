@@ -3,10 +3,12 @@ No torch here."""
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 import re
 from collections.abc import Sequence
+from fractions import Fraction
 
 from netinspect.records import (
     FlattenConsumer,
@@ -14,6 +16,7 @@ from netinspect.records import (
     InspectionReport,
     LayerRecord,
     Shape,
+    ShapeExplanation,
 )
 
 
@@ -137,12 +140,88 @@ def fold_to_depth(report: InspectionReport, depth: int) -> InspectionReport:
 
 
 def with_layers(report: InspectionReport, kept: Sequence[LayerRecord]) -> InspectionReport:
-    """``report`` showing only ``kept`` rows; explanations of hidden rows go with them."""
+    """``report`` showing only ``kept`` rows. The explanations of hidden rows are not lost:
+    each visible row that hides explained rows (a collapsed run, a folded module) gets one
+    explanation saying how stride and receptive field change across them, and carries the
+    values at their end."""
     explanations = report.explanations
     if explanations is not None:
-        visible = {row.index for row in kept}
-        explanations = tuple(e for e in explanations if e.layer_index in visible)
+        explanations = _fold_explanations(explanations, kept)
     return dataclasses.replace(report, layers=tuple(kept), explanations=explanations)
+
+
+def number_text(x: float) -> str:
+    """``32``, ``32/7`` (an exact small fraction: strides after upsampling are ratios of
+    sizes), else ``4.571``."""
+    if float(x).is_integer():
+        return str(int(x))
+    ratio = Fraction(x).limit_denominator(1000)
+    if abs(float(ratio) - x) <= 1e-9 * max(1.0, abs(x)):
+        return f"{ratio.numerator}/{ratio.denominator}"
+    return f"{x:.4g}"
+
+
+def dims_text(values: Sequence[float]) -> str:
+    """``51`` when every spatial dim agrees, else ``51×35``."""
+    if len(set(values)) == 1:
+        return number_text(values[0])
+    return "×".join(number_text(v) for v in values)
+
+
+def _fold_explanations(
+    explanations: Sequence[ShapeExplanation], kept: Sequence[LayerRecord]
+) -> tuple[ShapeExplanation, ...]:
+    # Rows are in pre-order and hiding only ever removes a row's descendants or the later
+    # members of a run, so a hidden row belongs to the last visible row before it.
+    visible = sorted(row.index for row in kept)
+    own: dict[int, ShapeExplanation] = {}
+    hidden: dict[int, list[ShapeExplanation]] = {}
+    before: dict[int, ShapeExplanation] = {}  # the last explained state before each owner
+    last_state: ShapeExplanation | None = None
+    for e in sorted(explanations, key=lambda e: e.layer_index):
+        pos = bisect.bisect_right(visible, e.layer_index) - 1
+        if pos >= 0 and visible[pos] == e.layer_index:
+            own[e.layer_index] = e
+        elif pos >= 0:
+            owner = visible[pos]
+            if owner not in hidden and last_state is not None:
+                before[owner] = last_state
+            hidden.setdefault(owner, []).append(e)
+        if e.receptive_field is not None:
+            last_state = e
+    out: list[ShapeExplanation] = []
+    for index in visible:
+        inner = hidden.get(index, [])
+        base = own.get(index)
+        with_state = [e for e in inner if e.receptive_field is not None]
+        if not with_state:
+            if base is not None:
+                out.append(base)
+            continue
+        last = with_state[-1]
+        assert last.receptive_field is not None and last.cumulative_stride is not None
+        # Entering the hidden rows: the last state before them, else the model input (1, 1).
+        entering = before.get(index)
+        ones = (1.0,) * len(last.receptive_field)
+        rf_in = entering.receptive_field if entering and entering.receptive_field else ones
+        stride_in = entering.cumulative_stride if entering and entering.cumulative_stride else ones
+        summary = (
+            f"RF {dims_text(rf_in)} → {dims_text(last.receptive_field)}, "
+            f"stride {dims_text(stride_in)} → {dims_text(last.cumulative_stride)} "
+            f"({len(inner)} explained rows hidden here)"
+        )
+        warnings = list(base.warnings) if base else []
+        warnings += [w for e in inner for w in e.warnings if w not in warnings]
+        out.append(
+            ShapeExplanation(
+                layer_index=index,
+                arithmetic=(*(base.arithmetic if base else ()), summary),
+                cumulative_stride=last.cumulative_stride,
+                receptive_field=last.receptive_field,
+                warnings=tuple(warnings),
+            )
+        )
+    return tuple(out)
 
 
 def _summed(row: LayerRecord, rows: Sequence[LayerRecord], repeat: int = 1) -> LayerRecord:

@@ -147,6 +147,33 @@ def module_attributes(module: nn.Module) -> dict[str, Any]:
     return out
 
 
+# Settings of functional resizes, by position after the input, kept on their rows so that
+# --explain can show ⌊13 × 0.5⌋ = 6 rather than a ratio of shapes.
+_RESIZE_ARGS: dict[str, tuple[str, ...]] = dict.fromkeys(
+    ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear"),
+    ("size", "scale_factor", "mode", "align_corners"),
+)
+
+
+def op_settings(short: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The plain-valued settings (numbers, strings, tuples of numbers) of a resize op call."""
+    names = _RESIZE_ARGS.get(short)
+    if names is None:
+        return {}
+    given = {**dict(zip(names, args[1:], strict=False)), **kwargs}
+    out: dict[str, Any] = {}
+    for key in names:
+        value = given.get(key)
+        if isinstance(value, list):
+            value = tuple(value)
+        plain = isinstance(value, (int, float, str)) or (
+            isinstance(value, tuple) and all(isinstance(v, (int, float)) for v in value)
+        )
+        if plain:
+            out[key] = value
+    return out
+
+
 def op_display(func: Callable[..., Any]) -> tuple[str, str]:
     """(short name, type) for a function seen by the mode, e.g. ("view", "Tensor.view")."""
     name = getattr(func, "__name__", None) or repr(func)
@@ -495,6 +522,7 @@ class CallCapture:
             source=caller_outside_torch(sys._getframe(1)),
             input_shapes=shapes,
             input_dtypes=dtypes,
+            attributes=op_settings(short, args, kwargs),
         )
         self.rows.append(row)
         self._active.append(row)

@@ -8,6 +8,7 @@ module attributes, never by parsing torch's error text: that text differs betwee
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -349,10 +350,11 @@ def _diagnose_window(layers: Sequence[LayerRecord], row: LayerRecord) -> Diagnos
     padded = tuple(n + 2 * p for n, p in zip(size, padding, strict=False))
     if all(e <= n for e, n in zip(effective, padded, strict=False)):
         return None
-    what = f"input {fmt_size(size)}"
+    # 1-D layers slide a kernel along a length; 2-D and 3-D ones a window over an area.
+    what = f"input length {size[0]}" if spatial == 1 else f"input {fmt_size(size)}"
     if any(padding):
         what += f" (padded {fmt_size(padded)})"
-    win = f"{fmt_size(effective)} window"
+    win = f"kernel size {effective[0]}" if spatial == 1 else f"{fmt_size(effective)} window"
     if any(d > 1 for d in dilation):
         win += f" ({fmt_size(kernel)} dilated by {fmt_size(dilation)})"
     message = f"{_label(row)}: {what} is smaller than the {win}"
@@ -493,27 +495,51 @@ def _diagnose_broadcast(
     return Diagnosis(expected, message, hint)
 
 
-def _diagnose_join(row: LayerRecord) -> Diagnosis | None:
+def _join_dim_words(a: Shape, b: Shape, dims: list[int]) -> str:
+    """``H 14 vs 16, W 14 vs 16``: every differing dim of two join operands by its name (NCHW
+    letters for 3-D to 5-D tensors, ``dim k`` otherwise), so none hides behind "size"."""
+    if len(a) in (3, 4, 5):
+        names = ("N", "C", *("DHW"[-(len(a) - 2) :]))
+        named = {0: "batch", 1: "channels"}
+        return ", ".join(f"{named.get(d, names[d])} {a[d]} vs {b[d]}" for d in dims)
+    return ", ".join(f"dim {d}: {a[d]} vs {b[d]}" for d in dims)
+
+
+def _diagnose_join(layers: Sequence[LayerRecord], row: LayerRecord) -> Diagnosis | None:
     shapes = row.input_shapes
     if len(shapes) < 2:
         return None
     op = op_name(row)
     first = shapes[0]
     is_stack = op == "stack"
+    parent_input = _parent_input(layers, row)
+    used: set[int] = set()
+
+    def operand(k: int, shape: Shape) -> str:
+        """``operand 1 (layer2 output [1,128,16,16])``: who made it, as for ``+``."""
+        src = _describe_operand(layers, row, shape, used)
+        if src is not None:
+            used.add(src.index)
+            return f"operand {k} ({_operand_name(src)} output {fmt_dims(shape)})"
+        if shape == parent_input:
+            owner = f"{row.parent} input" if row.parent else "the model input"
+            return f"operand {k} ({owner} {fmt_dims(shape)})"
+        return f"operand {k} {fmt_dims(shape)}"
+
     for k, other in enumerate(shapes[1:], start=1):
         if len(other) != len(first):
-            message = f"{op}(): operand 0 {fmt_dims(first)} is {len(first)}-D but operand {k} {fmt_dims(other)} is {len(other)}-D"
+            message = f"{op}(): {operand(0, first)} is {len(first)}-D but {operand(k, other)} is {len(other)}-D"
             return Diagnosis("operands of the same rank", message, None)
         differ = [d for d in range(len(first)) if first[d] != other[d]]
         # cat may differ along the joined dim only: two or more differing dims are an error.
         if (is_stack and differ) or len(differ) > 1:
-            words = _dim_words(first, other, differ)
+            words = _join_dim_words(first, other, differ)
             rule = (
                 "equal shapes"
                 if is_stack
                 else "equal sizes in every dim but the one it joins along"
             )
-            message = f"{op}(): operand 0 {fmt_dims(first)} and operand {k} {fmt_dims(other)} differ ({words}); {op} needs {rule}"
+            message = f"{op}(): {operand(0, first)} and {operand(k, other)} differ ({words}); {op} needs {rule}"
             return Diagnosis(rule, message, None)
     return None
 
@@ -565,6 +591,91 @@ def _diagnose_dtype(row: LayerRecord, param_dtype: str | None) -> Diagnosis | No
     return Diagnosis(f"{_article(weights)} {weights} input", message, hint)
 
 
+# --- a list where one tensor was expected ---------------------------------------------------
+
+# Layers whose forward takes exactly one tensor (marked by the settings that size it).
+_SINGLE_TENSOR_ATTRS = ("in_channels", "in_features", "num_features", "normalized_shape")
+
+
+def _example_input(row: LayerRecord) -> str:
+    """A one-tensor ``--input`` for this layer: ``1x3x224x224`` for a Conv2d(3, ...)."""
+    attrs = row.attributes
+    if isinstance(attrs.get("in_features"), int):
+        return f"1x{attrs['in_features']}"
+    channels = next(
+        (attrs[a] for a in ("in_channels", "num_features") if isinstance(attrs.get(a), int)), 3
+    )
+    spatial = _spatial_count(row) or 2
+    return f"1x{channels}" + ("x224" * spatial if spatial == 2 else "x32" * spatial)
+
+
+def _diagnose_sequence_input(
+    row: LayerRecord, exception_type: str, exception_message: str
+) -> Diagnosis | None:
+    """A single-tensor layer (Conv, Linear, norm) fed a list or tuple of tensors.
+
+    The records show it when the call had several tensor leaves. A one-element list records
+    like a plain tensor; only then is torch's text read, as a last resort: its argument
+    parser says "got (list, ..." or "must be Tensor, not list"."""
+    if row.kind != "module" or not any(a in row.attributes for a in _SINGLE_TENSOR_ATTRS):
+        return None
+    leaves = len(row.input_shapes)
+    text = exception_message.lower()
+    said_sequence = exception_type == "TypeError" and any(
+        key in text for key in ("got (list", "got (tuple", "not list", "not tuple")
+    )
+    if leaves <= 1 and not said_sequence:
+        return None
+    shapes = " ".join(fmt_dims(s) for s in row.input_shapes)
+    count = f"{leaves} tensors" if leaves != 1 else "1 tensor"
+    message = (
+        f"{_label(row)} received a list/tuple of {count} ({shapes}) where one tensor was expected"
+    )
+    hint = f"pass one tensor: --input {_example_input(row)}"
+    return Diagnosis("one tensor", message, hint)
+
+
+# --- the meta device's limits --------------------------------------------------------------
+
+_META_OP = (
+    re.compile(r"aten::(\w+)"),
+    re.compile(r"torch\.(\w+)\(\)"),
+    re.compile(r"for (\w+)\b.*\bmeta", re.IGNORECASE),
+)
+
+
+def _diagnose_meta_limitation(
+    row: LayerRecord | None, exception_type: str, exception_message: str
+) -> Diagnosis | None:
+    """An op the meta device cannot run: its output size depends on the data (nonzero,
+    masked_select, .item()), or it has no meta kernel. Said in one line with the way out."""
+    text = exception_message.lower()
+    op: str | None
+    if "converted to scalar" in text:
+        op = ".item()"
+    elif exception_type == "NotImplementedError" or any(
+        key in text for key in ("meta", "data-dependent", "data dependent")
+    ):
+        named = next((m.group(1) for p in _META_OP if (m := p.search(exception_message))), None)
+        if named is not None:
+            op = f"{named}()"
+        elif row is not None:
+            op = f"{op_name(row)}()" if row.kind == "function" else f"{row.type} {row.name}"
+        else:
+            op = None
+    else:
+        return None
+    data_dependent = (
+        "data-dependent" in text
+        or "data dependent" in text
+        or "converted to scalar" in text
+        or any(k in (op or "") for k in ("nonzero", "masked_select", "unique", "item", "nms"))
+    )
+    why = "data-dependent output size" if data_dependent else "no meta kernel"
+    message = f"the meta device cannot run {op or 'this model'} ({why}); use --device auto or --device cpu"
+    return Diagnosis(None, message, None)
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 _MODULE_RULES: tuple[Callable[[Sequence[LayerRecord], LayerRecord], Diagnosis | None], ...] = (
@@ -582,17 +693,20 @@ def diagnose_failure(
     exception_message: str,
     *,
     param_dtype: str | None = None,
+    device: str | None = None,
 ) -> Diagnosis:
     """Explain the failure at ``layers[row_index]`` (the innermost row that raised).
 
-    Shape problems are looked for first, then a dtype problem; when nothing is recognised the
-    message is the row and torch's first line.
+    A list fed to a one-tensor layer is looked for first, then shape problems, then a dtype
+    problem; on ``device`` "meta", an op that device cannot run. When nothing is recognised
+    the message is the row and torch's first line.
     """
     text = exception_message.strip()
     first = text.splitlines()[0] if text else exception_type
-    if row_index is None or not 0 <= row_index < len(layers):
-        return Diagnosis(None, first, None)
-    row = layers[row_index]
+    row = layers[row_index] if row_index is not None and 0 <= row_index < len(layers) else None
+    meta = _diagnose_meta_limitation(row, exception_type, text) if device == "meta" else None
+    if row is None:
+        return meta or Diagnosis(None, first, None)
     fallback = Diagnosis(None, f"{_label(row)} raised {exception_type}: {first}", None)
     found: Diagnosis | None = None
     if row.kind == "function":
@@ -600,12 +714,13 @@ def diagnose_failure(
         if op in _BROADCAST_OPS:
             found = _diagnose_broadcast(layers, row, _BROADCAST_OPS[op])
         elif op in _JOIN_OPS:
-            found = _diagnose_join(row)
+            found = _diagnose_join(layers, row)
         elif op in ("matmul", "mm", "bmm", "__matmul__", "__rmatmul__", "linear"):
             found = _diagnose_matmul(row)
     else:
+        found = _diagnose_sequence_input(row, exception_type, text)
         # A wrong dtype of integer input is fatal whatever the shapes are; report it first.
-        if row.input_dtypes and not _is_floating(row.input_dtypes[0]):
+        if found is None and row.input_dtypes and not _is_floating(row.input_dtypes[0]):
             found = _diagnose_dtype(row, param_dtype)
         for rule in _MODULE_RULES:
             if found is not None:
@@ -613,4 +728,4 @@ def diagnose_failure(
             found = rule(layers, row)
         if found is None:
             found = _diagnose_dtype(row, param_dtype)
-    return found or fallback
+    return found or meta or fallback

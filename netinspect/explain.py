@@ -13,7 +13,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 
-from netinspect.analysis import is_leaf
+from netinspect.analysis import is_leaf, number_text
 from netinspect.diagnose import fmt_size, op_name, per_dim
 from netinspect.records import InspectionReport, LayerRecord, Shape, ShapeExplanation
 
@@ -24,7 +24,7 @@ _DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    return number_text(x)
 
 
 def _spatial(row: LayerRecord) -> int | None:
@@ -209,10 +209,11 @@ def _resize(row: LayerRecord) -> _Arith | None:
     for axis, (i, o) in enumerate(zip(src[2:], out[2:], strict=False)):
         factor = scale[axis] if isinstance(scale, tuple) else scale
         if isinstance(factor, (int, float)) and not isinstance(factor, bool):
-            texts.append(f"⌊{i} × {_num(factor)}⌋ = {o}")
+            texts.append(f"⌊{i} × {factor:g}⌋ = {o}")  # the factor as the model wrote it
         elif row.attributes.get("size") is not None:
             texts.append(f"size fixed: {i} → {o}")
         else:
+            # No recorded setting (a call whose arguments were not plain values): the ratio.
             texts.append(f"{i} → {o} (×{_num(o / i)})" if i else f"{i} → {o}")
     mode = row.attributes.get("mode")
     lines = _per_dim_lines(_DIM_NAMES.get(n, ()), texts)
@@ -264,7 +265,14 @@ def _window_step(
     if t.startswith(("Upsample", "UpsamplingNearest", "UpsamplingBilinear")) or (
         row.kind == "function" and op_name(row) == "interpolate"
     ):
-        return (1.0,) * n, tuple(i / o for i, o in zip(src[-n:], out[-n:], strict=False))
+        # With a scale factor, output pixel x samples input pixel x / factor: the spacing is
+        # 1 / factor, not the ratio of sizes (13 → 6 at 0.5 is spacing 2, not 13/6).
+        scale = attrs.get("scale_factor")
+        factors = scale if isinstance(scale, tuple) else (scale,) * n
+        return (1.0,) * n, tuple(
+            1 / f if isinstance(f, (int, float)) and not isinstance(f, bool) and f else i / o
+            for f, i, o in zip(factors, src[-n:], out[-n:], strict=False)
+        )
     k = per_dim(attrs.get("kernel_size"), n)
     if k is None:
         return None

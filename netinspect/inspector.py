@@ -465,7 +465,7 @@ def _run_pass(model: nn.Module, prepared: _Prepared, device: torch.device) -> _P
 
 
 def _error_record(
-    layers: tuple[LayerRecord, ...], result: _PassResult, param_dtype: str
+    layers: tuple[LayerRecord, ...], result: _PassResult, param_dtype: str, device: str
 ) -> ErrorRecord:
     exc = result.exception
     assert exc is not None
@@ -478,6 +478,7 @@ def _error_record(
         type(exc).__name__,
         text,
         param_dtype=param_dtype,
+        device=device,
     )
     return ErrorRecord(
         layer_index=row.index if row else None,
@@ -697,7 +698,8 @@ def inspect_model(
     if result.exception is not None:
         from dataclasses import replace
 
-        report = replace(report, error=_error_record(layers, result, dtype_name(float_dtype)))
+        error = _error_record(layers, result, dtype_name(float_dtype), dev.type)
+        report = replace(report, error=error)
         assert report.error is not None
         raise ForwardFailed(report.error.message, report) from result.exception
     return report

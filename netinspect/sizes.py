@@ -61,6 +61,9 @@ class SizesReport:
     summary: str
     # The diagnosis when the given input itself fails.
     given_failure: str | None = None
+    # Positions (0 = the first) of the inputs whose dims were varied together: the first, and
+    # with ``vary="all"`` every other input of the same shape (RAFT's two images).
+    varied_inputs: tuple[int, ...] = (0,)
 
 
 def dim_labels(shape: Shape) -> dict[int, str]:
@@ -154,11 +157,29 @@ _COARSE_POINTS = 24  # samples above the dense part; each accept/reject change i
 Outcome = tuple[Shape, ...] | None  # output shapes, or None when that size was rejected
 
 
+def _pattern_region(results: dict[int, Outcome], window: int) -> tuple[list[int], int]:
+    """The densely probed stretch that shows the accepted sizes' pattern: (its accepted
+    sizes, its last size). Normally 1..64; when nothing there is accepted, the 64 sizes from
+    the first accepted one (``scan_dim`` probes those densely too)."""
+    dense_end = min(window, _DENSE)
+    low = [n for n in range(1, dense_end + 1) if results.get(n) is not None]
+    if low:
+        return low, dense_end
+    first = min((n for n, o in results.items() if o is not None and n <= window), default=None)
+    if first is None:
+        return [], dense_end
+    end = min(window, first + _DENSE - 1)
+    return [n for n in range(first, end + 1) if results.get(n) is not None], end
+
+
 def scan_dim(probe: Callable[[int], Outcome], given: int, window: int) -> dict[int, Outcome]:
     """Probe sizes 1..window of one dim: all of 1..64, then a coarse grid whose accept/reject
     changes are pinned exactly by bisection. When the dense part shows a period (16, 32, 48,
-    64 accepted), the grid follows it. Assumes no change hides between two grid points that
-    agree, which holds for conv/pool arithmetic (windows and strides give runs or periods)."""
+    64 accepted), the grid follows it. When nothing up to 64 is accepted, the grid first looks
+    for an accepted size, and the stretch from the grid point before it to 64 sizes past it is
+    probed densely: the minimum and the period (RAFT: multiples of 8 from 128) show there.
+    Assumes no change hides between two grid points that agree, which holds for conv/pool
+    arithmetic (windows and strides give runs or periods)."""
     results: dict[int, Outcome] = {}
 
     def ok(n: int) -> bool:
@@ -167,12 +188,24 @@ def scan_dim(probe: Callable[[int], Outcome], given: int, window: int) -> dict[i
         return results[n] is not None
 
     dense_end = min(window, _DENSE)
-    low = [n for n in range(1, dense_end + 1) if ok(n)]
+    for n in range(1, dense_end + 1):
+        ok(n)
     ok(given)
+    grid = max(1, -(-(window - dense_end) // _COARSE_POINTS))
+    if not any(results[n] is not None for n in range(1, dense_end + 1)) and window > dense_end:
+        points = [*range(dense_end + grid, window + 1, grid), window]
+        previous = dense_end
+        for n in points:
+            if ok(n):
+                for m in range(previous + 1, min(window, n + _DENSE - 1) + 1):
+                    ok(m)
+                break
+            previous = n
+    low, pattern_end = _pattern_region(results, window)
     step = (find_step(low) or 1) if len(low) >= 2 else 1
-    anchor = low[0] if step > 1 else dense_end
-    if window > dense_end:
-        grid = max(step, -(-(window - dense_end) // _COARSE_POINTS))
+    anchor = low[0] if step > 1 else pattern_end
+    if window > pattern_end:
+        grid = max(step, -(-(window - pattern_end) // _COARSE_POINTS))
         grid = -(-grid // step) * step
         points = list(range(anchor + grid, window + 1, grid))
         last = anchor + (window - anchor) // step * step
@@ -198,11 +231,10 @@ def scan_dim(probe: Callable[[int], Outcome], given: int, window: int) -> dict[i
 def infer_accepted(results: dict[int, Outcome], window: int) -> list[int]:
     """Accepted sizes in 1..window: probed ones as found; the others like the probed size
     below them on their grid (after bisection, both neighbours agree)."""
-    probed = sorted(results)
     accepted = []
-    low = [n for n in probed if n <= _DENSE and results[n] is not None]
+    low, pattern_end = _pattern_region(results, window)
     step = (find_step(low) or 1) if len(low) >= 2 else 1
-    anchor = low[0] if step > 1 else min(window, _DENSE)
+    anchor = low[0] if step > 1 else pattern_end
     previous: bool | None = None
     for n in range(1, window + 1):
         if n in results:
@@ -222,14 +254,17 @@ def infer_accepted(results: dict[int, Outcome], window: int) -> list[int]:
 
 def probe_sizes(
     model_name: str,
-    input_spec: str | None = None,
+    input_spec: str | Sequence[str] | None = None,
     *,
     up_to: int | None = None,
     allow_import: tuple[str, ...] = (),
+    vary: str = "all",
 ) -> SizesReport:
     """Probe which sizes of each free dim of the first input the model accepts (meta device,
     eval mode). ``up_to``: the probed window per dim (default: twice the given size, at least
-    64). Raises UsageError when the model cannot run on meta at all."""
+    64). ``vary``: "all" changes every input shaped like the first in lockstep with it (two
+    images that must match), "first" only the first. Raises UsageError when the model cannot
+    run on meta at all."""
     import time
 
     import torch
@@ -241,7 +276,8 @@ def probe_sizes(
 
     start = time.perf_counter()
     target = resolve_target(model_name, allow_import=allow_import)
-    specs_text = [input_spec] if input_spec else list(target.default_inputs or ())
+    requested = [input_spec] if isinstance(input_spec, str) else list(input_spec or ())
+    specs_text = requested or list(target.default_inputs or ())
     if not specs_text:
         raise InputSpecError(
             "", f"{target.name} has no default input: pass one, e.g. --input 1x3x224x224"
@@ -256,6 +292,15 @@ def probe_sizes(
         raise InputSpecError(specs_text[0], "a 1-D input has no free dim to vary")
     if up_to is not None and up_to < 1:
         raise UsageError("--up-to must be at least 1")
+    if vary not in ("all", "first"):
+        raise UsageError(f"--vary must be 'all' or 'first', not {vary!r}")
+    # Inputs whose shape equals the first's take the probed size too.
+    linked = {
+        i
+        for i, s in enumerate(specs)
+        if i == 0
+        or (vary == "all" and isinstance(s.value, TensorSpec) and s.value.shape == base.shape)
+    }
 
     device = torch.device("meta")
     model = build_model(target, device)
@@ -266,19 +311,24 @@ def probe_sizes(
         dtype = getattr(torch, spec.dtype) if spec.dtype else float_dtype
         return torch.zeros(spec.shape, dtype=dtype, device=device)
 
-    rest = [
-        tensor(s.value) for s in specs[1:] if isinstance(s.value, TensorSpec) and s.name is None
-    ]
-    kwargs = {
-        s.name: tensor(s.value) for s in specs[1:] if isinstance(s.value, TensorSpec) and s.name
-    }
-    kwargs = {**target.default_args, **kwargs}
+    def resized(i: int, shape: Shape) -> TensorSpec:
+        """Input ``i``'s spec at the probed ``shape`` (unchanged when it is not linked)."""
+        value = specs[i].value
+        assert isinstance(value, TensorSpec)
+        return TensorSpec(shape, value.dtype) if i in linked else value
+
+    others = [i for i, s in enumerate(specs) if i and isinstance(s.value, TensorSpec)]
     probes = 0
 
     def run(shape: Shape) -> tuple[tuple[Shape, ...] | None, BaseException | None]:
         nonlocal probes
         probes += 1
         x = tensor(TensorSpec(shape, base.dtype))
+        rest = [tensor(resized(i, shape)) for i in others if specs[i].name is None]
+        named: dict[str, Any] = {
+            name: tensor(resized(i, shape)) for i in others if (name := specs[i].name)
+        }
+        kwargs = {**target.default_args, **named}
         try:
             with torch.no_grad(), torch.device(device):
                 out = model(x, *rest, **kwargs)
@@ -297,10 +347,14 @@ def probe_sizes(
 
     def explain_failure(shape: Shape) -> str | None:
         """The diagnosis of one failing size, from a captured pass."""
-        spec = format_input_spec(type(first)(first.name, TensorSpec(shape, base.dtype)))
-        others = [format_input_spec(s) for s in specs[1:]]
+        texts = [
+            format_input_spec(type(s)(s.name, resized(i, shape)))
+            if i in linked
+            else format_input_spec(s)
+            for i, s in enumerate(specs)
+        ]
         try:
-            inspect_model(model, inputs=[spec, *others], device="meta")
+            inspect_model(model, inputs=texts, device="meta")
         except ForwardFailed as exc:
             return exc.report.error.message if exc.report.error else str(exc)
         except Exception as exc:
@@ -387,6 +441,7 @@ def probe_sizes(
             target.name, "eval", dims, outputs_at_given, fixed_by if constant else None
         ),
         given_failure=explain_failure(base.shape) if given_out is None else None,
+        varied_inputs=tuple(sorted(linked)),
     )
 
 
@@ -394,8 +449,15 @@ def _same_as(twin: DimSizes, probe: Callable[[int], Outcome], window: int) -> bo
     """Whether this dim accepts exactly where ``twin`` does, checked at twin's run edges,
     the given size and the window's end."""
     checks: set[int] = {1, twin.given, window}
-    for a, b in twin.accepted:
-        checks |= {a - 1, a, a + 1, b - 1, b, b + 1}
+    if twin.step and twin.step > 1 and twin.minimum is not None:
+        # A period: its first two members, the sizes around them, and the last one. (Every
+        # run's edges would be a probe or six per member: RAFT's passes take 0.7 s each.)
+        first, step = twin.minimum, twin.step
+        checks |= {first - 1, first, first + 1, first + step - 1, first + step}
+        checks |= {twin.accepted[-1][1], twin.accepted[-1][1] + 1}
+    else:
+        for a, b in twin.accepted:
+            checks |= {a - 1, a, a + 1, b - 1, b, b + 1}
     inside = {n for a, b in twin.accepted for n in (a, b)}
     for n in sorted(c for c in checks if 1 <= c <= window):
         expected = any(a <= n <= b for a, b in twin.accepted)

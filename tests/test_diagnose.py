@@ -5,6 +5,7 @@ Every expected number is derived here by hand from the architecture, not copied 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -182,9 +183,112 @@ def test_cat_names_the_dims_that_disagree() -> None:
             return torch.cat([x, x[:, :, ::2, ::2]], dim=1)
 
     error = failure(Join(), "1x3x8x8")
+    # x[:, :, ::2, ::2] halves H and W: 8 -> 4 each; both dims are named, not a single "size".
     assert error.message == (
-        "cat(): operand 0 [1,3,8,8] and operand 1 [1,3,4,4] differ (size 8 vs 4); "
+        "cat(): operand 0 (the model input [1,3,8,8]) and operand 1 (__getitem__() output "
+        "[1,3,4,4]) differ (H 8 vs 4, W 8 vs 4); "
         "cat needs equal sizes in every dim but the one it joins along"
+    )
+
+
+class TwoBranches(nn.Module):
+    """Two convs on one 16×16 input: 3×3 gives 16 − 2 = 14, 5×5 gives 16 − 4 = 12."""
+
+    def __init__(self, join: str) -> None:
+        super().__init__()
+        self.join = join
+        self.small = nn.Conv2d(3, 8, 3)
+        self.large = nn.Conv2d(3, 8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = [self.small(x), self.large(x)]
+        return torch.cat(parts, dim=1) if self.join == "cat" else torch.stack(parts)
+
+
+@pytest.mark.parametrize(
+    ("join", "rule"),
+    [
+        ("cat", "cat needs equal sizes in every dim but the one it joins along"),
+        ("stack", "stack needs equal shapes"),
+    ],
+)
+def test_cat_and_stack_name_the_module_behind_each_operand(join: str, rule: str) -> None:
+    error = failure(TwoBranches(join), "1x3x16x16")
+    assert error.message == (
+        f"{join}(): operand 0 (small output [1,8,14,14]) and operand 1 (large output "
+        f"[1,8,12,12]) differ (H 14 vs 12, W 14 vs 12); {rule}"
+    )
+
+
+@pytest.mark.parametrize("spec", ["[3x4:int64,3x5]", "x=[3x4]"])
+def test_a_list_fed_to_a_conv_is_named_as_such(spec: str) -> None:
+    error = failure("resnet18", spec)
+    # resnet18's conv1 is Conv2d(3, 64, 7): one N×3×H×W tensor.
+    leaves = "2 tensors ([3,4] [3,5])" if spec.startswith("[") else "1 tensor ([3,4])"
+    assert error.message == (
+        f"Conv2d conv1 received a list/tuple of {leaves} where one tensor was expected"
+    )
+    assert error.hint == "pass one tensor: --input 1x3x224x224"
+
+
+def test_a_list_in_the_records_is_found_without_torch_text() -> None:
+    layers = (
+        row(0, "", "Net", (3, 4), None),
+        row(1, "fc", "Linear", (3, 4), None, in_features=4, out_features=2),
+    )
+    layers = (layers[0], dataclasses.replace(layers[1], input_shapes=((3, 4), (3, 4))))
+    d = diagnose_failure(layers, 1, "TypeError", "something unrelated")
+    assert (
+        d.message
+        == "Linear fc received a list/tuple of 2 tensors ([3,4] [3,4]) where one tensor was expected"
+    )
+    assert d.hint == "pass one tensor: --input 1x4"
+
+
+class DataDependent(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nonzero(x > 0)
+
+
+def test_meta_device_limit_is_one_line_when_meta_was_asked_for() -> None:
+    with pytest.raises(ForwardFailed) as info:
+        inspect_model(DataDependent(), inputs=["1x3x8x8"], device="meta")
+    error = info.value.report.error
+    assert error is not None
+    assert error.message == (
+        "the meta device cannot run nonzero() (data-dependent output size); "
+        "use --device auto or --device cpu"
+    )
+    # auto falls back to cpu and succeeds.
+    report = inspect_model(DataDependent(), inputs=["1x3x8x8"], device="auto")
+    assert report.error is None
+
+
+def test_meta_limit_from_torch_text_alone() -> None:
+    layers = (row(0, "", "Net", (3, 4), None),)
+    d = diagnose_failure(
+        layers, 0, "NotImplementedError",
+        "aten::masked_select: attempted to run this operator with Meta tensors\nmore",
+        device="meta",
+    )  # fmt: skip
+    assert d.message == (
+        "the meta device cannot run masked_select() (data-dependent output size); "
+        "use --device auto or --device cpu"
+    )
+    # On cpu the same text is not blamed on meta.
+    assert (
+        "meta device"
+        not in diagnose_failure(layers, 0, "NotImplementedError", "x", device="cpu").message
+    )
+
+
+def test_conv1d_window_speaks_of_length_and_kernel_size() -> None:
+    with torch.device("meta"):
+        model = nn.Sequential()
+        model.add_module("c", nn.Conv1d(2, 4, 5))
+    # A length-4 input is one short of the 5 taps.
+    assert failure(model, "1x2x4").message == (
+        "Conv1d c: input length 4 is smaller than the kernel size 5"
     )
 
 

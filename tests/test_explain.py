@@ -10,6 +10,7 @@ import json
 import re
 
 import netinspect_cli.main  # noqa: F401  (registers the commands)
+import pytest
 import torch
 from netinspect_cli.app import app
 from torch import nn
@@ -146,7 +147,8 @@ def test_formulas_for_each_layer_type_match_torch() -> None:
         "H: ⌊(7 + 2·0 − 1·(1 − 1) − 1)/2⌋ + 1 = 4",
         "W: ⌊(5 + 2·0 − 1·(1 − 1) − 1)/2⌋ + 1 = 3",
     )
-    assert found["interpolate"].arithmetic[:2] == ("H: 7 → 21 (×3)", "W: 5 → 15 (×3)")
+    # interpolate's scale_factor is recorded: ⌊7 × 3⌋ = 21, ⌊5 × 3⌋ = 15.
+    assert found["interpolate"].arithmetic[:2] == ("H: ⌊7 × 3⌋ = 21", "W: ⌊5 × 3⌋ = 15")
     # Invariant: every "= N" result is the size torch produced.
     for e in report.explanations or ():
         row = report.layers[e.layer_index]
@@ -205,3 +207,69 @@ def test_failed_pass_is_explained_up_to_the_failure() -> None:
     # conv 11x11/4, p 2 on 16: ⌊(16 + 4 − 10 − 1)/4⌋ + 1 = 3.
     assert first["arithmetic"][1] == "H, W: ⌊(16 + 2·2 − 1·(11 − 1) − 1)/4⌋ + 1 = 3"
     assert first["receptive_field"] == [11, 11]
+
+
+def test_collapse_and_depth_keep_the_receptive_field_growth() -> None:
+    from netinspect.analysis import collapse_repeats
+
+    full = explain_report(inspect_model("resnet18", device="meta"))
+    # By hand: maxpool leaves r 11, j 4; layer1's two blocks are four 3x3 convs at j = 4:
+    # 11 + 4·2·4 = 43, stride unchanged.
+    collapsed = collapse_repeats(full)
+    run = by_name(collapsed)["layer1.0–1"]
+    assert run.receptive_field == (43, 43) and run.cumulative_stride == (4, 4)
+    assert run.arithmetic == ("RF 11 → 43, stride 4 → 4 (4 explained rows hidden here)",)
+    # layer2 is not a run (its first block downsamples): its rows stay, starting at 43 + 2·4.
+    assert by_name(collapsed)["layer2.0.conv1"].receptive_field == (51, 51)
+    # Folding to depth 1: each stage row shows the RF and stride at its end (see the
+    # recurrence in test_resnet18_receptive_fields_match_hand_calculation).
+    folded = by_name(fold_to_depth(full, 1))
+    expected = {"layer1": (11, 43, 4, 4), "layer2": (43, 99, 4, 8), "layer3": (99, 211, 8, 16)}
+    expected["layer4"] = (211, 435, 16, 32)
+    for stage, (r_in, r_out, j_in, j_out) in expected.items():
+        assert folded[stage].receptive_field == (r_out, r_out), stage
+        assert folded[stage].cumulative_stride == (j_out, j_out), stage
+        assert (
+            folded[stage]
+            .arithmetic[-1]
+            .startswith(f"RF {r_in} → {r_out}, stride {j_in} → {j_out} (")
+        ), stage
+    # The table shows the collapsed run's row with its RF.
+    table = CliRunner().invoke(app, ["inspect", "resnet18", "--explain"]).stdout
+    assert re.search(r"layer1\.0–1 \(BasicBlock\)\s+RF 11 → 43, stride 4 → 4", table)
+
+
+class Resizes(nn.Module):
+    """conv 3×3 on 5×5 → 3×3; adaptive pool up to 7×7; conv 3×3 → 5×5; interpolate ×0.5."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3)
+        self.pool = nn.AdaptiveAvgPool2d(7)
+        self.conv2 = nn.Conv2d(3, 3, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2(self.pool(self.conv(x)))
+        return torch.nn.functional.interpolate(x, scale_factor=0.5)
+
+
+def test_fractional_strides_and_recorded_scale_factor() -> None:
+    report = inspect_model(Resizes(), inputs=["1x3x5x5"], device="meta", explain=True)
+    found = by_name(report)
+    # conv: r 3, j 1. pool 3 → 7: windows [⌊3i/7⌋, ⌈3(i + 1)/7⌉) are at most 2 wide, spacing 3/7:
+    # r 3 + (2 − 1)·1 = 4, j 3/7. conv2: r 4 + 2·3/7 = 34/7, j 3/7.
+    assert found["pool"].receptive_field == (4, 4)
+    assert found["conv2"].receptive_field == pytest.approx((34 / 7, 34 / 7))
+    assert found["conv2"].cumulative_stride == pytest.approx((3 / 7, 3 / 7))
+    # interpolate(scale_factor=0.5): ⌊5 × 0.5⌋ = 2; output pixel x samples input x / 0.5, so
+    # the spacing doubles: 3/7 · 2 = 6/7 (not 3/7 · 5/2 from the sizes).
+    interp = found["interpolate"]
+    assert interp.arithmetic[0] == "H, W: ⌊5 × 0.5⌋ = 2"
+    assert interp.cumulative_stride == pytest.approx((6 / 7, 6 / 7))
+    table = (
+        CliRunner()
+        .invoke(app, ["inspect", f"{__file__}:Resizes", "--input", "1x3x5x5", "--explain"])
+        .stdout
+    )
+    row = next(line for line in table.splitlines() if "conv2 (Conv2d)" in line)
+    assert row.split()[-2:] == ["3/7", "34/7"]

@@ -146,3 +146,41 @@ def test_up_to_must_be_positive(bad: str) -> None:
 def test_describe_irregular() -> None:
     d = DimSizes(2, "H", 8, 64, ((3, 4), (9, 9)), 3, 9, None, False, (), None, None)
     assert describe_dim(d) == "only 3–4, 9"
+
+
+PAIR = f"{Path(__file__).parent / 'models' / 'sizes_pair.py'}:Pair"
+
+
+def test_a_period_that_starts_above_the_dense_part_is_found() -> None:
+    # RAFT's rule: multiples of 8 from 128 (nothing accepted in 1..64 to show the period).
+    results = scan_dim(lambda n: ((n,),) if n >= 128 and n % 8 == 0 else None, 224, 448)
+    assert infer_accepted(results, 448) == list(range(128, 449, 8))
+
+
+def test_inputs_of_the_same_shape_are_varied_together() -> None:
+    # Pair needs equal images, H and W divisible by 8, and an /8 map of at least 16 for its
+    # 16-window pool: H, W ≥ 8·16 = 128, in steps of 8; output [1,4,⌊H/128⌋,⌊W/128⌋].
+    report = probe_sizes(PAIR, ["1x3x224x224", "1x3x224x224"])
+    assert report.varied_inputs == (0, 1)
+    for d in report.dims:
+        assert (d.minimum, d.maximum, d.step) == (128, None, 8)
+        assert d.accepted == tuple((n, n) for n in range(128, 2 * 224 + 1, 8))
+    assert report.summary == (
+        f"{PAIR} (eval mode): H, W ≥ 128, in steps of 8 (128, 136, ...); "
+        "the output shape depends on H, W"
+    )
+    # Only the first varied: the images must match, so only the given 224 works.
+    first = probe_sizes(PAIR, ["1x3x224x224", "1x3x224x224"], vary="first")
+    assert first.varied_inputs == (0,)
+    assert [(d.minimum, d.maximum) for d in first.dims] == [(224, 224), (224, 224)]
+
+
+def test_cli_vary_option() -> None:
+    runner = CliRunner()
+    args = ["sizes", PAIR, "-i", "1x3x224x224", "-i", "1x3x224x224", "-f", "json"]
+    doc = json.loads(runner.invoke(app, [*args, "--vary", "first"]).output)
+    assert doc["varied_inputs"] == [0]
+    result = runner.invoke(app, args[:-2])
+    assert result.exit_code == 0
+    assert "inputs 0, 1 (same shape) varied together" in result.output
+    assert "H, W ≥ 128, in steps of 8" in result.output

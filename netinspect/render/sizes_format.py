@@ -29,6 +29,7 @@ def sizes_to_dict(report: SizesReport) -> dict[str, Any]:
         "fixed_by": report.fixed_by,
         "probes": report.probes,
         "given_failure": report.given_failure,
+        "varied_inputs": list(report.varied_inputs),
     }
 
 
@@ -62,6 +63,9 @@ def render_sizes_text(report: SizesReport) -> str:
         f"input {_shape(report.input_shape)}, {report.mode} mode, probed on {report.device} "
         f"({report.probes} passes, {report.seconds:.2f} s)",
     ]
+    if len(report.varied_inputs) > 1:
+        positions = ", ".join(str(i) for i in report.varied_inputs)
+        lines.append(f"  inputs {positions} (same shape) varied together")
     if report.given_failure:
         lines.append(f"  the given input fails: {report.given_failure}")
     for d in report.dims:

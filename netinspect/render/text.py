@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from netinspect.analysis import dims_text
 from netinspect.records import ErrorRecord, FlattenPoint, InspectionReport, LayerRecord, Shape
 from netinspect.render import Column
 
@@ -166,17 +167,10 @@ def failure_lines(error: ErrorRecord) -> list[tuple[str, str]]:
     return rows
 
 
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
 def per_dim(values: Sequence[float] | None) -> str:
-    """``32`` when every spatial dim agrees, else ``16×32``; ``""`` when absent."""
-    if not values:
-        return ""
-    if len(set(values)) == 1:
-        return _num(values[0])
-    return "×".join(_num(v) for v in values)
+    """``32`` when every spatial dim agrees, else ``16×32`` (``32/7`` for a fraction); ``""``
+    when absent."""
+    return dims_text(values) if values else ""
 
 
 def explanation_rows(report: InspectionReport) -> list[tuple[str, str, str, str, str]]:
