@@ -44,3 +44,10 @@ def model_target(name: str) -> str:
 def load_json(text: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(text)
     return data
+
+
+def write_config(tmp_path: Path, text: str, name: str = "model.yaml") -> str:
+    """Write a config file for a test; returns its path as a string."""
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)

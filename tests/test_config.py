@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 import netinspect
 from netinspect.errors import ForwardFailed
+from tests.conftest import write_config
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -193,14 +194,8 @@ def test_large_decoder_on_meta() -> None:
 # --- combinators, forms, API --------------------------------------------------------------
 
 
-def write(tmp_path: Path, text: str, name: str = "model.yaml") -> str:
-    path = tmp_path / name
-    path.write_text(text)
-    return str(path)
-
-
 def test_concat_inception_like_block(tmp_path: Path) -> None:
-    path = write(
+    path = write_config(
         tmp_path,
         """\
 input: 1x3x16x16
@@ -226,7 +221,7 @@ layers:
 
 
 def test_residual_default_shortcut_and_forms(tmp_path: Path) -> None:
-    path = write(
+    path = write_config(
         tmp_path,
         """\
 name: forms
@@ -250,7 +245,7 @@ layers:
 
 
 def test_dotted_short_form_and_hydra_args(tmp_path: Path) -> None:
-    path = write(
+    path = write_config(
         tmp_path,
         """\
 input: 1x64x8x8
@@ -285,7 +280,7 @@ def test_input_override_and_default(tmp_path: Path) -> None:
 
 
 def test_yaml_alias_builds_separate_layers(tmp_path: Path) -> None:
-    path = write(tmp_path, "input: 1x4\nlayers:\n  - &lin {Linear: [4, 4]}\n  - *lin\n")
+    path = write_config(tmp_path, "input: 1x4\nlayers:\n  - &lin {Linear: [4, 4]}\n  - *lin\n")
     model = netinspect.build_model(path, "meta")
     assert model[0] is not model[1]
     assert sum(p.numel() for p in model.parameters()) == 2 * linear(4, 4)
@@ -312,7 +307,9 @@ def test_cli_inspect_broken_config_exits_3() -> None:
 
 
 def test_cli_validate(tmp_path: Path) -> None:
-    bad = write(tmp_path, "layers:\n  - Linear: [4, 4]\n  - Conv2D: [3, 64, 3]\n", "bad.yaml")
+    bad = write_config(
+        tmp_path, "layers:\n  - Linear: [4, 4]\n  - Conv2D: [3, 64, 3]\n", "bad.yaml"
+    )
     good = str(CONFIGS / "mlp.yaml")
     ok = runner.invoke(app, ["validate", good, str(CONFIGS / "resnet18_cifar_broken.yaml")])
     assert ok.exit_code == 0, ok.stdout + ok.stderr

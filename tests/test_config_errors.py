@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 import netinspect
 from netinspect.config import load_config_target
 from netinspect.errors import ConfigError
+from tests.conftest import write_config
 
 
 def position(text: str, token: str, occurrence: int = 1) -> tuple[int, int]:
@@ -28,12 +29,6 @@ def position(text: str, token: str, occurrence: int = 1) -> tuple[int, int]:
             if seen == occurrence:
                 return number, line.index(token) + 1
     raise AssertionError(f"{token!r} not in the text")
-
-
-def write(tmp_path: Path, text: str, name: str = "bad.yaml") -> str:
-    path = tmp_path / name
-    path.write_text(text)
-    return str(path)
 
 
 def load_error(path: str, **kwargs: object) -> ConfigError:
@@ -55,7 +50,7 @@ def check(error: ConfigError, path: str, line: int, col: int | None, *fragments:
 
 def test_unknown_layer_suggests_the_right_case(tmp_path: Path) -> None:
     text = "input: 1x3x32x32\nlayers:\n  - Conv2D: [3, 64, 3]\n  - ReLU\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path),
         path,
@@ -67,7 +62,7 @@ def test_unknown_layer_suggests_the_right_case(tmp_path: Path) -> None:
 
 def test_unknown_bare_layer_without_arguments(tmp_path: Path) -> None:
     text = "layers:\n  - Linear: [4, 4]\n  - Relu6\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "Relu6"), "did you mean ReLU6?")
 
 
@@ -79,7 +74,7 @@ layers:
       out_channels: 64
       kernal_size: 3
 """
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path), path, *position(text, "kernal_size"),
         "Conv2d has no argument 'kernal_size'", "did you mean kernel_size?",
@@ -88,13 +83,13 @@ layers:
 
 def test_bad_keyword_in_trailing_mapping(tmp_path: Path) -> None:
     text = "layers:\n  - Conv2d: [3, 64, 3, {paddin: 1}]\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "paddin"), "did you mean padding?")
 
 
 def test_missing_positional_argument(tmp_path: Path) -> None:
     text = "layers:\n  - Linear: [4, 4]\n  - Conv2d: [3, 64]\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path), path, *position(text, "Conv2d"),
         "missing a required argument: 'kernel_size'",
@@ -104,26 +99,26 @@ def test_missing_positional_argument(tmp_path: Path) -> None:
 
 def test_too_many_positional_arguments(tmp_path: Path) -> None:
     text = "layers:\n  - ReLU: [true, 1, 2]\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "ReLU"), "too many positional arguments")
 
 
 def test_constructor_type_error_points_at_the_layer(tmp_path: Path) -> None:
     text = "input: 1x4\nlayers:\n  - Linear: [4, 8]\n  - Linear: [8, ten]\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "Linear", 2), "Linear(...) failed: TypeError")
 
 
 def test_constructor_value_error_points_at_the_layer(tmp_path: Path) -> None:
     text = "layers:\n  - Conv2d: [3, 64, 3, {padding: sideways}]\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "Conv2d"), "Conv2d(...) failed: ValueError")
 
 
 def test_builder_keyword_error_points_at_the_key(tmp_path: Path) -> None:
     # resnet18 takes **kwargs, so only building finds the typo; the key is still located.
     text = "model:\n  _target_: torchvision.models.resnet18\n  num_clases: 10\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path),
         path,
@@ -135,7 +130,7 @@ def test_builder_keyword_error_points_at_the_key(tmp_path: Path) -> None:
 
 def test_replace_path_not_found_lists_children(tmp_path: Path) -> None:
     text = "model: vgg16\nreplace:\n  classifer:\n    - Linear: [25088, 10]\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path), path, *position(text, "classifer"),
         "'classifer' not found", "did you mean classifier?", "features, avgpool, classifier",
@@ -144,7 +139,7 @@ def test_replace_path_not_found_lists_children(tmp_path: Path) -> None:
 
 def test_replace_nested_path_lists_children_at_that_level(tmp_path: Path) -> None:
     text = "model: vgg16\nreplace:\n  features.31: ReLU\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path), path, *position(text, "features.31"),
         "Sequential 'features' has no child '31'", "children are 0-30",
@@ -153,7 +148,7 @@ def test_replace_nested_path_lists_children_at_that_level(tmp_path: Path) -> Non
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
     text = "name: x\nlayer:\n  - ReLU\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path),
         path,
@@ -165,13 +160,13 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ["", "\n# only a comment\n"])
 def test_empty_file(tmp_path: Path, text: str) -> None:
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, 1, 1, "the config is empty")
 
 
 def test_invalid_yaml_reports_the_parser_position(tmp_path: Path) -> None:
     text = "name: x\nlayers:\n  - Linear: in_features: 4\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     line, _ = position(text, "in_features")
     col = text.splitlines()[line - 1].index("in_features:") + len("in_features") + 1
     check(load_error(path), path, line, col, "invalid YAML: mapping values are not allowed here")
@@ -179,32 +174,32 @@ def test_invalid_yaml_reports_the_parser_position(tmp_path: Path) -> None:
 
 def test_invalid_yaml_unclosed_bracket(tmp_path: Path) -> None:
     text = "layers:\n  - Conv2d: [3, 64, 3\n  - ReLU\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     # The parser only knows at the end of the text (line 4) that the "[" of line 2 never closed.
     check(load_error(path), path, 4, 1, "expected ',' or ']'", "flow sequence at line 2")
 
 
 def test_invalid_yaml_tab_indentation(tmp_path: Path) -> None:
     text = "layers:\n\t- ReLU\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, 2, 1, "invalid YAML", "not tabs")
 
 
 def test_both_model_and_layers(tmp_path: Path) -> None:
     text = "model: vgg16\ninput: 1x3x224x224\nlayers:\n  - ReLU\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "layers:"), "both model: and layers:")
 
 
 def test_neither_model_nor_layers(tmp_path: Path) -> None:
     text = "name: nothing\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, 1, 1, "needs model:")
 
 
 def test_unknown_torchvision_model(tmp_path: Path) -> None:
     text = "name: typo\nmodel: resnet_18\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path),
         path,
@@ -216,7 +211,7 @@ def test_unknown_torchvision_model(tmp_path: Path) -> None:
 
 def test_missing_dash_between_layers(tmp_path: Path) -> None:
     text = "layers:\n  - Conv2d: [3, 64, 3]\n    BatchNorm2d: 64\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path),
         path,
@@ -228,7 +223,7 @@ def test_missing_dash_between_layers(tmp_path: Path) -> None:
 
 def test_duplicate_key(tmp_path: Path) -> None:
     text = "model: vgg16\nreplace:\n  classifier: ReLU\n  classifier: Sigmoid\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path),
         path,
@@ -240,31 +235,31 @@ def test_duplicate_key(tmp_path: Path) -> None:
 
 def test_bad_input_spec(tmp_path: Path) -> None:
     text = "layers: [ReLU]\ninput: 1x3y224\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "1x3y224"), "input:", "malformed --input")
 
 
 def test_unsupported_version(tmp_path: Path) -> None:
     text = "version: 2\nlayers: [ReLU]\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "2"), "unsupported config version 2")
 
 
 def test_residual_unknown_key(tmp_path: Path) -> None:
     text = "layers:\n  - residual:\n      body: [ReLU]\n      shortcuts: [Identity]\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "shortcuts"), "did you mean shortcut?")
 
 
 def test_weights_are_refused(tmp_path: Path) -> None:
     text = "model:\n  _target_: torchvision.models.resnet18\n  weights: DEFAULT\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "weights"), "never downloads weights")
 
 
 def test_python_tags_are_refused(tmp_path: Path) -> None:
     text = "layers:\n  - !!python/object/apply:os.system [echo hi]\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path),
         path,
@@ -275,7 +270,7 @@ def test_python_tags_are_refused(tmp_path: Path) -> None:
 
 def test_python_scalar_tags_are_refused(tmp_path: Path) -> None:
     text = "name: x\nlayers:\n  - !!python/name:os.system ''\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path),
         path,
@@ -294,7 +289,7 @@ def test_missing_file() -> None:
 
 def test_target_outside_the_allowed_modules_is_refused(tmp_path: Path) -> None:
     text = "layers:\n  - _target_: os.system\n    command: echo hi\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(
         load_error(path), path, *position(text, "os.system"),
         "not importable by default", "--allow-import os",
@@ -303,7 +298,7 @@ def test_target_outside_the_allowed_modules_is_refused(tmp_path: Path) -> None:
 
 def test_target_cannot_escape_through_attributes(tmp_path: Path) -> None:
     text = "layers:\n  - _target_: torch.nn.modules.module.torch.load\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "torch.nn.modules"), "walks attributes")
 
 
@@ -320,7 +315,7 @@ def test_allow_import_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "my_blocks", raising=False)
     text = "input: 1x4\nlayers:\n  - _target_: my_blocks.Twice\n    features: 4\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     check(load_error(path), path, *position(text, "my_blocks.Twice"), "--allow-import my_blocks")
     report = netinspect.inspect_model(path, allow_import=("my_blocks",))
     assert report.outputs == ((1, 8),)
@@ -334,7 +329,7 @@ def test_cli_config_error_is_one_line_exit_2(tmp_path: Path) -> None:
     text = (
         "layers:\n  - Conv2d:\n      in_channels: 3\n      out_channels: 8\n      kernal_size: 3\n"
     )
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     result = CliRunner().invoke(app, ["inspect", path])
     assert result.exit_code == 2
     line, col = position(text, "kernal_size")
@@ -348,7 +343,7 @@ def test_cli_config_error_is_one_line_exit_2(tmp_path: Path) -> None:
 
 def test_cli_import_refusal_mentions_allow_import(tmp_path: Path) -> None:
     text = "layers:\n  - _target_: subprocess.run\n"
-    path = write(tmp_path, text)
+    path = write_config(tmp_path, text)
     result = CliRunner().invoke(app, ["inspect", path])
     assert result.exit_code == 2
     assert "--allow-import subprocess" in result.stderr
