@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from typing import Any
 
 import pytest
 import torch
@@ -64,6 +65,22 @@ def reference_params(name: str, family: str) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+@functools.cache
+def _schema_validator() -> Any:
+    import jsonschema
+
+    from netinspect.schema import report_schema
+
+    return jsonschema.Draft202012Validator(report_schema())
+
+
+def inspect_checked(name: str) -> Any:
+    """Inspect on the default device; every zoo report must also satisfy the JSON Schema."""
+    report = inspect_model(name)
+    _schema_validator().validate(report.to_dict())
+    return report
+
+
 def test_family_sizes() -> None:
     assert {f: len(_names(f)) for f in FAMILY_SIZES} == FAMILY_SIZES
     assert sum(FAMILY_SIZES.values()) == 121
@@ -71,7 +88,7 @@ def test_family_sizes() -> None:
 
 @pytest.mark.parametrize("name", _names("classification"))
 def test_classification(name: str) -> None:
-    report = inspect_model(name)
+    report = inspect_checked(name)
     assert report.device == "meta"
     assert report.outputs == ((1, 1000),)
     assert report.totals.params == reference_params(name, "classification")
@@ -79,7 +96,7 @@ def test_classification(name: str) -> None:
 
 @pytest.mark.parametrize("name", _names("quantization"))
 def test_quantization(name: str) -> None:
-    report = inspect_model(name)
+    report = inspect_checked(name)
     assert report.device == "meta"
     assert report.outputs == ((1, 1000),)
     assert report.totals.params == reference_params(name, "quantization")
@@ -90,7 +107,7 @@ def test_quantization(name: str) -> None:
 
 @pytest.mark.parametrize("name", _names("video"))
 def test_video(name: str) -> None:
-    report = inspect_model(name)
+    report = inspect_checked(name)
     assert report.device == "meta"
     (clip,) = report.inputs
     assert clip.shape[:3] == (1, 3, 16)
@@ -100,7 +117,7 @@ def test_video(name: str) -> None:
 
 @pytest.mark.parametrize("name", _names("segmentation"))
 def test_segmentation(name: str) -> None:
-    report = inspect_model(name)
+    report = inspect_checked(name)
     assert report.device == "meta"
     # {"out": N x 21 x H x W} at the input's resolution (VOC's 21 classes, no aux head).
     assert report.outputs == ((1, 21, 224, 224),)
@@ -109,7 +126,7 @@ def test_segmentation(name: str) -> None:
 
 @pytest.mark.parametrize("name", _names("optical_flow"))
 def test_optical_flow(name: str) -> None:
-    report = inspect_model(name)
+    report = inspect_checked(name)
     assert report.device == "meta"
     assert [i.shape for i in report.inputs] == [(1, 3, 224, 224), (1, 3, 224, 224)]
     # One flow field per refinement step, 12 by default.
@@ -119,7 +136,7 @@ def test_optical_flow(name: str) -> None:
 
 @pytest.mark.parametrize("name", _names("detection"))
 def test_detection(name: str) -> None:
-    report = inspect_model(name)
+    report = inspect_checked(name)
     # Post-processing (NMS, nonzero) has data-dependent sizes: meta cannot run it.
     assert report.device == "cpu"
     assert any("fell back to cpu" in note for note in report.notes)
