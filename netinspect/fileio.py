@@ -11,7 +11,13 @@ from pathlib import Path
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write to a temp file in the same directory, fsync it, then rename over ``path``."""
     target = Path(path)
+    if target.is_symlink():
+        # Write through the link, as a plain open() would, instead of replacing the link.
+        target = target.resolve()
     directory = target.parent if str(target.parent) else Path(".")
+    blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise NotADirectoryError(f"{blocker} is a file, not a directory")
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:

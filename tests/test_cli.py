@@ -216,3 +216,18 @@ def test_typer_usage_errors_are_one_line_too(args: list[str], fragment: str) -> 
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("netinspect: error: ")
     assert fragment in lines[0] and "--help'" in lines[0]
+
+
+def test_output_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    result = run("inspect", "resnet18", "-o", str(tmp_path / "afile" / "r.json"))
+    assert_one_line_error(result, 2, "afile is a file, not a directory")
+
+
+def test_output_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    real, link = tmp_path / "real.json", tmp_path / "link.json"
+    real.write_text("old")
+    link.symlink_to(real)
+    assert run("inspect", "resnet18", "-o", str(link)).exit_code == 0
+    assert link.is_symlink()
+    assert json.loads(real.read_text())["model"]["name"] == "resnet18"  # .json: JSON by default
