@@ -12,7 +12,7 @@ import functools
 import os
 import sys
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import Any
@@ -126,6 +126,42 @@ def caller_outside_torch(frame: FrameType | None) -> str | None:
             return relative_source(filename, frame.f_lineno)
         frame = frame.f_back
     return None
+
+
+WeightKey = Hashable
+
+
+def weight_tensors(module: nn.Module, *, recurse: bool) -> Iterator[tuple[WeightKey, torch.Tensor]]:
+    """A module's weights, each with a key that is the same wherever it is met: its
+    parameters, and the packed weight and bias of quantized (int8) modules, which keep them
+    outside ``parameters()`` (``_weight_bias()``). A quantized Linear and the packed-params
+    module inside it share one owner, the innermost module along ``_packed_params``."""
+    modules = module.modules() if recurse else (module,)
+    seen: set[WeightKey] = set()
+    for m in modules:
+        found: list[tuple[WeightKey, torch.Tensor]] = [
+            (id(p), p) for p in m.parameters(recurse=False)
+        ]
+        weight_bias = getattr(m, "_weight_bias", None)
+        if callable(weight_bias):
+            owner: object = m
+            while isinstance(inner := getattr(owner, "_packed_params", None), nn.Module):
+                owner = inner
+            found += [
+                (("packed", id(owner), i), t)
+                for i, t in enumerate(weight_bias())
+                if isinstance(t, torch.Tensor)
+            ]
+        for key, t in found:
+            if key not in seen:
+                seen.add(key)
+                yield key, t
+
+
+def is_trainable(key: WeightKey, t: torch.Tensor) -> bool:
+    """Registered parameters that require grad. Packed int8 weights (tuple keys) are never
+    trainable: no optimizer sees them, even when their bias comes back as a Parameter."""
+    return not isinstance(key, tuple) and t.requires_grad
 
 
 def is_builtin_module(module: nn.Module) -> bool:
@@ -304,7 +340,7 @@ class CallCapture:
         self._training: dict[nn.Module, bool] = {}
         self._stack: list[tuple[nn.Module, RowBuilder]] = []
         self._call_counts: dict[str, int] = {}
-        self._counted: set[int] = set()
+        self._counted: set[WeightKey] = set()
         self._mode: _OpMode | None = None
         self._cost_mode: CostMode | None = None
         # Rows now running, innermost last (module calls and function ops): FLOPs go to [-1].
@@ -441,7 +477,7 @@ class CallCapture:
             input_dtypes=dtypes,
             attributes=module_attributes(module),
         )
-        self._claim(row, module.parameters(recurse=False), note_shared=True)
+        self._claim(row, weight_tensors(module, recurse=False), note_shared=True)
         self.rows.append(row)
         self._stack.append((module, row))
         self._active.append(row)
@@ -458,18 +494,24 @@ class CallCapture:
                 used.append(value)
             elif isinstance(value, (list, tuple)):
                 used += [v for v in value if isinstance(v, nn.Parameter)]
-        fresh = [p for p in used if id(p) not in self._counted]
+        fresh = [(id(p), p) for p in used if id(p) not in self._counted]
         if fresh:
             self._claim(self._stack[-1][1], iter(fresh), note_shared=False)
 
-    def _claim(self, row: RowBuilder, params: Iterator[nn.Parameter], *, note_shared: bool) -> None:
-        """Count each parameter tensor once, at the first row that claims it."""
-        for p in params:
-            numel = p.numel()
-            if id(p) not in self._counted:
-                self._counted.add(id(p))
+    def _claim(
+        self,
+        row: RowBuilder,
+        weights: Iterator[tuple[WeightKey, torch.Tensor]],
+        *,
+        note_shared: bool,
+    ) -> None:
+        """Count each weight tensor once, at the first row that claims it."""
+        for key, t in weights:
+            numel = t.numel()
+            if key not in self._counted:
+                self._counted.add(key)
                 row.params += numel
-                if p.requires_grad:
+                if is_trainable(key, t):
                     row.trainable_params += numel
             elif note_shared:
                 row.shared_params += numel

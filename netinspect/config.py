@@ -16,6 +16,7 @@ allows more prefixes.
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import re
 from collections import OrderedDict
@@ -888,7 +889,8 @@ class _Parser:
 def _is_default_buildable(obj: Any) -> bool:
     """What a config may build without --allow-import: an nn.Module class defined under
     torch.nn/torchvision.ops/torchvision.models, or a torchvision model builder (a name in
-    ``torchvision.models.list_models()``). Helpers such as ``get_weight`` are not."""
+    ``torchvision.models.list_models()``, the function itself). Helpers such as ``get_weight``
+    are not."""
     import torch.nn as nn
 
     home = getattr(obj, "__module__", None) or ""
@@ -899,15 +901,16 @@ def _is_default_buildable(obj: Any) -> bool:
         return issubclass(obj, nn.Module)
     if not home.startswith("torchvision.models"):
         return False
+    return obj in _registered_builders()
+
+
+@functools.cache
+def _registered_builders() -> frozenset[Any]:
+    """The builder functions torchvision registers, compared by identity: a quantized model's
+    builder is ``torchvision.models.quantization.resnet18``, registered as quantized_resnet18."""
     import torchvision.models as tvm
 
-    builder_name = getattr(obj, "__name__", "")
-    if builder_name not in tvm.list_models():
-        return False
-    try:
-        return tvm.get_model_builder(builder_name) is obj
-    except ValueError:
-        return False
+    return frozenset(tvm.get_model_builder(name) for name in tvm.list_models())
 
 
 # --- entry points -------------------------------------------------------------------------

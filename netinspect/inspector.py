@@ -23,9 +23,11 @@ from netinspect.analysis import find_flatten_point, training_bytes_estimate
 from netinspect.capture import (
     CallCapture,
     dtype_name,
+    is_trainable,
     named_tensor_leaves,
     shape_of,
     tensor_leaves,
+    weight_tensors,
 )
 from netinspect.diagnose import diagnose_failure
 from netinspect.errors import (
@@ -391,13 +393,13 @@ def _prepare_inputs(
 
 
 def count_parameters(model: nn.Module) -> Totals:
-    """Unique parameter tensors (``parameters()`` already drops tied duplicates)."""
+    """Unique weight tensors: parameters (tied ones once) and quantized modules' packed weights."""
     params = trainable = nbytes = 0
     by_dtype: dict[str, int] = {}
-    for p in model.parameters():
+    for key, p in weight_tensors(model, recurse=True):
         n = p.numel()
         params += n
-        if p.requires_grad:
+        if is_trainable(key, p):
             trainable += n
         size = n * p.element_size()
         nbytes += size
@@ -550,6 +552,9 @@ def inspect_model(
         target = resolve_target(str(model_or_name), allow_import=allow_import)
         is_auto = str(device) == "auto"
         dev = torch.device("meta") if is_auto else resolve_device(device)
+        if is_auto and target.auto_device:
+            dev = torch.device(target.auto_device)
+            notes.append(f"inspected on {dev}: {target.auto_device_reason}")
         model = None
 
     specs: tuple[InputSpec, ...] | None = None
@@ -634,8 +639,12 @@ def inspect_model(
     if model is None:
         if dev.type != "meta":
             meta = torch.device("meta")
-            meta_model = build_on(meta)
-            check_memory(dev, meta_model, _run_pass(meta_model, prepare(meta), meta))
+            try:
+                meta_model: nn.Module | None = build_on(meta)
+            except UsageError:
+                meta_model = None  # not buildable on meta (quantized): check the input alone
+            meta_pass = None if meta_model is None else _run_pass(meta_model, prepare(meta), meta)
+            check_memory(dev, meta_model, meta_pass)
         model = build_on(dev)
     prepared = prepare(dev)
     check_forward_arguments(model, prepared)

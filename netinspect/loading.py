@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ class ModelTarget:
     default_args: dict[str, Any] = field(default_factory=dict)
     # A config's ``description:``, carried into the report's model info.
     description: str | None = None
+    # Where ``--device auto`` runs this target instead of meta, and why (quantized models).
+    auto_device: str | None = None
+    auto_device_reason: str | None = None
 
 
 def is_config_path(target: str) -> bool:
@@ -78,7 +82,10 @@ def torchvision_target(name: str) -> ModelTarget:
     def factory() -> Any:
         import torchvision.models as tvm
 
-        return tvm.get_model(name, weights=None, **zoo.build_kwargs(name, family))
+        with warnings.catch_warnings():
+            # torchvision's own deprecation and observer chatter: nothing the user can act on.
+            warnings.simplefilter("ignore")
+            return tvm.get_model(name, weights=None, **zoo.build_kwargs(name, family))
 
     return ModelTarget(
         name=name,
@@ -86,6 +93,10 @@ def torchvision_target(name: str) -> ModelTarget:
         factory=factory,
         default_inputs=zoo.default_inputs(name, family),
         family=family,
+        auto_device=zoo.FAMILY_AUTO_DEVICE.get(family),
+        auto_device_reason=(
+            "quantized int8 kernels run on cpu only" if family in zoo.FAMILY_AUTO_DEVICE else None
+        ),
     )
 
 

@@ -37,11 +37,14 @@ FAMILY_BUILD_KWARGS: dict[str, dict[str, Any]] = {
     # Their builders default to ImageNet backbone weights, which would mean a download.
     "detection": {"weights_backbone": None},
     "segmentation": {"weights_backbone": None},
-    # The float QuantizableX model: the same architecture with QuantStub/DeQuantStub, real
-    # nn.Parameters to count, and it runs on meta. ``quantize=True`` converts to int8 kernels
-    # whose weights are packed (no nn.Parameters, so 0 params) and which need cpu.
-    "quantization": {"quantize": False},
+    # The real int8 model: BatchNorm folded into the convs, weights packed for quantized
+    # kernels (counted from their packed weights). The float QuantizableX variant is one
+    # config away: model: {_target_: torchvision.models.quantization.X, quantize: false}.
+    "quantization": {"quantize": True},
 }
+
+# Where ``--device auto`` runs a family when meta cannot: quantized kernels exist for cpu only.
+FAMILY_AUTO_DEVICE: dict[str, str] = {"quantization": "cpu"}
 # ``init_weights=True`` is what these builders already do with weights=None; saying so
 # silences their FutureWarning about changing the default.
 MODEL_BUILD_KWARGS: dict[str, dict[str, Any]] = {

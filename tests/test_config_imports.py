@@ -91,3 +91,13 @@ def test_cli_refusal_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1
     assert "walks attributes" in result.stderr
+
+
+def test_a_builder_registered_under_another_name_is_allowed(tmp_path: Path) -> None:
+    # torchvision registers torchvision.models.quantization.resnet18 as "quantized_resnet18".
+    from netinspect import inspect_model
+
+    text = "model: {_target_: torchvision.models.quantization.resnet18, quantize: false}\n"
+    report = inspect_model(write_config(tmp_path, text), ["1x3x224x224"])
+    assert report.device == "meta"
+    assert report.totals.params == 11_689_512  # the float QuantizableResNet: resnet18's count
