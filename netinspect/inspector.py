@@ -649,7 +649,12 @@ def inspect_model(
     prepared = prepare(dev)
     check_forward_arguments(model, prepared)
     result = _run_pass(model, prepared, dev)
-    if result.exception is not None and is_auto and _is_meta_limitation(result.exception):
+    if (
+        result.exception is not None
+        and is_auto
+        and dev.type == "meta"
+        and _is_meta_limitation(result.exception)
+    ):
         reason = first_sentence(str(result.exception))
         cpu = torch.device("cpu")
         check_memory(cpu, model, result)
