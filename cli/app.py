@@ -16,7 +16,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from netinspect import __version__
-from netinspect.errors import NetinspectError
+from netinspect.errors import NetinspectError, describe_exception
 
 EXIT_OK = 0
 EXIT_REGRESSION = 1
@@ -86,9 +86,8 @@ def handle_errors(debug: bool) -> Iterator[None]:
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        first = (str(exc).strip().splitlines() or [""])[0]
         fail(
-            f"internal error: {type(exc).__name__}: {first} (a bug in netinspect; "
+            f"internal error: {describe_exception(exc)} (a bug in netinspect; "
             "run with --debug for the traceback)",
             EXIT_INTERNAL,
         )

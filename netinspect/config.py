@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from netinspect.errors import ConfigError, InputSpecError
+from netinspect.errors import ConfigError, InputSpecError, describe_exception
 from netinspect.loading import ModelTarget, import_from_cwd
 from netinspect.specs import parse_input_spec
 
@@ -215,11 +215,6 @@ class _DictOf(_Spec):
         return {k: v.build() for k, v in self.items.items()}
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
-
 @dataclass(frozen=True)
 class _Call(_Spec):
     """``obj(*args, **kwargs)``: a layer, a ``_target_`` or a nested ``_target_`` value."""
@@ -249,7 +244,7 @@ class _Call(_Spec):
                 word = unexpected.group(1)
                 loc = self.key_locs[word]
                 hint = _did_you_mean(word, _keyword_names(self.obj), n=1)
-            raise loc.error(f"{self.label}(...) failed: {_first_line(exc)}{hint}") from exc
+            raise loc.error(f"{self.label}(...) failed: {describe_exception(exc)}{hint}") from exc
         if self.is_module and not isinstance(result, nn.Module):
             raise self.loc.error(
                 f"{self.label}(...) returned {type(result).__name__}, not a torch.nn.Module"
@@ -844,11 +839,11 @@ class _Parser:
                 if exc.name and module_name.startswith(exc.name):
                     continue
                 raise self.error(
-                    node, f"importing {module_name} failed: {_first_line(exc)}"
+                    node, f"importing {module_name} failed: {describe_exception(exc)}"
                 ) from None
             except Exception as exc:
                 raise self.error(
-                    node, f"importing {module_name} failed: {_first_line(exc)}"
+                    node, f"importing {module_name} failed: {describe_exception(exc)}"
                 ) from None
             used = i
             break

@@ -16,6 +16,18 @@ if TYPE_CHECKING:
     from netinspect.records import InspectionReport
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text, or its type's name when it has none."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: first line`` for one-line messages (``Type`` alone when the text is empty)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 class NetinspectError(Exception):
     """Base class. ``exit_code`` is what the CLI exits with."""
 

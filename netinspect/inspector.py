@@ -37,6 +37,7 @@ from netinspect.errors import (
     InputTooLarge,
     UsageError,
     WeightsError,
+    describe_exception,
 )
 from netinspect.loading import ModelTarget, resolve_target
 from netinspect.records import (
@@ -239,8 +240,7 @@ def _build(
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise UsageError(f"building {target.name} failed: {type(exc).__name__}: {first}") from exc
+        raise UsageError(f"building {target.name} failed: {describe_exception(exc)}") from exc
     if not isinstance(model, nn.Module):
         raise UsageError(f"{target.name} did not produce a torch.nn.Module")
     return model

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netinspect.errors import ModelNotFound, UsageError
+from netinspect.errors import ModelNotFound, UsageError, describe_exception
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 
@@ -111,11 +111,6 @@ def _on_sys_path(directory: str) -> Iterator[None]:
             sys.path.remove(directory)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 def _file_target(target: str, location: str, attr: str) -> ModelTarget:
     path = Path(location)
     if not path.is_file():
@@ -136,7 +131,7 @@ def _file_target(target: str, location: str, attr: str) -> ModelTarget:
         raise UsageError(f"importing {location} called sys.exit({exc.code!r})") from exc
     except BaseException as exc:
         sys.modules.pop(module_name, None)
-        raise UsageError(f"importing {location} failed: {_first_line(exc)}") from exc
+        raise UsageError(f"importing {location} failed: {describe_exception(exc)}") from exc
     return _attribute_target(target, module, location, attr, source="file")
 
 
@@ -153,13 +148,13 @@ def _module_target(target: str, module_path: str, attr: str) -> ModelTarget:
     except ModuleNotFoundError as exc:
         if exc.name and module_path.startswith(exc.name):
             raise ModelNotFound(target, detail=f"no module named {exc.name!r}") from exc
-        raise UsageError(f"importing {module_path} failed: {_first_line(exc)}") from exc
+        raise UsageError(f"importing {module_path} failed: {describe_exception(exc)}") from exc
     except KeyboardInterrupt:
         raise
     except SystemExit as exc:
         raise UsageError(f"importing {module_path} called sys.exit({exc.code!r})") from exc
     except BaseException as exc:
-        raise UsageError(f"importing {module_path} failed: {_first_line(exc)}") from exc
+        raise UsageError(f"importing {module_path} failed: {describe_exception(exc)}") from exc
     return _attribute_target(target, module, module_path, attr, source="module")
 
 

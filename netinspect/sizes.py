@@ -269,7 +269,13 @@ def probe_sizes(
 
     import torch
 
-    from netinspect.errors import ForwardFailed, InputSpecError, UsageError
+    from netinspect.errors import (
+        ForwardFailed,
+        InputSpecError,
+        UsageError,
+        describe_exception,
+        first_line,
+    )
     from netinspect.inspector import _is_meta_limitation, build_model, inspect_model
     from netinspect.loading import resolve_target
     from netinspect.specs import TensorSpec, format_input_spec, parse_input_specs
@@ -340,9 +346,9 @@ def probe_sizes(
 
     given_out, given_exc = run(base.shape)
     if given_exc is not None and _is_meta_limitation(given_exc):
-        first_line = (str(given_exc).strip().splitlines() or [type(given_exc).__name__])[0]
         raise UsageError(
-            f"sizes probes on the meta device, but {target.name} cannot run there: {first_line[:160]}"
+            f"sizes probes on the meta device, but {target.name} cannot run there: "
+            f"{first_line(given_exc)[:160]}"
         )
 
     def explain_failure(shape: Shape) -> str | None:
@@ -358,7 +364,7 @@ def probe_sizes(
         except ForwardFailed as exc:
             return exc.report.error.message if exc.report.error else str(exc)
         except Exception as exc:
-            return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            return describe_exception(exc)
         return None
 
     dims: list[DimSizes] = []

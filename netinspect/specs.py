@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from netinspect.errors import InputSpecError, UsageError
+from netinspect.errors import InputSpecError, UsageError, first_line
 
 # Canonical dtype names are torch's attribute names; aliases map onto them.
 DTYPE_ALIASES: dict[str, str] = {
@@ -225,8 +225,7 @@ def parse_forward_arg(text: str) -> tuple[str, Any]:
     try:
         value = yaml.safe_load(raw) if raw.strip() else raw
     except yaml.YAMLError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"malformed --arg {text!r}: {reason}") from None
+        raise UsageError(f"malformed --arg {text!r}: {first_line(exc)}") from None
     if isinstance(value, (list, dict)):
         raise UsageError(
             f"--arg {name}: the value must be a scalar (a number, string, bool or null)"
