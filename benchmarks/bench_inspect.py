@@ -21,7 +21,7 @@ DEFAULT_MODELS = ("vgg16", "resnet50", "vit_b_16", "vit_h_14")
 
 WORKER = r"""
 import json, resource, sys, time
-import torch, torchvision, torchinfo, netinspect.inspector
+import torch, torchvision, torchinfo, netinspect.pipeline.run
 tool, name = sys.argv[1], sys.argv[2]
 
 def rss_now():
@@ -31,7 +31,7 @@ def rss_now():
 base = rss_now()
 t0 = time.perf_counter()
 if tool == "netinspect":
-    report = netinspect.inspector.inspect_model(name, ["1x3x224x224"])
+    report = netinspect.pipeline.run.inspect_model(name, ["1x3x224x224"])
     params = report.totals.params
 else:
     model = torchvision.models.get_model(name, weights=None)

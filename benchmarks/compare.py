@@ -63,7 +63,7 @@ def run_job(tool: str, name: str) -> dict[str, Any]:
             blocks = tiny_blocks()
         start = time.perf_counter()
         if tool == "netinspect":
-            from netinspect.inspector import inspect_model
+            from netinspect.pipeline.run import inspect_model
 
             inspect_model(blocks, ["1x8"])
         else:  # the same forward with no capture: the floor for any inspector
@@ -75,7 +75,7 @@ def run_job(tool: str, name: str) -> dict[str, Any]:
             "flops": None,
         }
     if tool == "netinspect":
-        from netinspect.inspector import inspect_model
+        from netinspect.pipeline.run import inspect_model
 
         start = time.perf_counter()
         report = inspect_model(DECODER_CONFIG if name == "decoder_59b" else name)

@@ -25,8 +25,8 @@ from .app import (
 from .inspect_cmd import AllowImportOption
 
 if TYPE_CHECKING:
-    from netinspect.baseline import CheckTarget
-    from netinspect.project import ProjectSettings
+    from netinspect.compare.baseline import CheckTarget
+    from netinspect.compare.project import ProjectSettings
 
 
 class CheckFormat(str, Enum):
@@ -80,7 +80,7 @@ def _display_path(path: Path) -> Path:
 
 
 def _baseline_dir(settings: ProjectSettings, directory: Path | None) -> Path:
-    from netinspect.baseline import DEFAULT_BASELINE_DIR
+    from netinspect.compare.baseline import DEFAULT_BASELINE_DIR
 
     if directory is not None:
         return directory
@@ -97,8 +97,8 @@ def _targets(
     allow_import: Sequence[str] = (),
 ) -> list[CheckTarget]:
     """Targets from the command line, else pyproject.toml, else (``check``) the baselines."""
-    from netinspect.baseline import CheckTarget, list_baselines
-    from netinspect.project import locate, project_target
+    from netinspect.compare.baseline import CheckTarget, list_baselines
+    from netinspect.compare.project import locate, project_target
 
     def make(target: str, location: str) -> CheckTarget:
         chosen = tuple(inputs) if inputs else settings.inputs.get(target)
@@ -183,8 +183,8 @@ def snapshot_command(
 ) -> None:
     """Write a baseline for each TARGET (one JSON file per target) for `netinspect check`."""
     with handle_errors(debug):
-        from netinspect.baseline import snapshot_target
-        from netinspect.project import load_project_settings
+        from netinspect.compare.check import snapshot_target
+        from netinspect.compare.project import load_project_settings
 
         settings = load_project_settings()
         base = _baseline_dir(settings, directory)
@@ -223,8 +223,9 @@ def check_command(
 ) -> None:
     """Compare each TARGET with its baseline. Exit 0: all match; 1: a regression; 2: usage error."""
     with handle_errors(debug):
-        from netinspect.baseline import check_target, split_file_target
-        from netinspect.project import load_project_settings
+        from netinspect.compare.baseline import split_file_target
+        from netinspect.compare.check import check_target
+        from netinspect.compare.project import load_project_settings
         from netinspect.render import RenderOptions
         from netinspect.render.diff import (
             render_check_github,
@@ -270,13 +271,11 @@ def _comparable_sides(
 ) -> list[dict[str, Any]]:
     """Each side's comparable view. A target with no default input (``file.py:Net``) and no
     ``--input`` runs on the other side's input, so both are inspected on the same tensor."""
-    from netinspect.baseline import (
-        inspect_for_baseline,
-        read_comparable_json,
-        specs_from_input_records,
-    )
-    from netinspect.compare import comparable_view
-    from netinspect.loading import resolve_target
+    from netinspect.compare.baseline import specs_from_input_records
+    from netinspect.compare.check import inspect_for_baseline
+    from netinspect.compare.diff import comparable_view
+    from netinspect.compare.reports import read_comparable_json
+    from netinspect.sources.resolve import resolve_target
 
     views: list[dict[str, Any] | None] = [None] * len(sources)
     borrowing: list[int] = []
@@ -316,8 +315,8 @@ def diff_command(
 ) -> None:
     """Show what changed between two models/reports. Exit 0: identical; 1: they differ."""
     with handle_errors(debug):
-        from netinspect.compare import compare_reports
-        from netinspect.project import load_project_settings
+        from netinspect.compare.project import load_project_settings
+        from netinspect.compare.reports import compare_reports
         from netinspect.render import RenderOptions
         from netinspect.render.diff import render_diff_json, render_diff_table
 

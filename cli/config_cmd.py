@@ -20,10 +20,11 @@ def validate_command(
     """Check configs: parse, resolve every layer and build on the meta device (no forward
     pass, no memory). One line per config on stdout; exit 1 if any is invalid."""
     with handle_errors(debug):
-        from netinspect.config import load_config_target
         from netinspect.errors import UsageError
-        from netinspect.inspector import build_model, count_parameters
-        from netinspect.loading import is_config_path
+        from netinspect.pipeline.assemble import count_parameters
+        from netinspect.sources.build import build_model
+        from netinspect.sources.config import load_config_target
+        from netinspect.sources.target import is_config_path
 
         invalid = 0
         for path in configs:

@@ -152,9 +152,9 @@ def inspect_command(
         # Before importing torch: a malformed --arg costs nothing.
         kwargs = parse_forward_args(forward_args or [])
 
-        from netinspect.analysis import collapse_repeats, fold_to_depth
+        from netinspect.analysis.layers import collapse_repeats, fold_to_depth
         from netinspect.errors import ForwardFailed
-        from netinspect.inspector import inspect_model
+        from netinspect.pipeline.run import inspect_model
         from netinspect.render import DEFAULT_COLUMNS, parse_columns
 
         try:
@@ -181,7 +181,7 @@ def inspect_command(
                 # The model's own traceback (the cause), for --debug only.
                 traceback.print_exception(exc.__cause__ or exc)
         if explain:
-            from netinspect.explain import explain_report
+            from netinspect.analysis.explain import explain_report
 
             # On the full report: the receptive field needs the rows that --depth hides.
             report = explain_report(report)
@@ -230,7 +230,7 @@ def list_command(
 ) -> None:
     """List torchvision model names, optionally of one family."""
     with handle_errors(debug):
-        from netinspect.zoo import FAMILIES, model_families
+        from netinspect.sources.torchvision import FAMILIES, model_families
 
         if family is not None and family not in FAMILIES:
             fail(f"unknown family {family!r} (choose from {', '.join(FAMILIES)})")

@@ -62,8 +62,8 @@ def sizes_command(
     """Find the input sizes MODEL accepts: per free dim the minimum, the maximum if bounded,
     the step, and whether the output shape depends on it (meta device, eval mode)."""
     with handle_errors(debug):
+        from netinspect.pipeline.probe import probe_sizes
         from netinspect.render.sizes_format import render_sizes_json, render_sizes_text
-        from netinspect.sizes import probe_sizes
 
         report = probe_sizes(
             model,

@@ -19,26 +19,26 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from netinspect.compare import ReportDiff, compare_reports
-    from netinspect.inspector import build_model, inspect_model
+    from netinspect.compare.diff import ReportDiff
+    from netinspect.compare.reports import compare_reports
+    from netinspect.pipeline.run import inspect_model
     from netinspect.records import InspectionReport
+    from netinspect.sources.build import build_model
+
+# Public name -> the module that defines it (imported on first use).
+_LAZY = {
+    "inspect_model": "netinspect.pipeline.run",
+    "build_model": "netinspect.sources.build",
+    "InspectionReport": "netinspect.records",
+    "compare_reports": "netinspect.compare.reports",
+    "ReportDiff": "netinspect.compare.diff",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "inspect_model":
-        from netinspect.inspector import inspect_model
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'netinspect' has no attribute {name!r}")
+    import importlib
 
-        return inspect_model
-    if name == "build_model":
-        from netinspect.inspector import build_model
-
-        return build_model
-    if name == "InspectionReport":
-        from netinspect.records import InspectionReport
-
-        return InspectionReport
-    if name in ("compare_reports", "ReportDiff"):
-        from netinspect import compare
-
-        return getattr(compare, name)
-    raise AttributeError(f"module 'netinspect' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

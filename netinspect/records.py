@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from netinspect.serialize import report_to_dict
+
 SCHEMA_VERSION = 1
 
 Shape = tuple[int, ...]
@@ -43,7 +45,7 @@ class LayerRecord:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     # Cost of the aten ops that ran while this row was the innermost running row (a container
     # row holds only the ops of its own forward; its children hold theirs), so rows sum to the
-    # totals. FLOPs follow torch.utils.flop_counter; MACs = FLOPs / 2 (see netinspect.costs).
+    # totals. FLOPs follow torch.utils.flop_counter; MACs = FLOPs / 2 (see netinspect.capture.costs).
     flops: int = 0
     macs: int = 0
     # Bytes of the output tensors this call allocated (views, its inputs, and tensors an inner
@@ -111,7 +113,7 @@ class Totals:
     uncounted_ops: tuple[str, ...] = ()
     buffer_bytes: int = 0
     activation_bytes: int = 0
-    # One training step with Adam (see ``training_bytes_estimate`` in netinspect.analysis):
+    # One training step with Adam (see ``training_bytes_estimate`` in netinspect.analysis.numbers):
     # params + buffers + grads + two Adam states per trainable param + saved activations.
     training_bytes_estimate: int = 0
 
@@ -174,6 +176,4 @@ class InspectionReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``--format json`` prints."""
-        from netinspect.serialize import report_to_dict
-
         return report_to_dict(self)

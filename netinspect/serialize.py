@@ -1,4 +1,4 @@
-"""Report <-> plain dict (the JSON API). Key order here is the order users see; keep it stable.
+"""Report -> plain dict (the JSON API; ``deserialize`` reads it back). Key order here is the order users see; keep it stable.
 
 Additions keep ``schema_version`` 1; keys are never renamed or removed.
 """
@@ -6,21 +6,18 @@ Additions keep ``schema_version`` 1; keys are never renamed or removed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netinspect.records import (
-    SCHEMA_VERSION,
-    ErrorRecord,
-    FlattenConsumer,
-    FlattenPoint,
-    InputRecord,
-    InspectionReport,
-    LayerRecord,
-    ModelInfo,
-    Shape,
-    ShapeExplanation,
-    Totals,
-)
+if TYPE_CHECKING:
+    from netinspect.records import (
+        ErrorRecord,
+        FlattenPoint,
+        InspectionReport,
+        LayerRecord,
+        Shape,
+        ShapeExplanation,
+        Totals,
+    )
 
 
 def _shapes(shapes: tuple[Shape, ...]) -> list[list[int]]:
@@ -168,141 +165,3 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
         # Only when asked for (--explain), so reports without it stay byte-identical.
         out["explain"] = [explanation_to_dict(e) for e in report.explanations]
     return out
-
-
-# --- reading back (saved reports, baselines) ---------------------------------------------
-
-
-def _shape_tuple(values: Any) -> Shape:
-    return tuple(int(v) for v in values)
-
-
-def _attr_value(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_attr_value(v) for v in value)
-    return value
-
-
-def layer_from_dict(d: dict[str, Any]) -> LayerRecord:
-    return LayerRecord(
-        index=int(d["index"]),
-        name=str(d["name"]),
-        kind=d["kind"],
-        type=str(d["type"]),
-        depth=int(d["depth"]),
-        parent=d.get("parent"),
-        call_index=int(d["call_index"]),
-        input_shapes=tuple(_shape_tuple(s) for s in d["input_shapes"]),
-        output_shapes=tuple(_shape_tuple(s) for s in d["output_shapes"]),
-        params=int(d.get("params", 0)),
-        trainable_params=int(d.get("trainable_params", 0)),
-        shared_params=int(d.get("shared_params", 0)),
-        source=d.get("source"),
-        input_dtypes=tuple(d.get("input_dtypes", ())),
-        output_dtypes=tuple(d.get("output_dtypes", ())),
-        attributes={k: _attr_value(v) for k, v in (d.get("attributes") or {}).items()},
-        flops=int(d.get("flops", 0)),
-        macs=int(d.get("macs", 0)),
-        activation_bytes=int(d.get("activation_bytes", 0)),
-        repeat=int(d.get("repeat", 1)),
-    )
-
-
-def report_from_dict(d: dict[str, Any]) -> InspectionReport:
-    """Rebuild a report from its dict. Raises KeyError/TypeError/ValueError on a malformed one."""
-    flat = d.get("flatten")
-    flatten = None
-    if flat is not None:
-        c = flat.get("consumer")
-        flatten = FlattenPoint(
-            layer_index=int(flat["layer_index"]),
-            name=flat["name"],
-            kind=flat["kind"],
-            type=flat["type"],
-            input_shape=_shape_tuple(flat["input_shape"]),
-            output_shape=_shape_tuple(flat["output_shape"]),
-            source=flat.get("source"),
-            flattened_dims=_shape_tuple(flat.get("flattened_dims", ())),
-            consumer=None
-            if c is None
-            else FlattenConsumer(
-                layer_index=int(c["layer_index"]),
-                name=c["name"],
-                type=c["type"],
-                expected_in_features=c.get("expected_in_features"),
-                matches=c.get("matches"),
-            ),
-        )
-    t = d["totals"]
-    e = d.get("error")
-    error = None
-    if e is not None:
-        error = ErrorRecord(
-            layer_index=e.get("layer_index"),
-            name=e.get("name"),
-            kind=e.get("kind"),
-            type=e.get("type"),
-            source=e.get("source"),
-            input_shapes=tuple(_shape_tuple(s) for s in e.get("input_shapes", ())),
-            expected=e.get("expected"),
-            message=e.get("message", ""),
-            hint=e.get("hint"),
-            exception_type=e.get("exception_type", ""),
-            exception_message=e.get("exception_message", ""),
-        )
-    explain = d.get("explain")
-    explanations = None
-    if explain is not None:
-        explanations = tuple(
-            ShapeExplanation(
-                layer_index=int(x["layer_index"]),
-                arithmetic=tuple(x.get("arithmetic", ())),
-                cumulative_stride=None
-                if x.get("cumulative_stride") is None
-                else tuple(float(v) for v in x["cumulative_stride"]),
-                receptive_field=None
-                if x.get("receptive_field") is None
-                else tuple(float(v) for v in x["receptive_field"]),
-                warnings=tuple(x.get("warnings", ())),
-            )
-            for x in explain
-        )
-    return InspectionReport(
-        explanations=explanations,
-        schema_version=int(d.get("schema_version", SCHEMA_VERSION)),
-        netinspect_version=str(d.get("netinspect_version", "")),
-        model=ModelInfo(
-            name=d["model"]["name"],
-            source=d["model"]["source"],
-            class_name=d["model"]["class"],
-            description=d["model"].get("description"),
-        ),
-        device=str(d["device"]),
-        dtype=str(d["dtype"]),
-        inputs=tuple(
-            InputRecord(name=i["name"], shape=_shape_tuple(i["shape"]), dtype=i["dtype"])
-            for i in d["inputs"]
-        ),
-        layers=tuple(layer_from_dict(x) for x in d["layers"]),
-        flatten=flatten,
-        outputs=tuple(_shape_tuple(s) for s in d["outputs"]),
-        output_names=tuple(str(n) for n in d.get("output_names", ())),
-        totals=Totals(
-            params=int(t["params"]),
-            trainable_params=int(t["trainable_params"]),
-            non_trainable_params=int(t["non_trainable_params"]),
-            param_bytes=int(t["param_bytes"]),
-            param_bytes_by_dtype=dict(t.get("param_bytes_by_dtype", {})),
-            uncalled_params=int(t.get("uncalled_params", 0)),
-            flops=int(t.get("flops", 0)),
-            macs=int(t.get("macs", 0)),
-            flops_partial=bool(t.get("flops_partial", False)),
-            uncounted_ops=tuple(str(x) for x in t.get("uncounted_ops", ())),
-            buffer_bytes=int(t.get("buffer_bytes", 0)),
-            activation_bytes=int(t.get("activation_bytes", 0)),
-            training_bytes_estimate=int(t.get("training_bytes_estimate", 0)),
-        ),
-        error=error,
-        notes=tuple(d.get("notes", ())),
-        environment=dict(d.get("environment", {})),
-    )

@@ -51,3 +51,11 @@ def write_config(tmp_path: Path, text: str, name: str = "model.yaml") -> str:
     path = tmp_path / name
     path.write_text(text)
     return str(path)
+
+
+@pytest.fixture(autouse=True)
+def _piped_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI output as when piped: 100 columns, no colour. pytest-xdist workers inherit a
+    COLUMNS of their own, which would make the width (and every folded row) depend on how the
+    suite was started; tests that need a width set COLUMNS themselves."""
+    monkeypatch.delenv("COLUMNS", raising=False)

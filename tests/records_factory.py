@@ -58,7 +58,7 @@ def small_cnn_layers() -> tuple[LayerRecord, ...]:
 
 
 def report_of(layers: tuple[LayerRecord, ...], **changes: Any) -> InspectionReport:
-    from netinspect.analysis import find_flatten_point
+    from netinspect.analysis.flatten import find_flatten_point
 
     total = sum(x.params for x in layers)
     trainable = sum(x.trainable_params for x in layers)

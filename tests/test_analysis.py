@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from netinspect.analysis import find_flatten_point, fold_to_depth, is_leaf, subtree_end
+from netinspect.analysis.flatten import find_flatten_point
+from netinspect.analysis.layers import fold_to_depth, is_leaf, subtree_end
 from tests.records_factory import layer, report_of, small_cnn_layers
 
 

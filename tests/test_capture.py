@@ -9,7 +9,9 @@ import torch
 from torch import nn
 
 from netinspect import inspect_model
-from netinspect.capture import CallCapture, relative_source, tensor_leaves
+from netinspect.capture.callsite import relative_source
+from netinspect.capture.hooks import CallCapture
+from netinspect.capture.tensors import tensor_leaves
 from netinspect.errors import ForwardFailed
 from tests.conftest import model_target
 from tests.models import core_models as cm
@@ -246,7 +248,7 @@ def test_auto_device_falls_back_to_cpu_and_says_so() -> None:
 
 
 def test_real_device_build_skips_random_init() -> None:
-    from netinspect.inspector import _ZeroInitMode
+    from netinspect.sources.build import _ZeroInitMode
 
     with torch.device("cpu"), _ZeroInitMode():
         layer = nn.Linear(64, 32)

@@ -12,8 +12,8 @@ from netinspect_cli import inspect_cmd  # noqa: F401  (registers the commands)
 from netinspect_cli.app import app
 from typer.testing import CliRunner
 
-from netinspect.analysis import collapse_repeats, fold_to_depth
-from netinspect.inspector import inspect_model
+from netinspect.analysis.layers import collapse_repeats, fold_to_depth
+from netinspect.pipeline.run import inspect_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.models import tiny_blocks

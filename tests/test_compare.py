@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from netinspect.baseline import (
+from netinspect.compare.baseline import (
     BASELINE_SCHEMA_VERSION,
     Baseline,
     baseline_filename,
@@ -18,11 +18,11 @@ from netinspect.baseline import (
     baseline_to_text,
     canonical_target,
     read_baseline,
-    read_comparable_json,
     specs_from_input_records,
     write_baseline,
 )
-from netinspect.compare import comparable_view, compare_reports
+from netinspect.compare.diff import comparable_view
+from netinspect.compare.reports import compare_reports, read_comparable_json
 from netinspect.errors import BaselineError, UsageError
 from netinspect.records import (
     FlattenPoint,

@@ -404,7 +404,8 @@ def test_build_model_accepts_a_path_object(tmp_path: Path) -> None:
 
 
 def test_description_is_carried_into_the_report(tmp_path: Path) -> None:
-    from netinspect.serialize import report_from_dict, report_to_dict
+    from netinspect.deserialize import report_from_dict
+    from netinspect.serialize import report_to_dict
 
     config = tmp_path / "d.yaml"
     config.write_text("description: a tiny head\ninput: 1x4\nlayers:\n  - Linear: [4, 2]\n")

@@ -16,8 +16,8 @@ from netinspect_cli.app import app
 from typer.testing import CliRunner
 
 import netinspect
-from netinspect.config import load_config_target
 from netinspect.errors import ConfigError
+from netinspect.sources.config import load_config_target
 from tests.conftest import write_config
 
 

@@ -10,9 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from netinspect.analysis import fold_to_depth, training_bytes_estimate
-from netinspect.inspector import inspect_model
-from netinspect.serialize import report_from_dict, report_to_dict
+from netinspect.analysis.layers import fold_to_depth
+from netinspect.analysis.numbers import training_bytes_estimate
+from netinspect.deserialize import report_from_dict
+from netinspect.pipeline.run import inspect_model
+from netinspect.serialize import report_to_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

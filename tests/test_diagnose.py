@@ -17,9 +17,9 @@ from netinspect_cli.app import app
 from torch import nn
 from typer.testing import CliRunner
 
-from netinspect.diagnose import diagnose_failure
+from netinspect.analysis.diagnose import diagnose_failure
 from netinspect.errors import ForwardFailed
-from netinspect.inspector import inspect_model
+from netinspect.pipeline.run import inspect_model
 from netinspect.records import ErrorRecord, LayerRecord
 
 MODELS = Path(__file__).parent / "models"

@@ -16,11 +16,11 @@ from netinspect_cli.app import app
 from torch import nn
 from typer.testing import CliRunner
 
-from netinspect.analysis import fold_to_depth
-from netinspect.explain import explain_report
-from netinspect.inspector import inspect_model
+from netinspect.analysis.explain import explain_report
+from netinspect.analysis.layers import fold_to_depth
+from netinspect.deserialize import report_from_dict
+from netinspect.pipeline.run import inspect_model
 from netinspect.records import InspectionReport, ShapeExplanation
-from netinspect.serialize import report_from_dict
 
 
 def by_name(report: InspectionReport) -> dict[str, ShapeExplanation]:
@@ -210,7 +210,7 @@ def test_failed_pass_is_explained_up_to_the_failure() -> None:
 
 
 def test_collapse_and_depth_keep_the_receptive_field_growth() -> None:
-    from netinspect.analysis import collapse_repeats
+    from netinspect.analysis.layers import collapse_repeats
 
     full = explain_report(inspect_model("resnet18", device="meta"))
     # By hand: maxpool leaves r 11, j 4; layer1's two blocks are four 3x3 convs at j = 4:

@@ -16,7 +16,7 @@ from netinspect_cli.app import app
 from typer.testing import CliRunner
 
 from netinspect.errors import InputSpecError, InputTooLarge, UsageError
-from netinspect.inspector import inspect_model
+from netinspect.pipeline.run import inspect_model
 from netinspect.specs import parse_forward_arg, parse_input_spec, parse_input_specs
 
 MODELS = Path(__file__).parent / "models"
@@ -271,19 +271,21 @@ def test_output_into_a_file_path_is_exit_2(tmp_path: Path) -> None:
 
 
 def test_real_device_refusal_counts_activations(monkeypatch: pytest.MonkeyPatch) -> None:
-    import netinspect.inspector as inspector
+    import netinspect.pipeline.device as device
+    from netinspect.errors import InputTooLarge
+    from netinspect.pipeline.run import inspect_model
 
     # 2 GiB free: resnet18's input (3*4000*4000*4 = 192 MB) and weights (47 MB) would fit,
     # but conv1 allocates 64*2000*2000*4 = 1.02 GB, twice that with its input alive.
-    monkeypatch.setattr(inspector, "_available_memory", lambda device: 2 * 1024**3)
-    with pytest.raises(inspector.InputTooLarge, match="largest activations"):
-        inspector.inspect_model("resnet18", ["1x3x4000x4000"], device="cpu")
+    monkeypatch.setattr(device, "_available_memory", lambda dev: 2 * 1024**3)
+    with pytest.raises(InputTooLarge, match="largest activations"):
+        inspect_model("resnet18", ["1x3x4000x4000"], device="cpu")
 
 
 def test_a_target_that_calls_sys_exit_on_import(tmp_path: Path) -> None:
     (tmp_path / "exits.py").write_text("import sys\nsys.exit(5)\n")
     from netinspect.errors import UsageError
-    from netinspect.loading import resolve_target
+    from netinspect.sources.resolve import resolve_target
 
     with pytest.raises(UsageError, match=r"importing .*exits.py called sys.exit\(5\)"):
         resolve_target(f"{tmp_path / 'exits.py'}:Net")
@@ -293,7 +295,7 @@ def test_a_whole_pickled_model_gets_an_actionable_message(tmp_path: Path) -> Non
     import torch
 
     from netinspect.errors import WeightsError
-    from netinspect.inspector import inspect_model
+    from netinspect.pipeline.run import inspect_model
     from tests.models.core_models import Reuse
 
     path = tmp_path / "whole.pt"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from netinspect.deserialize import report_from_dict
 from netinspect.render import OutputFormat, RenderOptions, render_report
-from netinspect.serialize import report_from_dict, report_to_dict
+from netinspect.serialize import report_to_dict
 from tests.records_factory import report_of, small_cnn_layers
 
 PLAIN = RenderOptions(width=100, color=False)

@@ -20,15 +20,15 @@ import pytest
 from netinspect_cli.app import app
 from typer.testing import CliRunner
 
-from netinspect.sizes import (
+from netinspect.analysis.sizes import (
     DimSizes,
     describe_dim,
     find_step,
     infer_accepted,
-    probe_sizes,
     runs,
     scan_dim,
 )
+from netinspect.pipeline.probe import probe_sizes
 
 MODELS = Path(__file__).parent / "models" / "sizes_models.py"
 

@@ -14,7 +14,7 @@ from netinspect_cli.app import app
 from typer.testing import CliRunner
 
 from netinspect.errors import UsageError
-from netinspect.inspector import inspect_model
+from netinspect.pipeline.run import inspect_model
 from netinspect.specs import parse_forward_arg, parse_forward_args
 
 MODELS = Path(__file__).parent / "models"

@@ -18,7 +18,7 @@ import torchvision.models as tvm
 from torch import nn
 from torchvision.models.regnet import BlockParams
 
-from netinspect.inspector import inspect_model
+from netinspect.pipeline.run import inspect_model
 
 FAMILY_SIZES = {
     "classification": 80,

@@ -2,49 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
-
 from netinspect.records import InspectionReport
+from netinspect.render.options import (
+    DEFAULT_COLUMNS,
+    Column,
+    OutputFormat,
+    RenderOptions,
+    parse_columns,
+)
 
-
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-
-
-class Column(str, Enum):
-    """Optional per-layer columns (``--columns``); '#', Layer and Type are always shown."""
-
-    shapes = "shapes"
-    params = "params"
-    macs = "macs"
-    flops = "flops"
-    memory = "memory"
-
-
-DEFAULT_COLUMNS = (Column.shapes, Column.params)
-
-
-def parse_columns(text: str) -> tuple[Column, ...]:
-    """``"shapes,params,flops"`` -> columns in that order. Raises ValueError on unknown ones."""
-    names = [part.strip().lower() for part in text.split(",") if part.strip()]
-    known = {c.value: c for c in Column}
-    unknown = [n for n in names if n not in known]
-    if unknown or not names:
-        raise ValueError(
-            f"unknown column(s) {', '.join(unknown) or '(none given)'}; choose from "
-            + ", ".join(known)
-        )
-    return tuple(dict.fromkeys(known[n] for n in names))
-
-
-@dataclass(frozen=True, slots=True)
-class RenderOptions:
-    width: int = 100
-    color: bool = False
-    columns: tuple[Column, ...] = DEFAULT_COLUMNS
+__all__ = [
+    "DEFAULT_COLUMNS",
+    "Column",
+    "OutputFormat",
+    "RenderOptions",
+    "parse_columns",
+    "render_report",
+]
 
 
 def render_report(report: InspectionReport, fmt: OutputFormat, options: RenderOptions) -> str:

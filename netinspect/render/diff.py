@@ -11,13 +11,13 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from netinspect.compare import FieldChange, LayerDiff, LayerView, ReportDiff
-from netinspect.render import RenderOptions
+from netinspect.compare.diff import FieldChange, LayerDiff, LayerView, ReportDiff
+from netinspect.render.options import RenderOptions
 from netinspect.render.table import make_console
 from netinspect.render.text import fmt_int, fmt_shape, fmt_shapes
 
 if TYPE_CHECKING:
-    from netinspect.baseline import CheckResult
+    from netinspect.compare.baseline import CheckResult
 
 CHECK_SCHEMA_VERSION = 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from netinspect.records import InspectionReport
-from netinspect.render import DEFAULT_COLUMNS, Column
+from netinspect.render.options import DEFAULT_COLUMNS, Column
 from netinspect.render.text import (
     column_cells,
     explanation_rows,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from netinspect.sizes import DimSizes, SizesReport, describe_dim
+from netinspect.analysis.sizes import DimSizes, SizesReport, describe_dim
 
 SIZES_SCHEMA_VERSION = 1
 

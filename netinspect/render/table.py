@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from netinspect.records import InspectionReport
-from netinspect.render import Column, RenderOptions
+from netinspect.render.options import Column, RenderOptions
 from netinspect.render.text import (
     column_cells,
     explanation_rows,

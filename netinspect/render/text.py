@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from netinspect.analysis import dims_text
+from netinspect.analysis.numbers import dims_text
 from netinspect.records import ErrorRecord, FlattenPoint, InspectionReport, LayerRecord, Shape
-from netinspect.render import Column
+from netinspect.render.options import Column
 
 
 def fmt_shape(shape: Shape, sep: str = ", ") -> str:

@@ -13,8 +13,9 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 
-from netinspect.analysis import is_leaf, number_text
-from netinspect.diagnose import fmt_size, op_name, per_dim
+from netinspect.analysis.diagnose.common import fmt_size, op_name, per_dim
+from netinspect.analysis.layers import is_leaf
+from netinspect.analysis.numbers import number_text
 from netinspect.records import InspectionReport, LayerRecord, Shape, ShapeExplanation
 
 # A tensor's place on the path: (receptive field, cumulative stride), per spatial dim.

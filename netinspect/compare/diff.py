@@ -20,7 +20,6 @@ a module swapped under the same name reads as *replaced*.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -288,50 +287,6 @@ def _report_level_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> lis
     if old["error"] != new["error"]:
         changes.append(FieldChange("error", old["error"], new["error"]))
     return changes
-
-
-ReportSource = InspectionReport | Mapping[str, Any] | str | os.PathLike[str]
-
-
-def _load_side(source: ReportSource, which: str) -> dict[str, Any]:
-    if isinstance(source, (str, os.PathLike)):
-        # Lazy: baseline imports this module.
-        from netinspect.baseline import read_comparable_json
-
-        return read_comparable_json(source)
-    if not isinstance(source, (InspectionReport, Mapping)):
-        raise TypeError(
-            f"compare_reports: {which} must be an InspectionReport, a report dict, or the path "
-            f"of a saved report / baseline JSON, not {type(source).__name__}"
-        )
-    return comparable_view(source)
-
-
-def compare_reports(
-    old: ReportSource,
-    new: ReportSource,
-    *,
-    old_label: str | None = None,
-    new_label: str | None = None,
-) -> ReportDiff:
-    """Compare two reports layer by layer. Each side is an ``InspectionReport``, a report dict
-    (``--format json``), a comparable view, or a ``str``/``Path`` of a saved report JSON or a
-    baseline file (read with ``baseline.read_comparable_json``; a path is the default label).
-    Other types raise TypeError; an unreadable file raises UsageError."""
-    old_view, new_view = _load_side(old, "old"), _load_side(new, "new")
-    if old_label is None:
-        old_label = os.fspath(old) if isinstance(old, (str, os.PathLike)) else "old"
-    if new_label is None:
-        new_label = os.fspath(new) if isinstance(new, (str, os.PathLike)) else "new"
-    rows = align_layers(
-        [_layer_view(r) for r in old_view["layers"]], [_layer_view(r) for r in new_view["layers"]]
-    )
-    return ReportDiff(
-        old_label=old_label,
-        new_label=new_label,
-        rows=rows,
-        changes=tuple(_report_level_changes(old_view, new_view)),
-    )
 
 
 def _parent_name(name: str) -> str | None:

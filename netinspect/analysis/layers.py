@@ -1,39 +1,18 @@
-"""Pure functions over records: the flatten point, its consumer, folding rows to a depth.
-No torch here."""
+"""The row tree: subtrees, folding to a depth, collapsing repeated blocks."""
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
-import math
 import re
 from collections.abc import Sequence
-from fractions import Fraction
 
+from netinspect.analysis.numbers import dims_text
 from netinspect.records import (
-    FlattenConsumer,
-    FlattenPoint,
     InspectionReport,
     LayerRecord,
-    Shape,
     ShapeExplanation,
 )
-
-
-def training_bytes_estimate(
-    param_bytes: int, trainable_param_bytes: int, buffer_bytes: int, activation_bytes: int
-) -> int:
-    """Memory for one training step with Adam, in bytes:
-
-        params + buffers + grads (1×) + Adam's exp_avg and exp_avg_sq (2×) + saved activations
-
-    Grads and both Adam states exist only for trainable parameters and take the parameter's
-    dtype, hence ``3 × trainable_param_bytes``. Saved activations are estimated by every new
-    tensor the forward pass produced (``activation_bytes``), an upper bound on what autograd
-    keeps for backward. Not counted: the optimizer's step temporaries, allocator fragmentation,
-    CUDA context, mixed-precision master copies.
-    """
-    return param_bytes + buffer_bytes + 3 * trainable_param_bytes + activation_bytes
 
 
 def subtree_end(layers: Sequence[LayerRecord], i: int) -> int:
@@ -48,78 +27,6 @@ def subtree_end(layers: Sequence[LayerRecord], i: int) -> int:
 def is_leaf(layers: Sequence[LayerRecord], i: int) -> bool:
     # O(1): in pre-order a row has children exactly when the next row is deeper.
     return i + 1 >= len(layers) or layers[i + 1].depth <= layers[i].depth
-
-
-def _drops_to_2d(layer: LayerRecord) -> bool:
-    """A (batch, features) output from a >=3-D input with the same batch size."""
-    if not layer.input_shapes or not layer.output_shapes:
-        return False
-    src, out = layer.input_shapes[0], layer.output_shapes[0]
-    return len(src) >= 3 and len(out) == 2 and src[0] == out[0]
-
-
-def _flattened_dims(src: Shape, out: Shape) -> Shape:
-    """The dims that were multiplied into the feature axis, or () for a selection like x[:, 0]."""
-    tail = src[1:]
-    return tail if math.prod(tail) == out[1] else ()
-
-
-def find_flatten_point(layers: Sequence[LayerRecord]) -> FlattenPoint | None:
-    """The first row whose output drops from >=3-D to 2-D.
-
-    A container that flattens (a Sequential ending in nn.Flatten, or the root module itself)
-    qualifies too, so we descend to the innermost qualifying row: the one that does the work.
-    """
-    lo, hi = 0, len(layers)
-    chosen: int | None = None
-    while True:
-        found = next((i for i in range(lo, hi) if _drops_to_2d(layers[i])), None)
-        if found is None:
-            break
-        chosen = found
-        lo, hi = found + 1, subtree_end(layers, found)
-    if chosen is None:
-        return None
-    row = layers[chosen]
-    src, out = row.input_shapes[0], row.output_shapes[0]
-    return FlattenPoint(
-        layer_index=row.index,
-        name=row.name,
-        kind=row.kind,
-        type=row.type,
-        input_shape=src,
-        output_shape=out,
-        source=row.source,
-        flattened_dims=_flattened_dims(src, out),
-        consumer=find_consumer(layers, chosen),
-    )
-
-
-def find_consumer(layers: Sequence[LayerRecord], flat_pos: int) -> FlattenConsumer | None:
-    """The first leaf row after the flatten point that does more than pass the features through
-    (Dropout and activations are skipped), with the size it expects when it declares one."""
-    features = layers[flat_pos].output_shapes[0]
-    for j in range(subtree_end(layers, flat_pos), len(layers)):
-        row = layers[j]
-        if not is_leaf(layers, j):
-            continue
-        expected = row.attributes.get("in_features")
-        passes_through = (
-            expected is None
-            and row.input_shapes[:1] == (features,)
-            and row.output_shapes[:1] == (features,)
-        )
-        if passes_through:
-            continue
-        expected_int = expected if isinstance(expected, int) and expected > 0 else None
-        return FlattenConsumer(
-            layer_index=row.index,
-            name=row.name,
-            type=row.type,
-            expected_in_features=expected_int,
-            matches=None if expected_int is None else expected_int == features[-1],
-        )
-    return None
 
 
 def fold_to_depth(report: InspectionReport, depth: int) -> InspectionReport:
@@ -148,24 +55,6 @@ def with_layers(report: InspectionReport, kept: Sequence[LayerRecord]) -> Inspec
     if explanations is not None:
         explanations = _fold_explanations(explanations, kept)
     return dataclasses.replace(report, layers=tuple(kept), explanations=explanations)
-
-
-def number_text(x: float) -> str:
-    """``32``, ``32/7`` (an exact small fraction: strides after upsampling are ratios of
-    sizes), else ``4.571``."""
-    if float(x).is_integer():
-        return str(int(x))
-    ratio = Fraction(x).limit_denominator(1000)
-    if abs(float(ratio) - x) <= 1e-9 * max(1.0, abs(x)):
-        return f"{ratio.numerator}/{ratio.denominator}"
-    return f"{x:.4g}"
-
-
-def dims_text(values: Sequence[float]) -> str:
-    """``51`` when every spatial dim agrees, else ``51×35``."""
-    if len(set(values)) == 1:
-        return number_text(values[0])
-    return "×".join(number_text(v) for v in values)
 
 
 def _fold_explanations(

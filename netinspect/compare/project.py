@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netinspect.baseline import split_file_target
+from netinspect.compare.baseline import split_file_target
 from netinspect.errors import ConfigError, UsageError
 
 if sys.version_info >= (3, 11):

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from netinspect.compare import ReportDiff, comparable_view, compare_reports
-from netinspect.errors import BaselineError, ForwardFailed, NetinspectError, UsageError
+from netinspect.compare.diff import ReportDiff, comparable_view
+from netinspect.errors import BaselineError
 from netinspect.fileio import write_text_atomic
-from netinspect.loading import is_config_path
+from netinspect.sources.target import is_config_path
 
 if TYPE_CHECKING:
     from netinspect.records import InspectionReport
@@ -220,109 +220,6 @@ def list_baselines(directory: str | os.PathLike[str]) -> list[Baseline]:
     """Every baseline in ``directory``, sorted by target (for a ``check`` given no targets)."""
     found = [read_baseline(p) for p in sorted(Path(directory).glob("*.json"))]
     return sorted(found, key=lambda b: b.target)
-
-
-# --- snapshot and check ----------------------------------------------------------------------
-
-
-def inspect_for_baseline(
-    location: str, inputs: tuple[str, ...] | None, allow_import: tuple[str, ...] = ()
-) -> InspectionReport:
-    """Inspect on the default device; a failing forward still yields its partial report."""
-    from netinspect.inspector import inspect_model
-
-    try:
-        return inspect_model(
-            location, inputs=list(inputs) if inputs else None, allow_import=allow_import
-        )
-    except ForwardFailed as exc:
-        return exc.report
-
-
-def snapshot_target(item: CheckTarget, directory: str | os.PathLike[str]) -> Path:
-    """Inspect ``item`` and write its baseline. A model whose forward fails is refused."""
-    from netinspect.inspector import inspect_model
-
-    report = inspect_model(
-        item.location,
-        inputs=list(item.inputs) if item.inputs else None,
-        allow_import=item.allow_import,
-    )
-    return write_baseline(directory, baseline_from_report(item.target, item.inputs, report))
-
-
-def check_target(
-    item: CheckTarget, directory: str | os.PathLike[str], *, update: bool = False
-) -> CheckResult:
-    """Compare ``item`` with its baseline; ``update`` writes the new state when it differs
-    (and creates a missing baseline). Usage problems come back as status "error"."""
-    path = baseline_path(directory, item.target)
-    target = canonical_target(item.target)
-    try:
-        baseline: Baseline | None = None
-        if path.exists():
-            baseline = read_baseline(path)
-            if baseline.target != target:
-                raise BaselineError(
-                    f"{path} is the baseline of {baseline.target!r}, not {target!r}"
-                )
-        elif not update:
-            # A typo (``vgg61``) is an unknown model, not a missing baseline: say so first.
-            from netinspect.loading import resolve_target
-
-            resolve_target(item.location, allow_import=item.allow_import)
-            raise BaselineError(
-                f"no baseline for {target}: {path} does not exist "
-                f"(create it with `netinspect snapshot {target}`)"
-            )
-        inputs = item.inputs if item.inputs is not None else (baseline.inputs if baseline else None)
-        report = inspect_for_baseline(item.location, inputs, item.allow_import)
-        if update and report.error is not None:
-            # Accepting a model that no longer runs would bury the failure in the baseline.
-            raise ForwardFailed(
-                f"{target}: forward pass failed, baseline not updated: {report.error.message}",
-                report,
-            )
-        if baseline is None:
-            write_baseline(directory, baseline_from_report(target, inputs, report))
-            return CheckResult(target, str(path), "created")
-        diff = compare_reports(baseline.view, report, old_label=str(path), new_label=target)
-        if not diff.is_regression:
-            return CheckResult(target, str(path), "ok", diff)
-        if update:
-            write_baseline(directory, baseline_from_report(target, inputs, report))
-            return CheckResult(target, str(path), "updated", diff)
-        return CheckResult(target, str(path), "regression", diff, exit_code=1)
-    except NetinspectError as exc:
-        return CheckResult(target, str(path), "error", error=str(exc), exit_code=exc.exit_code)
-
-
-def read_comparable_json(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The comparable view of a saved report (``-f json -o r.json``) or of a baseline file."""
-    from netinspect.records import SCHEMA_VERSION
-
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not valid JSON ({json_error_text(exc)})") from None
-    if isinstance(data, dict) and data.get("kind") == BASELINE_KIND:
-        return dict(parse_baseline(data, path).view)
-    version = data.get("schema_version") if isinstance(data, dict) else None
-    if isinstance(version, int) and version > SCHEMA_VERSION:
-        raise UsageError(
-            f"{path} is a report of a newer netinspect (schema_version {version}; this version "
-            f"reads up to {SCHEMA_VERSION})"
-        )
-    try:
-        return comparable_view(data)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise UsageError(
-            f"{path} is neither a netinspect report (--format json) nor a baseline"
-        ) from None
 
 
 _LIST_ITEM = re.compile(r"^(\w+)\[(\d+)\]$")

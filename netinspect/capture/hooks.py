@@ -7,14 +7,11 @@ pre/post hooks on each module, and a ``TorchFunctionMode`` that sees ``torch.fla
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import os
 import sys
 import weakref
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from types import FrameType, TracebackType
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import torch
@@ -22,264 +19,26 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
 
-from netinspect.costs import CostMode
-from netinspect.records import LayerKind, LayerRecord, Shape
-
-_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
-# Our hooks' own frames are skipped; reaching the inspector (which calls model(...)) means no
-# model code made the call, so the root module's row has no call site.
-_THIS_FILE = os.path.abspath(__file__)
-_DRIVER_FILE = os.path.join(os.path.dirname(_THIS_FILE), "inspector.py")
-_MAX_LEAF_DEPTH = 8
-
-
-def tensor_leaves(obj: Any) -> Iterator[torch.Tensor]:
-    """Every tensor inside ``obj`` in order (see ``named_tensor_leaves``)."""
-    for _, tensor in named_tensor_leaves(obj):
-        yield tensor
-
-
-def named_tensor_leaves(
-    obj: Any, path: str = "", _depth: int = 0
-) -> Iterator[tuple[str, torch.Tensor]]:
-    """Every tensor inside ``obj`` in order, with where it sits: tuples and lists (``[0]``),
-    dicts and HF ``ModelOutput`` (``out``, ``[0].boxes``), namedtuples and dataclasses (their
-    field names), distributions (their parameters: ``loc``, ``scale``). Anything else is not a
-    tensor and is skipped."""
-    if isinstance(obj, torch.Tensor):
-        yield path, obj
-        return
-    if _depth >= _MAX_LEAF_DEPTH or isinstance(obj, (str, bytes, int, float, bool, type(None))):
-        return
-    if isinstance(obj, Mapping):
-        items: Iterable[tuple[str, Any]] = ((_field(path, k), v) for k, v in obj.items())
-    elif isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
-        items = ((_field(path, k), getattr(obj, k)) for k in obj._fields)
-    elif isinstance(obj, (list, tuple)):
-        items = ((f"{path}[{i}]", v) for i, v in enumerate(obj))
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        items = (
-            (_field(path, f.name), getattr(obj, f.name, None)) for f in dataclasses.fields(obj)
-        )
-    elif isinstance(obj, torch.distributions.Distribution):
-        # A distribution's parameters (loc, scale, logits...) are what a user wants to see.
-        items = ((_field(path, k), obj.__dict__.get(k)) for k in dict(obj.arg_constraints))
-    else:
-        return
-    for name, value in items:
-        yield from named_tensor_leaves(value, name, _depth + 1)
-
-
-def _field(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-def _storage_root(t: torch.Tensor) -> torch.Tensor:
-    """The tensor that owns ``t``'s memory: its base for a view, else itself."""
-    return t._base if t._base is not None else t
-
-
-def shape_of(t: torch.Tensor) -> Shape:
-    return tuple(int(d) for d in t.shape)
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
-
-
-def relative_source(filename: str, lineno: int) -> str:
-    """``package/relative/path.py:LINE``: relative to the directory that holds the file's
-    top-level package (``torchvision/models/vgg.py``); a file outside any package is relative
-    to the current directory (``net.py``, ``../models/net.py``). Never absolute."""
-    return f"{_relative_path(filename, os.getcwd())}:{lineno}"
-
-
-@functools.lru_cache(maxsize=1024)
-def _relative_path(filename: str, cwd: str) -> str:
-    # Cached: every row asks, and models make thousands of calls from a handful of files.
-    path = os.path.abspath(filename)
-    top = None
-    directory = os.path.dirname(path)
-    while os.path.isfile(os.path.join(directory, "__init__.py")):
-        top = directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    if top is not None:
-        rel = os.path.relpath(path, os.path.dirname(top))
-    else:
-        try:
-            rel = os.path.relpath(path, cwd)
-        except ValueError:  # another drive (Windows): the name is all that is relative
-            rel = os.path.basename(path)
-    return rel.replace(os.sep, "/")
-
-
-def caller_outside_torch(frame: FrameType | None) -> str | None:
-    """The first frame that is not torch's own code: the model line that made the call."""
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if filename == _DRIVER_FILE:
-            return None
-        if filename != _THIS_FILE and not filename.startswith(_TORCH_DIR):
-            return relative_source(filename, frame.f_lineno)
-        frame = frame.f_back
-    return None
-
-
-WeightKey = Hashable
-
-
-def weight_tensors(module: nn.Module, *, recurse: bool) -> Iterator[tuple[WeightKey, torch.Tensor]]:
-    """A module's weights, each with a key that is the same wherever it is met: its
-    parameters, and the packed weight and bias of quantized (int8) modules, which keep them
-    outside ``parameters()`` (``_weight_bias()``). A quantized Linear and the packed-params
-    module inside it share one owner, the innermost module along ``_packed_params``."""
-    modules = module.modules() if recurse else (module,)
-    seen: set[WeightKey] = set()
-    for m in modules:
-        found: list[tuple[WeightKey, torch.Tensor]] = [
-            (id(p), p) for p in m.parameters(recurse=False)
-        ]
-        weight_bias = getattr(m, "_weight_bias", None)
-        if callable(weight_bias):
-            owner: object = m
-            while isinstance(inner := getattr(owner, "_packed_params", None), nn.Module):
-                owner = inner
-            found += [
-                (("packed", id(owner), i), t)
-                for i, t in enumerate(weight_bias())
-                if isinstance(t, torch.Tensor)
-            ]
-        for key, t in found:
-            if key not in seen:
-                seen.add(key)
-                yield key, t
-
-
-def is_trainable(key: WeightKey, t: torch.Tensor) -> bool:
-    """Registered parameters that require grad. Packed int8 weights (tuple keys) are never
-    trainable: no optimizer sees them, even when their bias comes back as a Parameter."""
-    return not isinstance(key, tuple) and t.requires_grad
-
-
-def is_builtin_module(module: nn.Module) -> bool:
-    """torch's own modules: the ops inside them (F.conv2d in Conv2d) are not rows."""
-    return type(module).__module__.startswith("torch.")
-
-
-def module_attributes(module: nn.Module) -> dict[str, Any]:
-    """Constructor settings that torch.nn declares in ``__constants__`` (in_features, stride...)."""
-    out: dict[str, Any] = {}
-    for name in getattr(type(module), "__constants__", ()):
-        value = getattr(module, name, None)
-        if isinstance(value, (bool, int, float, str)) or value is None:
-            out[name] = value
-        elif isinstance(value, (tuple, list)) and all(
-            isinstance(v, (int, float, type(None))) for v in value
-        ):
-            out[name] = tuple(value)
-    return out
-
-
-# Settings of functional resizes, by position after the input, kept on their rows so that
-# --explain can show ⌊13 × 0.5⌋ = 6 rather than a ratio of shapes.
-_RESIZE_ARGS: dict[str, tuple[str, ...]] = dict.fromkeys(
-    ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear"),
-    ("size", "scale_factor", "mode", "align_corners"),
+from netinspect.capture.callsite import caller_outside_torch
+from netinspect.capture.costs import CostMode
+from netinspect.capture.rows import (
+    RowBuilder,
+    _describe,
+    is_builtin_module,
+    module_attributes,
+    op_display,
+    op_settings,
 )
-
-
-def op_settings(short: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The plain-valued settings (numbers, strings, tuples of numbers) of a resize op call."""
-    names = _RESIZE_ARGS.get(short)
-    if names is None:
-        return {}
-    given = {**dict(zip(names, args[1:], strict=False)), **kwargs}
-    out: dict[str, Any] = {}
-    for key in names:
-        value = given.get(key)
-        if isinstance(value, list):
-            value = tuple(value)
-        plain = isinstance(value, (int, float, str)) or (
-            isinstance(value, tuple) and all(isinstance(v, (int, float)) for v in value)
-        )
-        if plain:
-            out[key] = value
-    return out
-
-
-def op_display(func: Callable[..., Any]) -> tuple[str, str]:
-    """(short name, type) for a function seen by the mode, e.g. ("view", "Tensor.view")."""
-    name = getattr(func, "__name__", None) or repr(func)
-    if name == "__get__":
-        owner = getattr(func, "__self__", None)
-        attr = getattr(owner, "__name__", "attr")
-        return attr, f"Tensor.{attr}"
-    if getattr(func, "__objclass__", None) is not None:
-        return name, f"Tensor.{name}"
-    module = getattr(func, "__module__", None) or "torch"
-    if module.startswith("torch.nn.functional") or module == "torch._C._nn":
-        return name, f"F.{name}"
-    if module.startswith("torch._C") or module == "torch":
-        return name, f"torch.{name}"
-    return name, f"{module}.{name}"
-
-
-@dataclass
-class RowBuilder:
-    """A row while the pass runs; frozen into a LayerRecord at the end."""
-
-    index: int
-    name: str
-    kind: LayerKind
-    type: str
-    depth: int
-    parent: str | None
-    call_index: int
-    source: str | None
-    input_shapes: tuple[Shape, ...] = ()
-    input_dtypes: tuple[str, ...] = ()
-    output_shapes: tuple[Shape, ...] = ()
-    output_dtypes: tuple[str, ...] = ()
-    params: int = 0
-    trainable_params: int = 0
-    shared_params: int = 0
-    attributes: dict[str, Any] = field(default_factory=dict)
-    is_finished: bool = False
-    # Aten-level cost of the ops that ran while this row was the innermost one.
-    flops: int = 0
-    macs: int = 0
-    activation_bytes: int = 0
-
-    def freeze(self) -> LayerRecord:
-        return LayerRecord(
-            index=self.index,
-            name=self.name,
-            kind=self.kind,
-            type=self.type,
-            depth=self.depth,
-            parent=self.parent,
-            call_index=self.call_index,
-            input_shapes=self.input_shapes,
-            output_shapes=self.output_shapes,
-            params=self.params,
-            trainable_params=self.trainable_params,
-            shared_params=self.shared_params,
-            source=self.source,
-            input_dtypes=self.input_dtypes,
-            output_dtypes=self.output_dtypes,
-            attributes=dict(self.attributes),
-            flops=self.flops,
-            macs=self.macs,
-            activation_bytes=self.activation_bytes,
-        )
-
-
-def _describe(obj: Any) -> tuple[tuple[Shape, ...], tuple[str, ...]]:
-    leaves = list(tensor_leaves(obj))
-    return tuple(shape_of(t) for t in leaves), tuple(dtype_name(t.dtype) for t in leaves)
+from netinspect.capture.tensors import (
+    WeightKey,
+    _storage_root,
+    is_trainable,
+    tensor_leaves,
+    weight_tensors,
+)
+from netinspect.records import (
+    LayerRecord,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,4 @@
-"""Resolve what the user named (a torchvision model, ``file.py:Name``, ``package.module:Name``
-or a YAML config) into a ``ModelTarget``: a factory plus the facts needed to run it.
-
-Nothing here builds the model: the inspector calls ``factory()`` inside the device context it
-chose (``torch.device("meta")`` by default), so no weight memory or init time is spent.
-"""
+"""Models from Python: ``path/to/file.py:Name`` and importable ``package.module:Name``."""
 
 from __future__ import annotations
 
@@ -12,92 +7,17 @@ import importlib
 import importlib.util
 import os
 import sys
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netinspect.errors import ModelNotFound, UsageError, describe_exception
-
-CONFIG_SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True)
-class ModelTarget:
-    name: str
-    source: str  # "torchvision" | "file" | "module" | "config" | "object"
-    factory: Callable[[], Any]
-    default_inputs: tuple[str, ...] | None = None
-    family: str | None = None
-    # Non-tensor forward arguments the target asks for (config ``args:``), CLI ``--arg`` wins.
-    default_args: dict[str, Any] = field(default_factory=dict)
-    # A config's ``description:``, carried into the report's model info.
-    description: str | None = None
-    # Where ``--device auto`` runs this target instead of meta, and why (quantized models).
-    auto_device: str | None = None
-    auto_device_reason: str | None = None
-
-
-def is_config_path(target: str) -> bool:
-    return target.lower().endswith(CONFIG_SUFFIXES)
-
-
-def resolve_target(target: str, *, allow_import: tuple[str, ...] = ()) -> ModelTarget:
-    """Turn a CLI/API target string into a ModelTarget. Raises a UsageError subclass."""
-    target = target.strip()
-    if not target:
-        raise ModelNotFound(target, detail="no model given")
-    if is_config_path(target):
-        from netinspect.config import load_config_target
-
-        return load_config_target(target, allow_import=allow_import)
-    if ":" in target:
-        location, _, attr = target.rpartition(":")
-        if location.endswith(".py") or os.sep in location or "/" in location:
-            return _file_target(target, location, attr)
-        return _module_target(target, location, attr)
-    if target.endswith(".py"):
-        raise UsageError(f"name the model class or factory in {target}: use {target}:ClassName")
-    return torchvision_target(target)
-
-
-def torchvision_target(name: str) -> ModelTarget:
-    from netinspect import zoo
-
-    families = zoo.model_families()
-    if name not in families:
-        lowered = {n.lower(): n for n in families}
-        if name.lower() in lowered:
-            suggestions = [lowered[name.lower()]]
-        else:
-            suggestions = difflib.get_close_matches(name, list(families), n=3, cutoff=0.6)
-        detail = f"unknown model {name!r}: not a torchvision model, .py target or YAML config"
-        if Path(name).exists():
-            detail += " (a file of that name exists: use file.py:ClassName or a .yaml config)"
-        raise ModelNotFound(name, suggestions, detail)
-    family = families[name]
-
-    def factory() -> Any:
-        import torchvision.models as tvm
-
-        with warnings.catch_warnings():
-            # torchvision's own deprecation and observer chatter: nothing the user can act on.
-            warnings.simplefilter("ignore")
-            return tvm.get_model(name, weights=None, **zoo.build_kwargs(name, family))
-
-    return ModelTarget(
-        name=name,
-        source="torchvision",
-        factory=factory,
-        default_inputs=zoo.default_inputs(name, family),
-        family=family,
-        auto_device=zoo.FAMILY_AUTO_DEVICE.get(family),
-        auto_device_reason=(
-            "quantized int8 kernels run on cpu only" if family in zoo.FAMILY_AUTO_DEVICE else None
-        ),
-    )
+from netinspect.errors import (
+    ModelNotFound,
+    UsageError,
+    describe_exception,
+)
+from netinspect.sources.target import ModelTarget
 
 
 @contextmanager
@@ -111,7 +31,7 @@ def _on_sys_path(directory: str) -> Iterator[None]:
             sys.path.remove(directory)
 
 
-def _file_target(target: str, location: str, attr: str) -> ModelTarget:
+def file_target(target: str, location: str, attr: str) -> ModelTarget:
     path = Path(location)
     if not path.is_file():
         raise UsageError(f"model file not found: {location}")
@@ -142,7 +62,7 @@ def import_from_cwd(module_name: str) -> Any:
         return importlib.import_module(module_name)
 
 
-def _module_target(target: str, module_path: str, attr: str) -> ModelTarget:
+def module_target(target: str, module_path: str, attr: str) -> ModelTarget:
     try:
         module = import_from_cwd(module_path)
     except ModuleNotFoundError as exc:

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
+import warnings
+from pathlib import Path
 from typing import Any
+
+from netinspect.errors import (
+    ModelNotFound,
+)
+from netinspect.sources.target import ModelTarget
 
 FAMILIES = ("classification", "detection", "segmentation", "video", "optical_flow", "quantization")
 
@@ -72,3 +80,38 @@ def default_inputs(name: str, family: str) -> tuple[str, ...]:
 
 def build_kwargs(name: str, family: str) -> dict[str, Any]:
     return {**FAMILY_BUILD_KWARGS.get(family, {}), **MODEL_BUILD_KWARGS.get(name, {})}
+
+
+def torchvision_target(name: str) -> ModelTarget:
+    families = model_families()
+    if name not in families:
+        lowered = {n.lower(): n for n in families}
+        if name.lower() in lowered:
+            suggestions = [lowered[name.lower()]]
+        else:
+            suggestions = difflib.get_close_matches(name, list(families), n=3, cutoff=0.6)
+        detail = f"unknown model {name!r}: not a torchvision model, .py target or YAML config"
+        if Path(name).exists():
+            detail += " (a file of that name exists: use file.py:ClassName or a .yaml config)"
+        raise ModelNotFound(name, suggestions, detail)
+    family = families[name]
+
+    def factory() -> Any:
+        import torchvision.models as tvm
+
+        with warnings.catch_warnings():
+            # torchvision's own deprecation and observer chatter: nothing the user can act on.
+            warnings.simplefilter("ignore")
+            return tvm.get_model(name, weights=None, **build_kwargs(name, family))
+
+    return ModelTarget(
+        name=name,
+        source="torchvision",
+        factory=factory,
+        default_inputs=default_inputs(name, family),
+        family=family,
+        auto_device=FAMILY_AUTO_DEVICE.get(family),
+        auto_device_reason=(
+            "quantized int8 kernels run on cpu only" if family in FAMILY_AUTO_DEVICE else None
+        ),
+    )

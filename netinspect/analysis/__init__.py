@@ -1,0 +1,3 @@
+"""Pure functions of records (no torch): flatten point, folding, explain, diagnose, sizes."""
+
+from __future__ import annotations

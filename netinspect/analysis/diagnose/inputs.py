@@ -1,0 +1,129 @@
+"""Inputs of the wrong kind: dtypes, lists, ops the meta device cannot run."""
+
+from __future__ import annotations
+
+import re
+
+from netinspect.analysis.diagnose.common import (
+    _WEIGHTED_ATTRS,
+    Diagnosis,
+    _is_floating,
+    _label,
+    fmt_dims,
+    op_name,
+)
+from netinspect.analysis.diagnose.layers import _spatial_count
+from netinspect.records import (
+    LayerRecord,
+)
+
+# --- dtypes --------------------------------------------------------------------------------
+
+
+def _article(word: str) -> str:
+    return "an" if word.startswith(("int", "a", "e", "o")) else "a"
+
+
+def _diagnose_dtype(row: LayerRecord, param_dtype: str | None) -> Diagnosis | None:
+    if (
+        row.kind != "module"
+        or not row.input_dtypes
+        or not any(a in row.attributes for a in _WEIGHTED_ATTRS)
+    ):
+        return None
+    got = row.input_dtypes[0]
+    weights = param_dtype or "float32"
+    if _is_floating(got) and got == weights:
+        return None
+    shape = row.input_shapes[0] if row.input_shapes else ()
+    message = f"{_label(row)} got {_article(got)} {got} input {fmt_dims(shape)}; its weights are {weights}"
+    if _is_floating(got):
+        hint = f"cast the input with .to(torch.{weights}), or the model with .to(torch.{got})"
+    else:
+        hint = f"cast the input with .float() (on the command line, drop :{got} from --input)"
+    return Diagnosis(f"{_article(weights)} {weights} input", message, hint)
+
+
+# --- a list where one tensor was expected ---------------------------------------------------
+
+# Layers whose forward takes exactly one tensor (marked by the settings that size it).
+_SINGLE_TENSOR_ATTRS = ("in_channels", "in_features", "num_features", "normalized_shape")
+
+
+def _example_input(row: LayerRecord) -> str:
+    """A one-tensor ``--input`` for this layer: ``1x3x224x224`` for a Conv2d(3, ...)."""
+    attrs = row.attributes
+    if isinstance(attrs.get("in_features"), int):
+        return f"1x{attrs['in_features']}"
+    channels = next(
+        (attrs[a] for a in ("in_channels", "num_features") if isinstance(attrs.get(a), int)), 3
+    )
+    spatial = _spatial_count(row) or 2
+    return f"1x{channels}" + ("x224" * spatial if spatial == 2 else "x32" * spatial)
+
+
+def _diagnose_sequence_input(
+    row: LayerRecord, exception_type: str, exception_message: str
+) -> Diagnosis | None:
+    """A single-tensor layer (Conv, Linear, norm) fed a list or tuple of tensors.
+
+    The records show it when the call had several tensor leaves. A one-element list records
+    like a plain tensor; only then is torch's text read, as a last resort: its argument
+    parser says "got (list, ..." or "must be Tensor, not list"."""
+    if row.kind != "module" or not any(a in row.attributes for a in _SINGLE_TENSOR_ATTRS):
+        return None
+    leaves = len(row.input_shapes)
+    text = exception_message.lower()
+    said_sequence = exception_type == "TypeError" and any(
+        key in text for key in ("got (list", "got (tuple", "not list", "not tuple")
+    )
+    if leaves <= 1 and not said_sequence:
+        return None
+    shapes = " ".join(fmt_dims(s) for s in row.input_shapes)
+    count = f"{leaves} tensors" if leaves != 1 else "1 tensor"
+    message = (
+        f"{_label(row)} received a list/tuple of {count} ({shapes}) where one tensor was expected"
+    )
+    hint = f"pass one tensor: --input {_example_input(row)}"
+    return Diagnosis("one tensor", message, hint)
+
+
+# --- the meta device's limits --------------------------------------------------------------
+
+_META_OP = (
+    re.compile(r"aten::(\w+)"),
+    re.compile(r"torch\.(\w+)\(\)"),
+    re.compile(r"for (\w+)\b.*\bmeta", re.IGNORECASE),
+)
+
+
+def _diagnose_meta_limitation(
+    row: LayerRecord | None, exception_type: str, exception_message: str
+) -> Diagnosis | None:
+    """An op the meta device cannot run: its output size depends on the data (nonzero,
+    masked_select, .item()), or it has no meta kernel. Said in one line with the way out."""
+    text = exception_message.lower()
+    op: str | None
+    if "converted to scalar" in text:
+        op = ".item()"
+    elif exception_type == "NotImplementedError" or any(
+        key in text for key in ("meta", "data-dependent", "data dependent")
+    ):
+        named = next((m.group(1) for p in _META_OP if (m := p.search(exception_message))), None)
+        if named is not None:
+            op = f"{named}()"
+        elif row is not None:
+            op = f"{op_name(row)}()" if row.kind == "function" else f"{row.type} {row.name}"
+        else:
+            op = None
+    else:
+        return None
+    data_dependent = (
+        "data-dependent" in text
+        or "data dependent" in text
+        or "converted to scalar" in text
+        or any(k in (op or "") for k in ("nonzero", "masked_select", "unique", "item", "nms"))
+    )
+    why = "data-dependent output size" if data_dependent else "no meta kernel"
+    message = f"the meta device cannot run {op or 'this model'} ({why}); use --device auto or --device cpu"
+    return Diagnosis(None, message, None)

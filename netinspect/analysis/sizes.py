@@ -1,0 +1,249 @@
+"""``netinspect sizes``: which input sizes a model accepts, found by probing on the meta device.
+
+The model is built once on meta (no memory, no init) and run in eval mode, without hooks, once
+per candidate size: a pass costs milliseconds there. Each free dim (the spatial dims of an
+NCHW-like input, or the length of an (N, L) one) is varied alone, the others kept as given.
+Then a few captured passes explain the edges: why the size below the minimum (or above the
+maximum) fails, and which adaptive pooling layer fixes the output.
+
+The records and ``summarize`` are pure; torch is imported only inside ``probe_sizes``."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from netinspect.records import (
+    Shape,
+)
+
+# How far past the probed window we look to call a dim unbounded.
+_FAR_FACTORS = (2, 4)
+
+
+@dataclass(frozen=True, slots=True)
+class DimSizes:
+    """What one free input dim accepts, within ``1..probed_up_to`` plus the far probes."""
+
+    dim: int
+    label: str
+    given: int
+    probed_up_to: int
+    # Contiguous runs of accepted sizes inside the probed window, e.g. ((224, 255),).
+    accepted: tuple[tuple[int, int], ...]
+    minimum: int | None
+    # None when the far probes (2x, 4x the window) pass too: unbounded as far as we can tell.
+    maximum: int | None
+    # Accepted sizes are minimum + k·step; 1 when every size in the range works.
+    step: int | None
+    output_depends: bool
+    # Output shape at the smallest and at the given size, to show how it depends.
+    output_samples: tuple[tuple[int, tuple[Shape, ...]], ...]
+    below_minimum: str | None
+    above_maximum: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SizesReport:
+    model: str
+    input_shape: Shape
+    mode: str
+    device: str
+    dims: tuple[DimSizes, ...]
+    outputs: tuple[Shape, ...]
+    output_constant: bool
+    # "avgpool (AdaptiveAvgPool2d) fixes 7×7" when such a layer makes the output constant.
+    fixed_by: str | None
+    probes: int
+    seconds: float
+    summary: str
+    # The diagnosis when the given input itself fails.
+    given_failure: str | None = None
+    # Positions (0 = the first) of the inputs whose dims were varied together: the first, and
+    # with ``vary="all"`` every other input of the same shape (RAFT's two images).
+    varied_inputs: tuple[int, ...] = (0,)
+
+
+def dim_labels(shape: Shape) -> dict[int, str]:
+    """The free dims of an input and their names: spatial dims of (N, C, ...) inputs, the
+    length of (N, L) ones."""
+    rank = len(shape)
+    if rank >= 3:
+        names = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(rank - 2)
+        return {2 + i: (names[i] if names else f"dim {2 + i}") for i in range(rank - 2)}
+    if rank == 2:
+        return {1: "L"}
+    return {}
+
+
+def runs(sizes: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """Sorted sizes as contiguous (first, last) runs."""
+    out: list[tuple[int, int]] = []
+    for s in sorted(sizes):
+        if out and s == out[-1][1] + 1:
+            out[-1] = (out[-1][0], s)
+        else:
+            out.append((s, s))
+    return tuple(out)
+
+
+def find_step(sizes: Sequence[int]) -> int | None:
+    """``g`` when the sizes are exactly min, min+g, min+2g, ... up to their max; else None."""
+    if len(sizes) < 2:
+        return 1 if sizes else None
+    first, last = min(sizes), max(sizes)
+    g = 0
+    for s in sizes:
+        g = math.gcd(g, s - first)
+    if set(sizes) == set(range(first, last + 1, g)):
+        return g
+    return None
+
+
+def _fmt_shape(shape: Shape) -> str:
+    return "[" + ",".join(str(d) for d in shape) + "]"
+
+
+def describe_dim(d: DimSizes) -> str:
+    """``≥ 32``, ``224 to 255 only``, ``≥ 32, in steps of 32 (32, 64, ...)``, or the runs."""
+    if d.minimum is None:
+        return f"no size from 1 to {d.probed_up_to} works"
+    if d.step is None:
+        shown = ", ".join(f"{a}–{b}" if a != b else str(a) for a, b in d.accepted[:6])
+        more = ", ..." if len(d.accepted) > 6 else ""
+        return f"only {shown}{more}" + (" (and beyond)" if d.maximum is None else "")
+    if d.maximum is None:
+        text = f"≥ {d.minimum}"
+    elif d.maximum == d.minimum:
+        text = f"exactly {d.minimum}"
+    else:
+        text = f"{d.minimum} to {d.maximum} only"
+    if d.step > 1:
+        text += f", in steps of {d.step} ({d.minimum}, {d.minimum + d.step}, ...)"
+    return text
+
+
+def summarize(
+    model: str,
+    mode: str,
+    dims: Sequence[DimSizes],
+    outputs: tuple[Shape, ...],
+    fixed_by: str | None,
+) -> str:
+    """One sentence: ``vgg16 (eval mode): H, W ≥ 32; output always [1,1000] because ...``."""
+    groups: dict[str, list[str]] = {}
+    for d in dims:
+        groups.setdefault(describe_dim(d), []).append(d.label)
+    parts = [f"{', '.join(labels)} {text}" for text, labels in groups.items()]
+    text = f"{model} ({mode} mode): " + ("; ".join(parts) if parts else "no free dims")
+    if dims and not any(d.output_depends for d in dims) and any(d.minimum for d in dims):
+        text += "; output always " + " ".join(_fmt_shape(s) for s in outputs)
+        if fixed_by:
+            text += f" because {fixed_by}"
+    elif any(d.output_depends for d in dims):
+        depends = [d.label for d in dims if d.output_depends]
+        text += f"; the output shape depends on {', '.join(depends)}"
+    return text
+
+
+# --- the search (pure: ``probe`` runs the model at one size) --------------------------------
+
+_DENSE = 64  # every size up to here is probed: minimums and small periods live there
+_COARSE_POINTS = 24  # samples above the dense part; each accept/reject change is then pinned
+
+
+Outcome = tuple[Shape, ...] | None  # output shapes, or None when that size was rejected
+
+
+def _pattern_region(results: dict[int, Outcome], window: int) -> tuple[list[int], int]:
+    """The densely probed stretch that shows the accepted sizes' pattern: (its accepted
+    sizes, its last size). Normally 1..64; when nothing there is accepted, the 64 sizes from
+    the first accepted one (``scan_dim`` probes those densely too)."""
+    dense_end = min(window, _DENSE)
+    low = [n for n in range(1, dense_end + 1) if results.get(n) is not None]
+    if low:
+        return low, dense_end
+    first = min((n for n, o in results.items() if o is not None and n <= window), default=None)
+    if first is None:
+        return [], dense_end
+    end = min(window, first + _DENSE - 1)
+    return [n for n in range(first, end + 1) if results.get(n) is not None], end
+
+
+def scan_dim(probe: Callable[[int], Outcome], given: int, window: int) -> dict[int, Outcome]:
+    """Probe sizes 1..window of one dim: all of 1..64, then a coarse grid whose accept/reject
+    changes are pinned exactly by bisection. When the dense part shows a period (16, 32, 48,
+    64 accepted), the grid follows it. When nothing up to 64 is accepted, the grid first looks
+    for an accepted size, and the stretch from the grid point before it to 64 sizes past it is
+    probed densely: the minimum and the period (RAFT: multiples of 8 from 128) show there.
+    Assumes no change hides between two grid points that agree, which holds for conv/pool
+    arithmetic (windows and strides give runs or periods)."""
+    results: dict[int, Outcome] = {}
+
+    def ok(n: int) -> bool:
+        if n not in results:
+            results[n] = probe(n)
+        return results[n] is not None
+
+    dense_end = min(window, _DENSE)
+    for n in range(1, dense_end + 1):
+        ok(n)
+    ok(given)
+    grid = max(1, -(-(window - dense_end) // _COARSE_POINTS))
+    if not any(results[n] is not None for n in range(1, dense_end + 1)) and window > dense_end:
+        points = [*range(dense_end + grid, window + 1, grid), window]
+        previous = dense_end
+        for n in points:
+            if ok(n):
+                for m in range(previous + 1, min(window, n + _DENSE - 1) + 1):
+                    ok(m)
+                break
+            previous = n
+    low, pattern_end = _pattern_region(results, window)
+    step = (find_step(low) or 1) if len(low) >= 2 else 1
+    anchor = low[0] if step > 1 else pattern_end
+    if window > pattern_end:
+        grid = max(step, -(-(window - pattern_end) // _COARSE_POINTS))
+        grid = -(-grid // step) * step
+        points = list(range(anchor + grid, window + 1, grid))
+        last = anchor + (window - anchor) // step * step
+        if last > anchor and last not in points:
+            points.append(last)
+        for n in points:
+            ok(n)
+        aligned = sorted(n for n in results if n >= anchor and (n - anchor) % step == 0)
+        for a, b in itertools.pairwise(aligned):
+            if ok(a) == ok(b):
+                continue
+            # Bisect over aligned sizes for the first one that behaves like b.
+            lo, hi = a, b
+            while hi - lo > step:
+                mid = lo + (hi - lo) // step // 2 * step
+                if ok(mid) == ok(a):
+                    lo = mid
+                else:
+                    hi = mid
+    return results
+
+
+def infer_accepted(results: dict[int, Outcome], window: int) -> list[int]:
+    """Accepted sizes in 1..window: probed ones as found; the others like the probed size
+    below them on their grid (after bisection, both neighbours agree)."""
+    accepted = []
+    low, pattern_end = _pattern_region(results, window)
+    step = (find_step(low) or 1) if len(low) >= 2 else 1
+    anchor = low[0] if step > 1 else pattern_end
+    previous: bool | None = None
+    for n in range(1, window + 1):
+        if n in results:
+            previous = results[n] is not None
+            is_ok = previous
+        elif n > anchor and (n - anchor) % step:
+            is_ok = False
+        else:
+            is_ok = bool(previous)
+        if is_ok:
+            accepted.append(n)
+    return accepted

@@ -1,0 +1,134 @@
+"""A row while the pass runs (``RowBuilder``), and what a row records of a module or an op."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+from netinspect.capture.tensors import dtype_name, shape_of, tensor_leaves
+from netinspect.records import (
+    LayerKind,
+    LayerRecord,
+    Shape,
+)
+
+
+def is_builtin_module(module: nn.Module) -> bool:
+    """torch's own modules: the ops inside them (F.conv2d in Conv2d) are not rows."""
+    return type(module).__module__.startswith("torch.")
+
+
+def module_attributes(module: nn.Module) -> dict[str, Any]:
+    """Constructor settings that torch.nn declares in ``__constants__`` (in_features, stride...)."""
+    out: dict[str, Any] = {}
+    for name in getattr(type(module), "__constants__", ()):
+        value = getattr(module, name, None)
+        if isinstance(value, (bool, int, float, str)) or value is None:
+            out[name] = value
+        elif isinstance(value, (tuple, list)) and all(
+            isinstance(v, (int, float, type(None))) for v in value
+        ):
+            out[name] = tuple(value)
+    return out
+
+
+# Settings of functional resizes, by position after the input, kept on their rows so that
+# --explain can show ⌊13 × 0.5⌋ = 6 rather than a ratio of shapes.
+_RESIZE_ARGS: dict[str, tuple[str, ...]] = dict.fromkeys(
+    ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear"),
+    ("size", "scale_factor", "mode", "align_corners"),
+)
+
+
+def op_settings(short: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The plain-valued settings (numbers, strings, tuples of numbers) of a resize op call."""
+    names = _RESIZE_ARGS.get(short)
+    if names is None:
+        return {}
+    given = {**dict(zip(names, args[1:], strict=False)), **kwargs}
+    out: dict[str, Any] = {}
+    for key in names:
+        value = given.get(key)
+        if isinstance(value, list):
+            value = tuple(value)
+        plain = isinstance(value, (int, float, str)) or (
+            isinstance(value, tuple) and all(isinstance(v, (int, float)) for v in value)
+        )
+        if plain:
+            out[key] = value
+    return out
+
+
+def op_display(func: Callable[..., Any]) -> tuple[str, str]:
+    """(short name, type) for a function seen by the mode, e.g. ("view", "Tensor.view")."""
+    name = getattr(func, "__name__", None) or repr(func)
+    if name == "__get__":
+        owner = getattr(func, "__self__", None)
+        attr = getattr(owner, "__name__", "attr")
+        return attr, f"Tensor.{attr}"
+    if getattr(func, "__objclass__", None) is not None:
+        return name, f"Tensor.{name}"
+    module = getattr(func, "__module__", None) or "torch"
+    if module.startswith("torch.nn.functional") or module == "torch._C._nn":
+        return name, f"F.{name}"
+    if module.startswith("torch._C") or module == "torch":
+        return name, f"torch.{name}"
+    return name, f"{module}.{name}"
+
+
+@dataclass
+class RowBuilder:
+    """A row while the pass runs; frozen into a LayerRecord at the end."""
+
+    index: int
+    name: str
+    kind: LayerKind
+    type: str
+    depth: int
+    parent: str | None
+    call_index: int
+    source: str | None
+    input_shapes: tuple[Shape, ...] = ()
+    input_dtypes: tuple[str, ...] = ()
+    output_shapes: tuple[Shape, ...] = ()
+    output_dtypes: tuple[str, ...] = ()
+    params: int = 0
+    trainable_params: int = 0
+    shared_params: int = 0
+    attributes: dict[str, Any] = field(default_factory=dict)
+    is_finished: bool = False
+    # Aten-level cost of the ops that ran while this row was the innermost one.
+    flops: int = 0
+    macs: int = 0
+    activation_bytes: int = 0
+
+    def freeze(self) -> LayerRecord:
+        return LayerRecord(
+            index=self.index,
+            name=self.name,
+            kind=self.kind,
+            type=self.type,
+            depth=self.depth,
+            parent=self.parent,
+            call_index=self.call_index,
+            input_shapes=self.input_shapes,
+            output_shapes=self.output_shapes,
+            params=self.params,
+            trainable_params=self.trainable_params,
+            shared_params=self.shared_params,
+            source=self.source,
+            input_dtypes=self.input_dtypes,
+            output_dtypes=self.output_dtypes,
+            attributes=dict(self.attributes),
+            flops=self.flops,
+            macs=self.macs,
+            activation_bytes=self.activation_bytes,
+        )
+
+
+def _describe(obj: Any) -> tuple[tuple[Shape, ...], tuple[str, ...]]:
+    leaves = list(tensor_leaves(obj))
+    return tuple(shape_of(t) for t in leaves), tuple(dtype_name(t.dtype) for t in leaves)

@@ -1,0 +1,104 @@
+"""Tensors inside arbitrary outputs, their shapes and dtypes, and a module's weight tensors."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from netinspect.records import Shape
+
+_MAX_LEAF_DEPTH = 8
+
+
+def tensor_leaves(obj: Any) -> Iterator[torch.Tensor]:
+    """Every tensor inside ``obj`` in order (see ``named_tensor_leaves``)."""
+    for _, tensor in named_tensor_leaves(obj):
+        yield tensor
+
+
+def named_tensor_leaves(
+    obj: Any, path: str = "", _depth: int = 0
+) -> Iterator[tuple[str, torch.Tensor]]:
+    """Every tensor inside ``obj`` in order, with where it sits: tuples and lists (``[0]``),
+    dicts and HF ``ModelOutput`` (``out``, ``[0].boxes``), namedtuples and dataclasses (their
+    field names), distributions (their parameters: ``loc``, ``scale``). Anything else is not a
+    tensor and is skipped."""
+    if isinstance(obj, torch.Tensor):
+        yield path, obj
+        return
+    if _depth >= _MAX_LEAF_DEPTH or isinstance(obj, (str, bytes, int, float, bool, type(None))):
+        return
+    if isinstance(obj, Mapping):
+        items: Iterable[tuple[str, Any]] = ((_field(path, k), v) for k, v in obj.items())
+    elif isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
+        items = ((_field(path, k), getattr(obj, k)) for k in obj._fields)
+    elif isinstance(obj, (list, tuple)):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(obj))
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        items = (
+            (_field(path, f.name), getattr(obj, f.name, None)) for f in dataclasses.fields(obj)
+        )
+    elif isinstance(obj, torch.distributions.Distribution):
+        # A distribution's parameters (loc, scale, logits...) are what a user wants to see.
+        items = ((_field(path, k), obj.__dict__.get(k)) for k in dict(obj.arg_constraints))
+    else:
+        return
+    for name, value in items:
+        yield from named_tensor_leaves(value, name, _depth + 1)
+
+
+def _field(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _storage_root(t: torch.Tensor) -> torch.Tensor:
+    """The tensor that owns ``t``'s memory: its base for a view, else itself."""
+    return t._base if t._base is not None else t
+
+
+def shape_of(t: torch.Tensor) -> Shape:
+    return tuple(int(d) for d in t.shape)
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+WeightKey = Hashable
+
+
+def weight_tensors(module: nn.Module, *, recurse: bool) -> Iterator[tuple[WeightKey, torch.Tensor]]:
+    """A module's weights, each with a key that is the same wherever it is met: its
+    parameters, and the packed weight and bias of quantized (int8) modules, which keep them
+    outside ``parameters()`` (``_weight_bias()``). A quantized Linear and the packed-params
+    module inside it share one owner, the innermost module along ``_packed_params``."""
+    modules = module.modules() if recurse else (module,)
+    seen: set[WeightKey] = set()
+    for m in modules:
+        found: list[tuple[WeightKey, torch.Tensor]] = [
+            (id(p), p) for p in m.parameters(recurse=False)
+        ]
+        weight_bias = getattr(m, "_weight_bias", None)
+        if callable(weight_bias):
+            owner: object = m
+            while isinstance(inner := getattr(owner, "_packed_params", None), nn.Module):
+                owner = inner
+            found += [
+                (("packed", id(owner), i), t)
+                for i, t in enumerate(weight_bias())
+                if isinstance(t, torch.Tensor)
+            ]
+        for key, t in found:
+            if key not in seen:
+                seen.add(key)
+                yield key, t
+
+
+def is_trainable(key: WeightKey, t: torch.Tensor) -> bool:
+    """Registered parameters that require grad. Packed int8 weights (tuple keys) are never
+    trainable: no optimizer sees them, even when their bias comes back as a Parameter."""
+    return not isinstance(key, tuple) and t.requires_grad

@@ -1,0 +1,3 @@
+"""Comparing reports, baselines on disk, and the snapshot/check runs."""
+
+from __future__ import annotations

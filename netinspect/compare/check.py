@@ -1,0 +1,100 @@
+"""``snapshot`` and ``check``: inspect targets and compare them with their baselines."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from netinspect.compare.baseline import (
+    Baseline,
+    CheckResult,
+    CheckTarget,
+    baseline_from_report,
+    baseline_path,
+    canonical_target,
+    read_baseline,
+    write_baseline,
+)
+from netinspect.compare.reports import compare_reports
+from netinspect.errors import (
+    BaselineError,
+    ForwardFailed,
+    NetinspectError,
+)
+from netinspect.records import (
+    InspectionReport,
+)
+
+# --- snapshot and check ----------------------------------------------------------------------
+
+
+def inspect_for_baseline(
+    location: str, inputs: tuple[str, ...] | None, allow_import: tuple[str, ...] = ()
+) -> InspectionReport:
+    """Inspect on the default device; a failing forward still yields its partial report."""
+    from netinspect.pipeline.run import inspect_model
+
+    try:
+        return inspect_model(
+            location, inputs=list(inputs) if inputs else None, allow_import=allow_import
+        )
+    except ForwardFailed as exc:
+        return exc.report
+
+
+def snapshot_target(item: CheckTarget, directory: str | os.PathLike[str]) -> Path:
+    """Inspect ``item`` and write its baseline. A model whose forward fails is refused."""
+    from netinspect.pipeline.run import inspect_model
+
+    report = inspect_model(
+        item.location,
+        inputs=list(item.inputs) if item.inputs else None,
+        allow_import=item.allow_import,
+    )
+    return write_baseline(directory, baseline_from_report(item.target, item.inputs, report))
+
+
+def check_target(
+    item: CheckTarget, directory: str | os.PathLike[str], *, update: bool = False
+) -> CheckResult:
+    """Compare ``item`` with its baseline; ``update`` writes the new state when it differs
+    (and creates a missing baseline). Usage problems come back as status "error"."""
+    path = baseline_path(directory, item.target)
+    target = canonical_target(item.target)
+    try:
+        baseline: Baseline | None = None
+        if path.exists():
+            baseline = read_baseline(path)
+            if baseline.target != target:
+                raise BaselineError(
+                    f"{path} is the baseline of {baseline.target!r}, not {target!r}"
+                )
+        elif not update:
+            # A typo (``vgg61``) is an unknown model, not a missing baseline: say so first.
+            from netinspect.sources.resolve import resolve_target
+
+            resolve_target(item.location, allow_import=item.allow_import)
+            raise BaselineError(
+                f"no baseline for {target}: {path} does not exist "
+                f"(create it with `netinspect snapshot {target}`)"
+            )
+        inputs = item.inputs if item.inputs is not None else (baseline.inputs if baseline else None)
+        report = inspect_for_baseline(item.location, inputs, item.allow_import)
+        if update and report.error is not None:
+            # Accepting a model that no longer runs would bury the failure in the baseline.
+            raise ForwardFailed(
+                f"{target}: forward pass failed, baseline not updated: {report.error.message}",
+                report,
+            )
+        if baseline is None:
+            write_baseline(directory, baseline_from_report(target, inputs, report))
+            return CheckResult(target, str(path), "created")
+        diff = compare_reports(baseline.view, report, old_label=str(path), new_label=target)
+        if not diff.is_regression:
+            return CheckResult(target, str(path), "ok", diff)
+        if update:
+            write_baseline(directory, baseline_from_report(target, inputs, report))
+            return CheckResult(target, str(path), "updated", diff)
+        return CheckResult(target, str(path), "regression", diff, exit_code=1)
+    except NetinspectError as exc:
+        return CheckResult(target, str(path), "error", error=str(exc), exit_code=exc.exit_code)

@@ -1,0 +1,95 @@
+"""``compare_reports``: either side a report, a report dict, or a saved report or baseline file."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from netinspect.compare.baseline import BASELINE_KIND, json_error_text, parse_baseline
+from netinspect.compare.diff import (
+    ReportDiff,
+    _layer_view,
+    _report_level_changes,
+    align_layers,
+    comparable_view,
+)
+from netinspect.errors import (
+    UsageError,
+)
+from netinspect.records import (
+    SCHEMA_VERSION,
+    InspectionReport,
+)
+
+ReportSource = InspectionReport | Mapping[str, Any] | str | os.PathLike[str]
+
+
+def _load_side(source: ReportSource, which: str) -> dict[str, Any]:
+    if isinstance(source, (str, os.PathLike)):
+        # Lazy: baseline imports this module.
+        from netinspect.compare.reports import read_comparable_json
+
+        return read_comparable_json(source)
+    if not isinstance(source, (InspectionReport, Mapping)):
+        raise TypeError(
+            f"compare_reports: {which} must be an InspectionReport, a report dict, or the path "
+            f"of a saved report / baseline JSON, not {type(source).__name__}"
+        )
+    return comparable_view(source)
+
+
+def compare_reports(
+    old: ReportSource,
+    new: ReportSource,
+    *,
+    old_label: str | None = None,
+    new_label: str | None = None,
+) -> ReportDiff:
+    """Compare two reports layer by layer. Each side is an ``InspectionReport``, a report dict
+    (``--format json``), a comparable view, or a ``str``/``Path`` of a saved report JSON or a
+    baseline file (read with ``baseline.read_comparable_json``; a path is the default label).
+    Other types raise TypeError; an unreadable file raises UsageError."""
+    old_view, new_view = _load_side(old, "old"), _load_side(new, "new")
+    if old_label is None:
+        old_label = os.fspath(old) if isinstance(old, (str, os.PathLike)) else "old"
+    if new_label is None:
+        new_label = os.fspath(new) if isinstance(new, (str, os.PathLike)) else "new"
+    rows = align_layers(
+        [_layer_view(r) for r in old_view["layers"]], [_layer_view(r) for r in new_view["layers"]]
+    )
+    return ReportDiff(
+        old_label=old_label,
+        new_label=new_label,
+        rows=rows,
+        changes=tuple(_report_level_changes(old_view, new_view)),
+    )
+
+
+def read_comparable_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The comparable view of a saved report (``-f json -o r.json``) or of a baseline file."""
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not valid JSON ({json_error_text(exc)})") from None
+    if isinstance(data, dict) and data.get("kind") == BASELINE_KIND:
+        return dict(parse_baseline(data, path).view)
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise UsageError(
+            f"{path} is a report of a newer netinspect (schema_version {version}; this version "
+            f"reads up to {SCHEMA_VERSION})"
+        )
+    try:
+        return comparable_view(data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise UsageError(
+            f"{path} is neither a netinspect report (--format json) nor a baseline"
+        ) from None

@@ -1,0 +1,1 @@
+"""``inspect_model`` as named steps: resolve -> device -> build -> inputs -> capture -> report."""

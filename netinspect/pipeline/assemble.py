@@ -1,0 +1,169 @@
+"""From a captured pass to the report: totals, costs, the error record, the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+from typing import Any
+
+import torch
+from torch import nn
+
+from netinspect import __version__
+from netinspect.analysis.diagnose import diagnose_failure
+from netinspect.analysis.flatten import find_flatten_point
+from netinspect.analysis.numbers import training_bytes_estimate
+from netinspect.capture.hooks import CallCapture
+from netinspect.capture.tensors import (
+    dtype_name,
+    is_trainable,
+    named_tensor_leaves,
+    shape_of,
+    weight_tensors,
+)
+from netinspect.pipeline.inputs import _Prepared
+from netinspect.pipeline.request import PassResult, Request
+from netinspect.records import (
+    ErrorRecord,
+    InspectionReport,
+    LayerRecord,
+    ModelInfo,
+    Totals,
+)
+
+
+def count_parameters(model: nn.Module) -> Totals:
+    """Unique weight tensors: parameters (tied ones once) and quantized modules' packed weights."""
+    params = trainable = nbytes = 0
+    by_dtype: dict[str, int] = {}
+    for key, p in weight_tensors(model, recurse=True):
+        n = p.numel()
+        params += n
+        if is_trainable(key, p):
+            trainable += n
+        size = n * p.element_size()
+        nbytes += size
+        key = dtype_name(p.dtype)
+        by_dtype[key] = by_dtype.get(key, 0) + size
+    return Totals(
+        params=params,
+        trainable_params=trainable,
+        non_trainable_params=params - trainable,
+        param_bytes=nbytes,
+        param_bytes_by_dtype=by_dtype,
+    )
+
+
+def _cost_totals(
+    model: nn.Module, capture: CallCapture, layers: tuple[LayerRecord, ...], param_bytes: int
+) -> dict[str, Any]:
+    """FLOPs/MACs and memory totals: row sums, so they agree with the rows at every depth."""
+    trainable_bytes = sum(
+        p.numel() * p.element_size() for p in model.parameters() if p.requires_grad
+    )
+    buffer_bytes = sum(b.numel() * b.element_size() for b in model.buffers())
+    activation_bytes = sum(r.activation_bytes for r in layers)
+    return {
+        "flops": sum(r.flops for r in layers) + capture.unattributed_flops,
+        "macs": sum(r.macs for r in layers) + capture.unattributed_macs,
+        "flops_partial": bool(capture.uncounted_ops),
+        "uncounted_ops": tuple(sorted(capture.uncounted_ops)),
+        "buffer_bytes": buffer_bytes,
+        "activation_bytes": activation_bytes,
+        "training_bytes_estimate": training_bytes_estimate(
+            param_bytes, trainable_bytes, buffer_bytes, activation_bytes
+        ),
+    }
+
+
+def _error_record(
+    layers: tuple[LayerRecord, ...], result: PassResult, param_dtype: str, device: str
+) -> ErrorRecord:
+    exc = result.exception
+    assert exc is not None
+    text = str(exc).strip()
+    failure = result.capture.failure
+    row = layers[failure.row_index] if failure is not None else None
+    diagnosis = diagnose_failure(
+        layers,
+        row.index if row else None,
+        type(exc).__name__,
+        text,
+        param_dtype=param_dtype,
+        device=device,
+    )
+    return ErrorRecord(
+        layer_index=row.index if row else None,
+        name=row.name if row else None,
+        kind=row.kind if row else None,
+        type=row.type if row else None,
+        source=row.source if row else None,
+        input_shapes=row.input_shapes if row else (),
+        expected=diagnosis.expected,
+        message=diagnosis.message,
+        hint=diagnosis.hint,
+        exception_type=type(exc).__name__,
+        exception_message=text,
+    )
+
+
+def _environment(device: torch.device) -> dict[str, str]:
+    env = {"python": platform.python_version(), "torch": torch.__version__}
+    try:
+        from importlib.metadata import version
+
+        env["torchvision"] = version("torchvision")
+    except Exception:
+        pass
+    if device.type == "cuda":
+        env["cuda_device"] = torch.cuda.get_device_name(device)
+    return env
+
+
+def assemble_report(
+    request: Request, model: nn.Module, prepared: _Prepared, result: PassResult
+) -> InspectionReport:
+    """Step 6: rows, outputs, totals, notes and (after a failure) the error record."""
+    layers = result.capture.records()
+    named_outputs = list(named_tensor_leaves(result.output))
+    report_outputs = tuple(shape_of(t) for _, t in named_outputs)
+    counted = count_parameters(model)
+    totals = dataclasses.replace(
+        counted,
+        uncalled_params=counted.params - sum(r.params for r in layers),
+        **_cost_totals(model, result.capture, layers, counted.param_bytes),
+    )
+    notes = request.notes
+    if result.exception is None and not report_outputs:
+        notes.append(
+            f"the forward pass returned no tensor (it returned {type(result.output).__name__})"
+        )
+    if totals.uncalled_params and result.exception is None:
+        # After a failure the modules past it were never reached: no news there.
+        notes.append(
+            f"{totals.uncalled_params:,} parameters belong to modules the forward pass never called"
+        )
+    dev = request.device
+    error = None
+    if result.exception is not None:
+        error = _error_record(layers, result, dtype_name(request.float_dtype), dev.type)
+    return InspectionReport(
+        model=ModelInfo(
+            name=request.target.name,
+            source=request.target.source,
+            class_name=type(model).__name__,
+            description=request.target.description,
+        ),
+        device=str(dev),
+        dtype=dtype_name(request.float_dtype),
+        inputs=prepared.records,
+        layers=layers,
+        flatten=find_flatten_point(layers),
+        outputs=report_outputs,
+        output_names=tuple(name for name, _ in named_outputs),
+        totals=totals,
+        netinspect_version=__version__,
+        notes=tuple(notes),
+        environment=_environment(dev),
+        error=error,
+    )

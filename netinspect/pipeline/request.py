@@ -1,0 +1,40 @@
+"""What flows between the pipeline's steps: the resolved request and one captured pass."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from netinspect.capture.hooks import CallCapture
+from netinspect.pipeline.inputs import InputsArg
+from netinspect.sources.target import ModelTarget
+from netinspect.specs import InputSpec
+
+
+@dataclass
+class Request:
+    """What to inspect and how, once the target is resolved and the device chosen."""
+
+    target: ModelTarget
+    device: torch.device
+    is_auto: bool
+    dtype: str | None
+    specs: tuple[InputSpec, ...] | None
+    inputs: InputsArg
+    float_dtype: torch.dtype
+    weights: str | None = None
+    forward_args: Mapping[str, Any] = field(default_factory=dict)
+    # The caller's own module (or a copy on the requested device/dtype), when one was given.
+    model: nn.Module | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PassResult:
+    capture: CallCapture
+    output: Any
+    exception: BaseException | None

@@ -1,0 +1,288 @@
+"""``inspect_model``: a short pipeline of named steps.
+
+resolve (target, dtype, inputs) -> choose a device -> build -> prepare inputs -> capture one
+forward pass (falling back from meta to cpu where meta cannot run) -> assemble the report.
+Each step is a function of its own; ``inspect_model`` only strings them together.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from netinspect.capture.hooks import CallCapture
+from netinspect.capture.tensors import dtype_name
+from netinspect.errors import ForwardFailed, InputSpecError, UsageError
+from netinspect.pipeline.assemble import assemble_report, count_parameters
+from netinspect.pipeline.device import (
+    _is_meta_limitation,
+    _module_device,
+    _module_float_dtype,
+    _tensor_bytes,
+    _torch_dtype,
+    check_fits,
+    first_sentence,
+    resolve_device,
+)
+from netinspect.pipeline.inputs import (
+    InputsArg,
+    _prepare_inputs,
+    _Prepared,
+    check_forward_arguments,
+    parse_dtype_arg,
+)
+from netinspect.pipeline.request import PassResult, Request
+from netinspect.records import InspectionReport
+from netinspect.sources.build import _build, copy_to, unwrap_model
+from netinspect.sources.resolve import resolve_target
+from netinspect.sources.target import ModelTarget
+from netinspect.sources.weights import load_weights
+from netinspect.specs import FLOAT_DTYPES, InputSpec, parse_input_specs
+
+_REAL_FLOATS = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+
+def resolve_request(
+    model_or_name: nn.Module | str,
+    inputs: InputsArg,
+    device: str | torch.device,
+    dtype: str | torch.dtype | None,
+    *,
+    weights: str | None = None,
+    allow_import: tuple[str, ...] = (),
+    forward_args: Mapping[str, Any] | None = None,
+) -> Request:
+    """Step 1: resolve the target, choose the device, parse the dtype and the input specs."""
+    dtype_str = None
+    if dtype is not None:
+        dtype_str = dtype_name(dtype) if isinstance(dtype, torch.dtype) else parse_dtype_arg(dtype)
+    notes: list[str] = []
+    model: nn.Module | None = None
+    if isinstance(model_or_name, nn.Module):
+        user_model, unwrapped = unwrap_model(model_or_name)
+        notes += [unwrapped] if unwrapped else []
+        own_device = _module_device(user_model)
+        dev = own_device if str(device) == "auto" else resolve_device(device)
+        model = user_model
+        if dev != own_device or (
+            dtype_str and _torch_dtype(dtype_str) != _module_float_dtype(user_model)
+        ):
+            # Never move or cast the user's own module: work on a copy.
+            model = copy_to(user_model, dev, _torch_dtype(dtype_str) if dtype_str else None)
+        held = model
+        target = ModelTarget(name=type(user_model).__name__, source="object", factory=lambda: held)
+        is_auto = False
+    else:
+        target = resolve_target(str(model_or_name), allow_import=allow_import)
+        is_auto = str(device) == "auto"
+        dev = torch.device("meta") if is_auto else resolve_device(device)
+        if is_auto and target.auto_device:
+            dev = torch.device(target.auto_device)
+            notes.append(f"inspected on {dev}: {target.auto_device_reason}")
+    specs = _input_specs(target, inputs, model)
+    float_dtype = (
+        _torch_dtype(dtype_str) if dtype_str else
+        (_module_float_dtype(model) if model is not None else torch.float32)
+    )  # fmt: skip
+    if specs is not None and float_dtype not in _REAL_FLOATS:
+        float_dtype = torch.float32
+    if weights and dev.type == "meta":
+        notes.append(
+            f"weights in {weights} were checked against the model (names and shapes); "
+            "values are not loaded on the meta device"
+        )
+    return Request(
+        target=target,
+        device=dev,
+        is_auto=is_auto,
+        dtype=dtype_str,
+        specs=specs,
+        inputs=inputs,
+        float_dtype=float_dtype,
+        weights=weights,
+        forward_args=dict(forward_args or {}),
+        model=model,
+        notes=notes,
+    )
+
+
+def _input_specs(
+    target: ModelTarget, inputs: InputsArg, model: nn.Module | None
+) -> tuple[InputSpec, ...] | None:
+    """Parsed ``--input`` specs (the target's defaults when none are given); None when the
+    caller passed real tensors."""
+    if inputs is None or (
+        isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], str)
+    ):
+        spec_strings = tuple(inputs) if inputs else target.default_inputs
+        if not spec_strings:
+            if model is None:
+                # A config's constructor error (``Linear: [abc, 10]``) is the first thing to
+                # fix; building on meta costs nothing and surfaces it before this one.
+                _build(target, torch.device("meta"), zero_init=False)
+            raise UsageError(
+                f"{target.name} has no default input: pass one, e.g. --input 1x3x224x224"
+            )
+        return parse_input_specs(list(spec_strings))
+    if isinstance(inputs, (list, tuple)) and not inputs:
+        raise InputSpecError("", "no inputs given")
+    return None
+
+
+def build_for(request: Request, device: torch.device) -> nn.Module:
+    """Step 3: build the target on ``device`` (random initialisers skipped), cast, load weights."""
+    built, unwrapped = unwrap_model(_build(request.target, device, zero_init=True))
+    if unwrapped and unwrapped not in request.notes:
+        request.notes.append(unwrapped)
+    if request.dtype and request.dtype in FLOAT_DTYPES:
+        built = built.to(_torch_dtype(request.dtype))
+    elif request.dtype:
+        raise UsageError(
+            f"--dtype {request.dtype}: the model's parameters must be a floating dtype"
+        )
+    if request.weights:
+        load_weights(built, request.weights)
+    return built
+
+
+def prepare_for(request: Request, device: torch.device) -> _Prepared:
+    """Step 4: the dummy inputs on ``device``, plus non-tensor forward arguments (the target's
+    defaults, then the caller's ``--arg`` values)."""
+    prepared = _prepare_inputs(request.inputs, request.specs, device, request.float_dtype)
+    extra = {**request.target.default_args, **request.forward_args}
+    return _Prepared(prepared.args, {**prepared.kwargs, **extra}, prepared.records)
+
+
+def capture_pass(model: nn.Module, prepared: _Prepared, device: torch.device) -> PassResult:
+    """Step 5: one hooked forward pass. The model's exception is kept, not raised."""
+    output: Any = None
+    exception: BaseException | None = None
+    # Tensors that forward() creates without a device land on the pass's device.
+    with torch.no_grad(), torch.device(device), CallCapture(model) as capture:
+        try:
+            output = model(*prepared.args, **prepared.kwargs)
+        except Exception as exc:
+            exception = exc
+    return PassResult(capture, output, exception)
+
+
+def check_memory(
+    request: Request,
+    device: torch.device,
+    meta_model: nn.Module | None,
+    meta_pass: PassResult | None,
+) -> None:
+    """Refuse up front what cannot fit: parameters, buffers, the input, and twice the largest
+    activation a layer allocates on the meta pass (its input and output are alive together;
+    under no_grad earlier activations are freed)."""
+    if device.type == "meta" or request.specs is None:
+        return
+    need = sum(
+        _tensor_bytes(t, request.float_dtype)
+        for s in request.specs
+        for t in (s.value if isinstance(s.value, tuple) else (s.value,))
+    )
+    what = "the dummy input"
+    if meta_model is not None:
+        need += count_parameters(meta_model).param_bytes
+        need += sum(b.numel() * b.element_size() for b in meta_model.buffers())
+        what = "the model and its dummy input"
+    if meta_pass is not None:
+        largest = max((r.activation_bytes for r in meta_pass.capture.rows), default=0)
+        need += 2 * largest
+        what = "the model, its dummy input and its largest activations"
+    check_fits(device, need, what)
+
+
+def build_checked(request: Request) -> nn.Module:
+    """Steps 2-3 on a real device: a meta build and pass first, so that what cannot fit is
+    refused with its size instead of exhausting the machine."""
+    dev = request.device
+    if dev.type != "meta":
+        meta = torch.device("meta")
+        try:
+            meta_model: nn.Module | None = build_for(request, meta)
+        except UsageError:
+            meta_model = None  # not buildable on meta (quantized): check the input alone
+        meta_pass = None
+        if meta_model is not None:
+            meta_pass = capture_pass(meta_model, prepare_for(request, meta), meta)
+        check_memory(request, dev, meta_model, meta_pass)
+    return build_for(request, dev)
+
+
+def run_with_fallback(
+    request: Request, model: nn.Module
+) -> tuple[nn.Module, _Prepared, PassResult]:
+    """Steps 4-5, and under ``--device auto`` once more on cpu when meta cannot run an op."""
+    prepared = prepare_for(request, request.device)
+    check_forward_arguments(model, prepared)
+    result = capture_pass(model, prepared, request.device)
+    exc = result.exception
+    if (
+        exc is not None
+        and request.is_auto
+        and request.device.type == "meta"
+        and (_is_meta_limitation(exc))
+    ):
+        cpu = torch.device("cpu")
+        check_memory(request, cpu, model, result)
+        request.notes.append(
+            f"the meta device could not run this model ({first_sentence(str(exc))}); "
+            "fell back to cpu"
+        )
+        request.device = cpu
+        model = build_for(request, cpu)
+        prepared = prepare_for(request, cpu)
+        result = capture_pass(model, prepared, cpu)
+    return model, prepared, result
+
+
+def inspect_model(
+    model_or_name: nn.Module | str | os.PathLike[str],
+    inputs: InputsArg = None,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype | None = None,
+    *,
+    weights: str | None = None,
+    allow_import: tuple[str, ...] = (),
+    forward_args: Mapping[str, Any] | None = None,
+    explain: bool = False,
+) -> InspectionReport:
+    """Inspect a model: a torchvision name, ``file.py:Name``, ``pkg.mod:Name``, a YAML config
+    path, or an ``nn.Module`` (left exactly as it was).
+
+    ``inputs``: spec strings as on the CLI (``["1x3x224x224"]``), or real tensors: a tensor,
+    a sequence of tensors (positional) or a dict (keyword). ``device``: "auto" (meta, with a
+    cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the shape arithmetic
+    (``analysis.explain.explain_report``). Raises ``ForwardFailed`` (with the partial
+    report) when the model raises, and ``UsageError`` subclasses for bad requests.
+    """
+    if isinstance(model_or_name, os.PathLike):
+        model_or_name = os.fspath(model_or_name)
+    if isinstance(inputs, str):
+        inputs = [inputs]  # one spec, not a sequence of one-character specs
+    request = resolve_request(
+        model_or_name,
+        inputs,
+        device,
+        dtype,
+        weights=weights,
+        allow_import=allow_import,
+        forward_args=forward_args,
+    )
+    model = request.model if request.model is not None else build_checked(request)
+    model, prepared, result = run_with_fallback(request, model)
+    report = assemble_report(request, model, prepared, result)
+    if explain:
+        from netinspect.analysis.explain import explain_report
+
+        report = explain_report(report)
+    if result.exception is not None:
+        assert report.error is not None
+        raise ForwardFailed(report.error.message, report) from result.exception
+    return report

@@ -1,0 +1,3 @@
+"""Where models come from: names, files, configs, weights -> ``ModelTarget`` -> module."""
+
+from __future__ import annotations

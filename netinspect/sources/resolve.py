@@ -1,0 +1,33 @@
+"""Turn what the user named (a torchvision model, ``file.py:Name``, ``package.module:Name``
+or a YAML config) into a ``ModelTarget``."""
+
+from __future__ import annotations
+
+import os
+
+from netinspect.errors import (
+    ModelNotFound,
+    UsageError,
+)
+from netinspect.sources.files import file_target, module_target
+from netinspect.sources.target import ModelTarget, is_config_path
+from netinspect.sources.torchvision import torchvision_target
+
+
+def resolve_target(target: str, *, allow_import: tuple[str, ...] = ()) -> ModelTarget:
+    """Turn a CLI/API target string into a ModelTarget. Raises a UsageError subclass."""
+    target = target.strip()
+    if not target:
+        raise ModelNotFound(target, detail="no model given")
+    if is_config_path(target):
+        from netinspect.sources.config import load_config_target
+
+        return load_config_target(target, allow_import=allow_import)
+    if ":" in target:
+        location, _, attr = target.rpartition(":")
+        if location.endswith(".py") or os.sep in location or "/" in location:
+            return file_target(target, location, attr)
+        return module_target(target, location, attr)
+    if target.endswith(".py"):
+        raise UsageError(f"name the model class or factory in {target}: use {target}:ClassName")
+    return torchvision_target(target)
