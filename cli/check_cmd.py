@@ -22,7 +22,7 @@ from .app import (
     output_width,
     use_color,
 )
-from .inspect_cmd import AllowImportOption
+from .inspect_cmd import AllowImportOption, OutputOption, write_output
 
 if TYPE_CHECKING:
     from netinspect.compare.baseline import CheckTarget
@@ -38,6 +38,7 @@ class CheckFormat(str, Enum):
 class DiffFormat(str, Enum):
     table = "table"
     json = "json"
+    html = "html"
 
 
 TargetsArgument = Annotated[
@@ -219,6 +220,14 @@ def check_command(
     ),
     inputs: InputOption = None,
     allow_import: AllowImportOption = None,
+    html: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Also write every target's side-by-side diff as one HTML page (a CI artifact).",
+        ),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Compare each TARGET with its baseline. Exit 0: all match; 1: a regression; 2: usage error."""
@@ -254,6 +263,10 @@ def check_command(
                 }
                 text = render_check_github(results, files)
         typer.echo(text, nl=False)
+        if html is not None:
+            from netinspect.render.diff_html import render_check_html
+
+            write_output(render_check_html(results), html, "html check report")
         for result in results:
             if result.status == "updated":
                 eprint(f"netinspect: updated baseline {result.baseline}")
@@ -306,11 +319,17 @@ def _comparable_sides(
 def diff_command(
     old: Annotated[str, typer.Argument(help="Target, config, saved report JSON or baseline.")],
     new: Annotated[str, typer.Argument(help="Target, config, saved report JSON or baseline.")],
-    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        DiffFormat.table
-    ),
+    fmt: Annotated[
+        Optional[DiffFormat],
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format. Default: table, or what --output's extension says (.json, .html).",
+        ),
+    ] = None,
     inputs: InputOption = None,
     allow_import: AllowImportOption = None,
+    output: OutputOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Show what changed between two models/reports. Exit 0: identical; 1: they differ."""
@@ -323,6 +342,11 @@ def diff_command(
         allowed = _allowed(load_project_settings(), allow_import)
         sides = _comparable_sides((old, new), inputs or [], allowed)
         diff = compare_reports(sides[0], sides[1], old_label=old, new_label=new)
+        if fmt is None:
+            suffix = output.suffix.lower() if output is not None else ""
+            fmt = {".json": DiffFormat.json, ".html": DiffFormat.html, ".htm": DiffFormat.html}.get(
+                suffix, DiffFormat.table
+            )
         match fmt:
             case DiffFormat.table:
                 text = render_diff_table(
@@ -330,5 +354,9 @@ def diff_command(
                 )
             case DiffFormat.json:
                 text = render_diff_json(diff)
-        typer.echo(text, nl=False)
+            case DiffFormat.html:
+                from netinspect.render.diff_html import render_diff_html
+
+                text = render_diff_html(diff)
+        write_output(text, output, f"{fmt.value} diff")
         raise typer.Exit(EXIT_REGRESSION if diff.is_regression else EXIT_OK)

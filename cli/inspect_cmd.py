@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from netinspect.render import OutputFormat, RenderOptions, render_report
+from netinspect.render import PICTURE_FORMATS, OutputFormat, RenderOptions, render_report
 
 from .app import (
     EXIT_FORWARD_FAILED,
@@ -57,14 +57,70 @@ AllowImportOption = Annotated[
 ]
 
 
+_SUFFIX_FORMATS = {
+    ".json": OutputFormat.json,
+    ".md": OutputFormat.markdown,
+    ".markdown": OutputFormat.markdown,
+    ".html": OutputFormat.html,
+    ".htm": OutputFormat.html,
+    ".mmd": OutputFormat.mermaid,
+    ".mermaid": OutputFormat.mermaid,
+}
+
+
 def format_for_path(output: Path | None) -> OutputFormat:
-    """``-o report.json`` means JSON and ``-o report.md`` markdown, unless --format says otherwise."""
+    """``-o report.json`` means JSON, ``.md`` markdown, ``.html`` the page, ``.mmd`` Mermaid,
+    unless --format says otherwise."""
     suffix = output.suffix.lower() if output is not None else ""
-    if suffix == ".json":
-        return OutputFormat.json
-    if suffix in (".md", ".markdown"):
-        return OutputFormat.markdown
-    return OutputFormat.table
+    return _SUFFIX_FORMATS.get(suffix, OutputFormat.table)
+
+
+FormatOption = Annotated[
+    Optional[OutputFormat],
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format. Default: table, or what --output's extension says (.json, .md, "
+        ".html, .mmd).",
+    ),
+]
+OutputOption = Annotated[
+    Optional[Path],
+    typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (atomically)."),
+]
+CollapseOption = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--collapse/--no-collapse",
+        help="Fold consecutive identical blocks into one row (layer1.0–2 × 3). "
+        "Default: on for table and markdown, off for JSON; html and mermaid fold them in the "
+        "graph themselves.",
+    ),
+]
+GraphOption = Annotated[
+    bool,
+    typer.Option(
+        "--graph", help="markdown: add the data-flow graph as a Mermaid block (GitHub renders it)."
+    ),
+]
+
+
+def collapse_by_default(fmt: OutputFormat) -> bool:
+    return fmt not in (OutputFormat.json, *PICTURE_FORMATS)
+
+
+def write_output(text: str, output: Path | None, what: str) -> None:
+    """The payload to FILE (atomically) or to stdout."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from netinspect.fileio import write_text_atomic
+
+    try:
+        write_text_atomic(output, text)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    eprint(f"netinspect: wrote {what} to {output}")
 
 
 @app.command("inspect")
@@ -86,20 +142,8 @@ def inspect_command(
             "--depth", min=0, metavar="N", help="Fold rows deeper than N into their parent."
         ),
     ] = None,
-    fmt: Annotated[
-        Optional[OutputFormat],
-        typer.Option(
-            "--format",
-            "-f",
-            help="Output format. Default: table, or what --output's extension says (.json, .md).",
-        ),
-    ] = None,
-    output: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--output", "-o", metavar="FILE", help="Write the report to FILE (atomically)."
-        ),
-    ] = None,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
     weights: Annotated[
         Optional[Path],
         typer.Option(
@@ -135,14 +179,8 @@ def inspect_command(
             "(default shapes,params). JSON always carries every value.",
         ),
     ] = None,
-    collapse: Annotated[
-        Optional[bool],
-        typer.Option(
-            "--collapse/--no-collapse",
-            help="Fold consecutive identical blocks into one row (layer1.0–2 × 3). "
-            "Default: on for table and markdown, off for JSON.",
-        ),
-    ] = None,
+    collapse: CollapseOption = None,
+    graph: GraphOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Inspect MODEL: per-layer shapes and params, the flatten point, totals."""
@@ -189,7 +227,7 @@ def inspect_command(
             report = fold_to_depth(report, depth)
         if fmt is None:
             fmt = format_for_path(output)
-        if collapse if collapse is not None else fmt is not OutputFormat.json:
+        if collapse if collapse is not None else collapse_by_default(fmt):
             report = collapse_repeats(report)
         to_terminal = output is None
         text = render_report(
@@ -199,18 +237,10 @@ def inspect_command(
                 width=output_width() if to_terminal else 100,
                 color=to_terminal and use_color(),
                 columns=chosen_columns,
+                graph=graph,
             ),
         )
-        if output is not None:
-            from netinspect.fileio import write_text_atomic
-
-            try:
-                write_text_atomic(output, text)
-            except OSError as exc:
-                fail(f"cannot write {output}: {exc.strerror or exc}")
-            eprint(f"netinspect: wrote {fmt.value} report to {output}")
-        else:
-            typer.echo(text, nl=False)
+        write_output(text, output, f"{fmt.value} report")
         for note in report.notes:
             eprint(f"netinspect: note: {note}")
         if report.error is not None:

@@ -107,6 +107,9 @@ class ReportDiff:
     rows: tuple[LayerDiff, ...]
     # Report-level differences: inputs, outputs, flatten point, totals, error.
     changes: tuple[FieldChange, ...]
+    # Each side's flatten point (its row name), so a renderer can mark it even when unchanged.
+    old_flatten: str | None = None
+    new_flatten: str | None = None
 
     @property
     def layer_changes(self) -> tuple[LayerDiff, ...]:
@@ -287,6 +290,12 @@ def _report_level_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> lis
     if old["error"] != new["error"]:
         changes.append(FieldChange("error", old["error"], new["error"]))
     return changes
+
+
+def flatten_name(view: Mapping[str, Any]) -> str | None:
+    """The row name of a comparable view's flatten point."""
+    flatten = view.get("flatten")
+    return str(flatten["name"]) if isinstance(flatten, Mapping) else None
 
 
 def _parent_name(name: str) -> str | None:

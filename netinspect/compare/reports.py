@@ -15,7 +15,9 @@ from netinspect.compare.diff import (
     _report_level_changes,
     align_layers,
     comparable_view,
+    flatten_name,
 )
+from netinspect.deserialize import report_from_dict
 from netinspect.errors import (
     UsageError,
 )
@@ -65,28 +67,61 @@ def compare_reports(
         new_label=new_label,
         rows=rows,
         changes=tuple(_report_level_changes(old_view, new_view)),
+        old_flatten=flatten_name(old_view),
+        new_flatten=flatten_name(new_view),
     )
 
 
-def read_comparable_json(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The comparable view of a saved report (``-f json -o r.json``) or of a baseline file."""
-
+def _load_json(path: str | os.PathLike[str]) -> Any:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not valid JSON ({json_error_text(exc)})") from None
-    if isinstance(data, dict) and data.get("kind") == BASELINE_KIND:
-        return dict(parse_baseline(data, path).view)
+
+
+def _check_version(data: Any, path: str | os.PathLike[str]) -> None:
     version = data.get("schema_version") if isinstance(data, dict) else None
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise UsageError(
             f"{path} is a report of a newer netinspect (schema_version {version}; this version "
             f"reads up to {SCHEMA_VERSION})"
         )
+
+
+def read_report_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A whole saved report (``-f json -o r.json``) as its dict, for rendering it again.
+    Anything else (a baseline, a diff, a newer or incomplete report) raises UsageError."""
+    data = _load_json(path)
+    if isinstance(data, dict) and data.get("kind") == BASELINE_KIND:
+        raise UsageError(
+            f"{path} is a baseline, which keeps only what check compares; render a saved report "
+            "(netinspect MODEL -f json -o report.json)"
+        )
+    if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
+        raise UsageError(
+            f"{path} is not a netinspect report (make one with: netinspect MODEL -f json -o FILE)"
+        )
+    _check_version(data, path)
+    try:
+        # The picture formats read the dict as it is, but only a whole report renders at all.
+        report_from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(
+            f"{path} is not a complete netinspect report ({type(exc).__name__}: {exc})"
+        ) from None
+    return data
+
+
+def read_comparable_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The comparable view of a saved report (``-f json -o r.json``) or of a baseline file."""
+    data = _load_json(path)
+    if isinstance(data, dict) and data.get("kind") == BASELINE_KIND:
+        return dict(parse_baseline(data, path).view)
+    _check_version(data, path)
     try:
         return comparable_view(data)
     except (KeyError, TypeError, ValueError, AttributeError):

@@ -29,13 +29,22 @@ _HEADERS: dict[Column, tuple[tuple[str, str], ...]] = {
 }
 
 
-def render_markdown(report: InspectionReport, columns: Sequence[Column] = DEFAULT_COLUMNS) -> str:
+def render_markdown(
+    report: InspectionReport, columns: Sequence[Column] = DEFAULT_COLUMNS, *, graph: bool = False
+) -> str:
+    """The table and summary; ``graph`` adds the folded Mermaid data-flow graph above them."""
     heads = [h for c in columns for h in _HEADERS[c]]
     out = [
         f"### {report.model.name} ({report.model.class_name})",
         "",
         f"Input: {inputs_text(report)} · device `{report.device}`",
         "",
+    ]
+    if graph:
+        from netinspect.render.mermaid import mermaid_block
+
+        out += [mermaid_block(report.to_dict()).rstrip("\n"), ""]
+    out += [
         "| # | Layer | Type | " + " | ".join(h for h, _ in heads) + " |",
         "|---:|---|---|" + "|".join(a for _, a in heads) + "|",
     ]

@@ -10,6 +10,13 @@ class OutputFormat(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    html = "html"
+    mermaid = "mermaid"
+
+
+# Formats that draw the graph: they fold repeated blocks themselves, so rows are not collapsed
+# before them by default (the page unfolds a repeat on click).
+PICTURE_FORMATS = (OutputFormat.html, OutputFormat.mermaid)
 
 
 class Column(str, Enum):
@@ -43,3 +50,5 @@ class RenderOptions:
     width: int = 100
     color: bool = False
     columns: tuple[Column, ...] = DEFAULT_COLUMNS
+    # markdown: add the Mermaid data-flow graph (``--graph``).
+    graph: bool = False

@@ -1,0 +1,454 @@
+/* The data-flow graph. Rows arrive in pre-order and in execution order, so the layout is a
+   column: one node per visible row, indented by depth, a box around each unfolded container,
+   edges between neighbours straight down and skip connections as arcs on the right. It is
+   linear in the visible nodes, and only what is on screen is in the DOM (culled per frame). */
+(function () {
+  var W = 300, IND = 18, NODE_H = 40, LINE_H = 14, GAP = 28, HEAD_H = 22, BOX_GAP = 8,
+    BOX_PAD = 10, X0 = 20, TOP = 14, LANE = 12, CHAR_W = 6.6;
+
+  function wrap(text, width, maxLines) {
+    var words = String(text).split(/\s+/), lines = [], line = "";
+    words.forEach(function (w) {
+      if (line && (line + " " + w).length > width) { lines.push(line); line = w; }
+      else line = line ? line + " " + w : w;
+    });
+    if (line) lines.push(line);
+    if (lines.length > maxLines) { lines = lines.slice(0, maxLines); lines[maxLines - 1] += " …"; }
+    return lines;
+  }
+  function squeeze(text, n) {
+    if (text.length <= n) return text;
+    var head = Math.ceil((n - 1) * 0.6);
+    return text.slice(0, head) + "…" + text.slice(text.length - (n - 1 - head));
+  }
+
+  NI.GraphView = function (host, opts) {
+    var report = opts.report, G = opts.graph, rows = report.layers || [], cards = opts.cards || {};
+    var up = {}, self = this;
+    Object.keys(G.kids).forEach(function (k) { G.kids[k].forEach(function (c) { up[c] = k; }); });
+    var folded = new Set(G.folded), hits = new Set(), selected = null;
+    var flatten = report.flatten, error = report.error;
+    var byIndex = {};
+    rows.forEach(function (r, i) { byIndex[r.index] = i; });
+    var flatPos = flatten ? byIndex[flatten.layer_index] : undefined;
+    var consPos = flatten && flatten.consumer ? byIndex[flatten.consumer.layer_index] : undefined;
+    var errPos = error && error.layer_index !== null ? byIndex[error.layer_index] : undefined;
+    var explain = {};
+    (report.explain || []).forEach(function (e) { explain[e.layer_index] = e; });
+
+    /* ---- the view tree and its fold state (netinspect/render/graph.py says the same) ---- */
+    function pos(id) { return id[0] === "r" ? +id.slice(1) : null; }
+    function isBox(id) { return !!G.kids[id]; }
+    function groupRows(id) { return G.groups[+id.slice(1)]; }
+    function outermostFolded(id) {
+      var found = folded.has(id) ? id : null;
+      for (var v = up[id]; v; v = up[v]) if (folded.has(v)) found = v;
+      return found;
+    }
+    function lastChildRow(p) {
+      var k = G.kids["r" + p];
+      if (!k) return -1;
+      var last = k[k.length - 1];
+      return last[0] === "g" ? groupRows(last).slice(-1)[0] : +last.slice(1);
+    }
+    function producerNode(p) {
+      if (p === G.canvas) return "x_in";
+      for (;;) {
+        var hidden = outermostFolded("r" + p);
+        if (hidden) return hidden;
+        var c = lastChildRow(p);
+        if (c < 0) return "r" + p;
+        p = c;
+      }
+    }
+    function consumerNode(p) {
+      var id = "r" + p, hidden = outermostFolded(id);
+      if (hidden) return hidden;
+      return isBox(id) ? null : id;
+    }
+    function visibleEdges() {
+      var seen = new Set(), out = [];
+      G.edges.forEach(function (e) {
+        var t = consumerNode(e[1]);
+        if (!t) return;
+        var s = e[0] < 0 ? "x_in" : producerNode(e[0]);
+        if (s === t || seen.has(s + ">" + t)) return;
+        seen.add(s + ">" + t);
+        out.push([s, t, e[2]]);
+      });
+      var outputs = report.outputs || [];
+      if (G.outputFrom !== null && outputs.length && !error)
+        out.push([producerNode(G.outputFrom), "x_out", outputs.length === 1 ? NI.shape(outputs[0]) : ""]);
+      return out;
+    }
+
+    /* ---- what a node says ---- */
+    function title(id) {
+      if (id === "x_in") return "input";
+      if (id === "x_out") return "output";
+      return G.titles[id] || id;
+    }
+    function rowOf(id) { var p = pos(id); return p === null ? rows[groupRows(id)[0]] : rows[p]; }
+    function sums(id) {
+      if (id[0] === "g") return groupRows(id).reduce(function (a, p) { return [a[0] + G.sums[p][0], a[1] + G.sums[p][1], a[2] + G.sums[p][2]]; }, [0, 0, 0]);
+      return G.sums[pos(id)];
+    }
+    function subtitle(id) {
+      if (id === "x_in") return (report.inputs || []).map(function (i) { return NI.shape(i.shape) + " " + i.dtype; }).join(", ");
+      if (id === "x_out") return NI.shapes(report.outputs, 2);
+      var s = sums(id), text = rowOf(id).type;
+      if (s[0]) text += " · " + NI.count(s[0]) + " params";
+      return text;
+    }
+    function extraLines(id) {
+      var p = pos(id), out = [];
+      if (p === null) return out;
+      if (p === flatPos) {
+        var dims = flatten.flattened_dims || [], o = flatten.output_shape || [], c = flatten.consumer;
+        out = out.concat(wrap(NI.shape(flatten.input_shape) + " → " + NI.shape(o) +
+          (dims.length > 1 ? " = " + dims.join("×") + " = " + NI.int(o[1]) : ""), 44, 2));
+        if (c) out = out.concat(wrap("feeds " + c.name + " " + c.type + (c.expected_in_features !== null && c.expected_in_features !== undefined
+          ? "(in_features=" + NI.int(c.expected_in_features) + ")" + (c.matches ? ": sizes agree" : ": MISMATCH") : ""), 44, 2));
+      }
+      if (p === errPos && error) {
+        out = out.concat(wrap("✖ " + error.message, 44, 5));
+        if (error.hint) out = out.concat(wrap("Hint: " + error.hint, 44, 4));
+      }
+      return out;
+    }
+    function classes(id) {
+      var c = ["node"], p = pos(id);
+      if (id === "x_in" || id === "x_out") c.push("io");
+      else if (id[0] === "g") c.push("group");
+      else {
+        if (isBox(id)) c.push("folded");
+        if (rows[p].kind === "function") c.push("fn");
+        if (p === flatPos) c.push("flatten");
+        if (p === consPos) c.push("consumer");
+        if (p === errPos) c.push("failed");
+      }
+      if (hits.has(id)) c.push("hit");
+      if (selected === id) c.push("selected");
+      return c.join(" ");
+    }
+
+    /* ---- layout ---- */
+    var L = null;
+    function layout() {
+      var nodes = [], boxes = [], at = {}, y = TOP, right = 0;
+      function addNode(id, depth) {
+        y += GAP + (id[0] === "g" ? 6 : 0);
+        var n = {id: id, k: nodes.length, x: X0 + depth * IND, y: y, w: W, lines: extraLines(id)};
+        n.h = NODE_H + n.lines.length * LINE_H;
+        y += n.h;
+        nodes.push(n); at[id] = n;
+        return n.x + W;
+      }
+      function walk(id, depth) {
+        var inner = G.kids[id];
+        if (!inner || folded.has(id)) return addNode(id, depth);
+        y += BOX_GAP;
+        var b = {id: id, x: X0 + depth * IND + 4, y: y, depth: depth};
+        boxes.push(b); at[id] = b;
+        y += HEAD_H - 4;
+        var r = b.x + 120;
+        inner.forEach(function (k) { r = Math.max(r, walk(k, depth + 1)); });
+        y += BOX_PAD;
+        b.w = r + 10 - b.x; b.h = y - b.y;
+        return b.x + b.w;
+      }
+      right = addNode("x_in", 0);
+      (G.kids[""] || []).forEach(function (id) { right = Math.max(right, walk(id, 0)); });
+      if ((report.outputs || []).length && !error) right = Math.max(right, addNode("x_out", 0));
+      var edges = [], lanes = [], into = {}, laneX = right + 22, maxLane = -1;
+      var arcs = [];
+      visibleEdges().forEach(function (e) {
+        var a = at[e[0]], b = at[e[1]];
+        if (!a || !b || a.k === undefined || b.k === undefined) return;
+        var hot = pos(e[0]) === flatPos && flatPos !== undefined && e[1] === consumerNode(consPos);
+        if (b.k === a.k + 1) {
+          var x1 = a.x + W / 2, y1 = a.y + a.h, x2 = b.x + W / 2, y2 = b.y - (e[1][0] === "g" ? 8 : 2), my = (y1 + y2) / 2;
+          edges.push({d: "M" + x1 + "," + y1 + (x1 === x2 ? "L" : "C" + x1 + "," + my + " " + x2 + "," + my + " ") + x2 + "," + y2,
+            y0: y1, y1: y2, label: e[2], lx: Math.max(x1, x2) + 7, ly: b.y - 8, hot: hot, arc: false});
+        } else arcs.push({a: a, b: b, label: e[2], hot: hot});
+      });
+      arcs.sort(function (p, q) { return (p.b.k - p.a.k) - (q.b.k - q.a.k) || p.a.k - q.a.k; });
+      arcs.forEach(function (arc) {
+        var y0 = arc.a.y + arc.a.h / 2, n = (into[arc.b.id] = (into[arc.b.id] || 0) + 1);
+        var y1 = arc.b.y + arc.b.h / 2 + (n - 1) * 6, lane = 0;
+        for (; lane < lanes.length; lane++) {
+          if (!lanes[lane].some(function (iv) { return iv[0] < y1 + 4 && y0 - 4 < iv[1]; })) break;
+        }
+        (lanes[lane] = lanes[lane] || []).push([y0, y1]);
+        maxLane = Math.max(maxLane, lane);
+        var lx = laneX + lane * LANE, ax = arc.a.x + W, bx = arc.b.x + W, r = 6;
+        edges.push({d: "M" + ax + "," + y0 + "H" + (lx - r) + "Q" + lx + "," + y0 + " " + lx + "," + (y0 + r) +
+            "V" + (y1 - r) + "Q" + lx + "," + y1 + " " + (lx - r) + "," + y1 + "H" + (bx + 2),
+          y0: y0, y1: y1, label: arc.label, lx: bx + 6, ly: y1 - 4, hot: arc.hot, arc: true});
+      });
+      L = {nodes: nodes, boxes: boxes, at: at, edges: edges, width: laneX + (maxLane + 1) * LANE + 20, height: y + GAP};
+    }
+
+    /* ---- drawing, culled to the screen ---- */
+    var svg = NI.svg("svg", {"aria-label": "data-flow graph"});
+    var defs = NI.svg("defs", {}, svg);
+    var marker = NI.svg("marker", {id: "ni-arrow", viewBox: "0 0 8 8", refX: 7, refY: 4, markerWidth: 8, markerHeight: 8, markerUnits: "userSpaceOnUse", orient: "auto"}, defs);
+    NI.svg("path", {d: "M0,0L8,4L0,8z", fill: "#8c959f"}, marker);
+    var vp = NI.svg("g", {"class": "viewport"}, svg);
+    var layers = {b: NI.svg("g", {}, vp), e: NI.svg("g", {}, vp), n: NI.svg("g", {}, vp), l: NI.svg("g", {}, vp)};
+    var shown = new Map(), view = {k: 1, x: 0, y: 0};
+
+    function makeNode(n) {
+      var g = NI.svg("g", {"class": classes(n.id), "data-id": n.id, transform: "translate(" + n.x + "," + n.y + ")"});
+      if (n.id[0] === "g") {
+        NI.svg("rect", {"class": "stack", x: 6, y: -6, width: W, height: n.h, rx: 6}, g);
+        NI.svg("rect", {"class": "stack", x: 3, y: -3, width: W, height: n.h, rx: 6}, g);
+      }
+      NI.svg("rect", {"class": "body", width: W, height: n.h, rx: 6}, g);
+      var badge = "";
+      if (n.id[0] === "g") badge = "× " + groupRows(n.id).length;
+      else if (isBox(n.id)) badge = "+" + G.kids[n.id].length;
+      var room = Math.floor((W - 20 - badge.length * 7) / CHAR_W);
+      NI.svg("text", {"class": "t1", x: 10, y: 16}, g).textContent = squeeze(title(n.id), room);
+      NI.svg("text", {"class": "t2", x: 10, y: 32}, g).textContent = squeeze(subtitle(n.id), Math.floor((W - 20) / 6));
+      if (badge) { var bt = NI.svg("text", {"class": "badge", x: W - 8, y: 16, "text-anchor": "end"}, g); bt.textContent = badge; }
+      n.lines.forEach(function (line, i) { NI.svg("text", {"class": "xtra", x: 10, y: NODE_H + 6 + i * LINE_H}, g).textContent = line; });
+      NI.svg("title", {}, g).textContent = title(n.id) + "\n" + rowInfoLine(n.id);
+      return g;
+    }
+    function rowInfoLine(id) {
+      if (id === "x_in" || id === "x_out") return subtitle(id);
+      var r = rowOf(id);
+      return r.type + "  " + NI.shapes(r.input_shapes) + " → " + NI.shapes(r.output_shapes);
+    }
+    function makeBox(b) {
+      var g = NI.svg("g", {"class": "box" + (b.id[0] === "g" ? " g" : ""), "data-id": b.id});
+      NI.svg("rect", {x: b.x, width: b.w}, g);
+      return g;
+    }
+    /* A box is drawn only across the rows in reach: a 100,000-pixel dashed outline costs
+       the rasteriser every frame, a clipped one nothing. */
+    function clipBox(el, b, y0, y1) {
+      var top = Math.max(b.y, y0), bottom = Math.min(b.y + b.h, y1), r = el.firstChild;
+      if (+r.getAttribute("y") !== top || +r.getAttribute("height") !== bottom - top) {
+        r.setAttribute("y", top);
+        r.setAttribute("height", Math.max(0, bottom - top));
+      }
+    }
+    function makeHeader(b) {
+      var t = NI.svg("text", {"class": "bhead" + (b.id[0] === "g" ? " g" : ""), x: b.x + 8, y: b.y + 15, "data-fold": b.id});
+      t.textContent = "▾ " + squeeze(title(b.id), 48) + "  ·  " + rowOf(b.id).type;
+      NI.svg("title", {}, t).textContent = "fold " + title(b.id);
+      return t;
+    }
+    function makeEdge(e) {
+      return NI.svg("path", {"class": "edge" + (e.arc ? " arc" : "") + (e.hot ? " hot" : ""), d: e.d, "marker-end": "url(#ni-arrow)"});
+    }
+    function makeLabel(e) {
+      var t = NI.svg("text", {"class": "elabel", x: e.lx, y: e.ly});
+      t.textContent = e.label;
+      return t;
+    }
+    function screen() {
+      var r = svg.getBoundingClientRect();
+      return {w: r.width || 800, h: r.height || 600};
+    }
+    var stats = {draws: 0, ms: 0};
+    function draw() {
+      if (!L) return;
+      var started = performance.now();
+      drawNow();
+      stats.draws++;
+      stats.ms += performance.now() - started;
+    }
+    function drawNow() {
+      var s = screen(), y0 = (-view.y) / view.k - s.h / view.k, y1 = (s.h - view.y) / view.k + s.h / view.k;
+      var want = new Map();
+      L.boxes.forEach(function (b) {
+        if (b.y <= y1 && b.y + b.h >= y0) want.set("b" + b.id, b);
+        if (b.y <= y1 && b.y + HEAD_H >= y0) want.set("h" + b.id, b);
+      });
+      var lo = 0, hi = L.nodes.length;
+      while (lo < hi) { var mid = (lo + hi) >> 1; if (L.nodes[mid].y + L.nodes[mid].h < y0) lo = mid + 1; else hi = mid; }
+      for (var i = lo; i < L.nodes.length && L.nodes[i].y <= y1; i++) want.set("n" + L.nodes[i].id, L.nodes[i]);
+      L.edges.forEach(function (e, j) {
+        if (e.y0 <= y1 && e.y1 >= y0) { want.set("e" + j, e); if (e.label) want.set("l" + j, e); }
+      });
+      shown.forEach(function (el, key) { if (!want.has(key)) { el.remove(); shown.delete(key); } });
+      var margin = 40 / view.k;
+      want.forEach(function (item, key) {
+        if (key[0] === "b") clipBox(shown.get(key) || makeAndShow(key, item), item, y0 - margin, y1 + margin);
+        if (shown.has(key)) return;
+        var kind = key[0], el = kind === "b" ? makeBox(item) : kind === "h" ? makeHeader(item) : kind === "n" ? makeNode(item) : kind === "e" ? makeEdge(item) : makeLabel(item);
+        layers[kind === "h" ? "l" : kind].appendChild(el);
+        shown.set(key, el);
+      });
+    }
+    function makeAndShow(key, item) {
+      var el = makeBox(item);
+      layers.b.appendChild(el);
+      shown.set(key, el);
+      return el;
+    }
+    var redraw = NI.throttle(draw);
+    function apply() {
+      vp.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")");
+      svg.classList.toggle("far", view.k < 0.42);
+      redraw();
+    }
+    function rebuild(anchorId, anchorScreenY) {
+      shown.forEach(function (el) { el.remove(); });
+      shown.clear();
+      layout();
+      if (anchorId && L.at[anchorId] && anchorScreenY !== undefined) view.y = anchorScreenY - L.at[anchorId].y * view.k;
+      apply();
+      draw();
+    }
+    function screenY(id) { var n = L && L.at[id]; return n ? n.y * view.k + view.y : undefined; }
+    function refreshClasses() {
+      shown.forEach(function (el, key) { if (key[0] === "n") el.setAttribute("class", classes(key.slice(1))); });
+    }
+
+    /* ---- interaction ---- */
+    function zoomAt(factor, px, py) {
+      var k = Math.min(4, Math.max(0.04, view.k * factor));
+      view.x = px - (px - view.x) * k / view.k;
+      view.y = py - (py - view.y) * k / view.k;
+      view.k = k;
+      apply();
+    }
+    svg.addEventListener("wheel", function (ev) {
+      var r = svg.getBoundingClientRect();
+      if (ev.ctrlKey || ev.metaKey) {
+        ev.preventDefault();
+        zoomAt(Math.exp(-ev.deltaY * 0.0025), ev.clientX - r.left, ev.clientY - r.top);
+        return;
+      }
+      var top = 20, bottom = r.height - L.height * view.k - 20;
+      var dy = ev.deltaY * (ev.deltaMode === 1 ? 16 : 1), dx = ev.deltaX * (ev.deltaMode === 1 ? 16 : 1);
+      var ny = Math.max(Math.min(view.y - dy, top), Math.min(bottom, top));
+      if (ny === view.y && !dx) return; // at the end: let the page scroll
+      ev.preventDefault();
+      view.y = ny; view.x -= dx;
+      apply();
+    }, {passive: false});
+    var drag = null;
+    svg.addEventListener("pointerdown", function (ev) {
+      if (ev.button !== 0) return;
+      drag = {x: ev.clientX, y: ev.clientY, vx: view.x, vy: view.y, moved: false};
+    });
+    window.addEventListener("pointermove", function (ev) {
+      if (!drag) return;
+      var dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+      if (!drag.moved) { drag.moved = true; svg.classList.add("panning"); }
+      view.x = drag.vx + dx; view.y = drag.vy + dy;
+      apply();
+    });
+    window.addEventListener("pointerup", function () {
+      if (drag && drag.moved) { svg.classList.remove("panning"); svg.dataset.dragged = "1"; }
+      drag = null;
+    });
+    svg.addEventListener("click", function (ev) {
+      if (svg.dataset.dragged) { delete svg.dataset.dragged; return; }
+      var t = ev.target.closest ? ev.target.closest("[data-fold], g.node") : null;
+      if (!t) return;
+      if (t.hasAttribute("data-fold")) { self.fold(t.getAttribute("data-fold")); return; }
+      var id = t.getAttribute("data-id");
+      if (isBox(id) && folded.has(id)) self.unfold(id);
+      self.select(id);
+    });
+
+    /* ---- public ---- */
+    this.fold = function (id) { var sy = screenY(id); folded.add(id); rebuild(id, sy); };
+    this.unfold = function (id) { var sy = screenY(id); folded.delete(id); rebuild(id, sy); };
+    this.isFolded = function (id) { return folded.has(id); };
+    this.visibleIds = function () { return L.nodes.map(function (n) { return n.id; }); };
+    this.setAll = function (fold) {
+      folded = fold ? new Set(Object.keys(G.kids).filter(function (k) { return k; })) : new Set();
+      rebuild(); self.top();
+    };
+    this.reset = function () { folded = new Set(G.folded); rebuild(); self.top(); };
+    this.top = function () {
+      var s = screen();
+      view.k = Math.min(1, Math.max(0.3, s.w / L.width));
+      view.x = Math.max(0, (s.w - L.width * view.k) / 2);
+      view.y = 0;
+      apply();
+    };
+    this.fitAll = function () {
+      var s = screen();
+      view.k = Math.min(1, s.w / L.width, s.h / L.height);
+      view.x = (s.w - L.width * view.k) / 2; view.y = 0;
+      apply();
+    };
+    this.zoom = function (factor) { var s = screen(); zoomAt(factor, s.w / 2, s.h / 2); };
+    this.center = function (id) {
+      var n = L.at[id];
+      if (!n) return;
+      var s = screen();
+      if (view.k < 0.6) view.k = 1;
+      view.x = s.w / 2 - (n.x + (n.w || W) / 2) * view.k - (s.w > 900 ? 170 : 0);
+      view.y = s.h / 2 - (n.y + (n.h || 0) / 2) * view.k;
+      apply();
+      draw();
+    };
+    /* Show row p: unfold every block that hides it, centre on it and select it. */
+    this.reveal = function (p) {
+      for (var v = up["r" + p]; v; v = up[v]) folded.delete(v);
+      var id = "r" + p;
+      if (isBox(id) && !folded.has(id)) folded.add(id);
+      rebuild();
+      self.center(id);
+      self.select(id);
+    };
+    this.select = function (id) {
+      selected = id;
+      refreshClasses();
+      if (opts.onSelect) opts.onSelect(id, self.describe(id));
+    };
+    this.setHits = function (positions) {
+      hits = new Set();
+      positions.forEach(function (p) { var v = outermostFolded("r" + p) || (isBox("r" + p) ? null : "r" + p); if (v) hits.add(v); });
+      refreshClasses();
+    };
+    /* What the details panel shows for a node: [title, [[key, value], ...], extra lines]. */
+    this.describe = function (id) {
+      if (id === "x_in") return [title(id), (report.inputs || []).map(function (i) { return [i.name, NI.shape(i.shape) + " " + i.dtype]; }), []];
+      if (id === "x_out") return [title(id), (report.outputs || []).map(function (s, i) { return [(report.output_names || [])[i] || "output " + i, NI.shape(s)]; }), []];
+      var r = rowOf(id), s = sums(id), pairs = [], lines = [];
+      if (id[0] === "g") {
+        var members = groupRows(id);
+        pairs.push(["blocks", members.length + " identical " + r.type + " blocks"]);
+        pairs.push(["each", NI.int(G.sums[members[0]][0]) + " params"]);
+      } else {
+        pairs.push(["row", "#" + r.index + " · " + r.kind + (r.call_index ? " · call " + (r.call_index + 1) : "")]);
+      }
+      pairs.push(["type", r.type], ["input", NI.shapes(r.input_shapes, 6)], ["output", NI.shapes(id[0] === "g" ? rows[groupRows(id).slice(-1)[0]].output_shapes : r.output_shapes, 6)]);
+      var inner = isBox(id);
+      pairs.push([inner ? "params (all)" : "params", NI.int(s[0]) + (id[0] !== "g" && r.shared_params ? " +" + NI.int(r.shared_params) + " shared" : "") +
+        (id[0] !== "g" && !inner && r.params && r.trainable_params !== r.params ? " (" + NI.int(r.params - r.trainable_params) + " frozen)" : "")]);
+      pairs.push([inner ? "FLOPs (all)" : "FLOPs", s[1] ? NI.count(s[1]) + " (" + NI.int(s[1]) + ")" : "0"]);
+      if (!inner && r.macs) pairs.push(["MACs", NI.count(r.macs)]);
+      pairs.push([inner ? "activations (all)" : "activations", NI.bytes(s[2])]);
+      if (r.source) pairs.push(["source", r.source]);
+      if (id[0] !== "g") Object.keys(r.attributes || {}).forEach(function (k) { pairs.push([k, JSON.stringify(r.attributes[k])]); });
+      var ex = id[0] !== "g" ? explain[r.index] : null;
+      if (ex) {
+        lines = lines.concat(ex.arithmetic || []);
+        if (ex.cumulative_stride) lines.push("stride " + ex.cumulative_stride.join("×") + ", receptive field " + (ex.receptive_field || []).join("×"));
+      }
+      var p = pos(id);
+      if (p === flatPos && cards.flatten) lines = lines.concat(cards.flatten);
+      if (p === errPos && cards.failure) lines = lines.concat(cards.failure.map(function (kv) { return kv[0] + ": " + kv[1]; }));
+      return [title(id), pairs, lines];
+    };
+
+    host.appendChild(svg);
+    layout();
+    this.top();
+    window.addEventListener("resize", redraw);
+    this.svg = svg;
+    this.stats = stats;
+  };
+})();
