@@ -18,6 +18,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Rewrite tests/golden/* from the current output instead of comparing.",
     )
+    parser.addoption(
+        "--update-screenshots",
+        action="store_true",
+        default=False,
+        help="Rewrite docs/*.png (the README's pictures) from the browser tests.",
+    )
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ that produced the box's output (its last child's, recursively).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,7 +176,9 @@ def _view_tree(
     return kids, up, groups
 
 
-def _owner_finder(indices: Sequence[int], ends: Sequence[int], parent: Sequence[int]) -> Any:
+def _owner_finder(
+    indices: Sequence[int], ends: Sequence[int], parent: Sequence[int]
+) -> Callable[[int], int | None]:
     """Position of the row whose subtree holds a row ``index`` that is not itself in the report
     (hidden by ``--depth`` or ``--collapse``); None when no row holds it."""
 
@@ -206,6 +208,8 @@ def _data_flow_edges(
     find = _owner_finder(indices, ends, parent)
     edges: list[Edge] = []
     for i, row in enumerate(rows):
+        if i == canvas:
+            continue  # the model's own input: drawn as the input node
         shapes = row.get("input_shapes") or []
         for k, source in enumerate(row.get("inputs_from") or []):
             label = shape_text(shapes[k]) if k < len(shapes) else ""
