@@ -8,7 +8,6 @@ state a page opens with and the whole Mermaid chart.
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Iterator
 
 from netinspect.render.graph import INPUT, INPUT_ID, Graph, last_part, row_id, row_position
@@ -45,24 +44,22 @@ def visible_count(graph: Graph, folded: Folded) -> int:
 
 
 def default_folded(graph: Graph, budget: int) -> frozenset[str]:
-    """Repeats folded; containers unfolded breadth-first while at most ``budget`` nodes show.
-    The pinned rows (flatten point, consumer, failure) are always shown."""
+    """Repeats folded; containers unfolded a whole level at a time (all the blocks at one depth,
+    or none of them, so the picture has one grain) while at most ``budget`` nodes show. The
+    pinned rows (flatten point, consumer, failure) are shown whatever the budget."""
     folded = set(containers(graph))
     for p in graph.pinned:
         folded.difference_update(ancestors(graph, row_id(p)))
     count = visible_count(graph, folded)
-    queue = deque(graph.kids.get("", ()))
-    while queue:
-        v = queue.popleft()
-        inner = graph.kids.get(v, ())
-        if not inner or v.startswith("g"):
-            continue
-        if v in folded:
-            if count - 1 + len(inner) > budget:
-                continue
-            folded.discard(v)
-            count += len(inner) - 1
-        queue.extend(inner)
+    level = [v for v in graph.kids.get("", ()) if graph.kids.get(v)]
+    while level:
+        closed = [v for v in level if v in folded and not v.startswith("g")]
+        grows = sum(len(graph.kids[v]) - 1 for v in closed)
+        if count + grows > budget:
+            break
+        folded.difference_update(closed)
+        count += grows
+        level = [k for v in level if v not in folded for k in graph.kids[v] if graph.kids.get(k)]
     return frozenset(folded)
 
 
