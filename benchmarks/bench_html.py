@@ -63,8 +63,8 @@ def measure(browser: Any, path: Path) -> dict[str, Any]:
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
+    from netinspect import inspect_model
     from netinspect.errors import ForwardFailed
-    from netinspect.inspector import inspect_model
     from netinspect.render.html import render_html
 
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:

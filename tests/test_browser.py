@@ -89,8 +89,8 @@ def write(path: Path, text: str) -> Path:
 
 
 def report_page(tmp: Path, name: str, target: str, inputs: list[str] | None = None) -> Path:
+    from netinspect import inspect_model
     from netinspect.errors import ForwardFailed
-    from netinspect.inspector import inspect_model
     from netinspect.render.html import render_html
 
     try:
@@ -252,8 +252,7 @@ def test_flatten_feeding_the_failing_layer(browser: Any, tmp_path: Path) -> None
 
 
 def test_diff_page(browser: Any, tmp_path: Path) -> None:
-    from netinspect.compare import compare_reports
-    from netinspect.inspector import inspect_model
+    from netinspect import compare_reports, inspect_model
     from netinspect.render.diff_html import render_diff_html
 
     keypoints = str(ROOT / "configs" / "vgg16_keypoints.yaml")
