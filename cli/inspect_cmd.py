@@ -56,6 +56,58 @@ AllowImportOption = Annotated[
     ),
 ]
 
+DepthOption = Annotated[
+    Optional[int],
+    typer.Option("--depth", min=0, metavar="N", help="Fold rows deeper than N into their parent."),
+]
+
+WeightsOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--weights",
+        metavar="PATH",
+        help="Local state dict to load (torch.load weights_only=True).",
+    ),
+]
+
+ForwardArgOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--arg",
+        metavar="NAME=VALUE",
+        help="Non-tensor forward argument, repeatable: name=value, value a YAML scalar "
+        "(--arg return_loss=false --arg steps=3 --arg mask=null).",
+    ),
+]
+
+ExplainOption = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        help="Show the arithmetic behind each output shape, with cumulative stride and "
+        "receptive field (JSON: the 'explain' key).",
+    ),
+]
+
+ColumnsOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--columns",
+        metavar="LIST",
+        help="Per-layer columns, comma-separated: shapes,params,macs,flops,memory "
+        "(default shapes,params). JSON always carries every value.",
+    ),
+]
+
+CollapseOption = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--collapse/--no-collapse",
+        help="Fold consecutive identical blocks into one row (layer1.0–2 × 3). "
+        "Default: on for table and markdown, off for JSON.",
+    ),
+]
+
 
 def format_for_path(output: Path | None) -> OutputFormat:
     """``-o report.json`` means JSON and ``-o report.md`` markdown, unless --format says otherwise."""
@@ -80,12 +132,7 @@ def inspect_command(
     inputs: InputOption = None,
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
-    depth: Annotated[
-        Optional[int],
-        typer.Option(
-            "--depth", min=0, metavar="N", help="Fold rows deeper than N into their parent."
-        ),
-    ] = None,
+    depth: DepthOption = None,
     fmt: Annotated[
         Optional[OutputFormat],
         typer.Option(
@@ -100,49 +147,12 @@ def inspect_command(
             "--output", "-o", metavar="FILE", help="Write the report to FILE (atomically)."
         ),
     ] = None,
-    weights: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--weights",
-            metavar="PATH",
-            help="Local state dict to load (torch.load weights_only=True).",
-        ),
-    ] = None,
+    weights: WeightsOption = None,
     allow_import: AllowImportOption = None,
-    forward_args: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--arg",
-            metavar="NAME=VALUE",
-            help="Non-tensor forward argument, repeatable: name=value, value a YAML scalar "
-            "(--arg return_loss=false --arg steps=3 --arg mask=null).",
-        ),
-    ] = None,
-    explain: Annotated[
-        bool,
-        typer.Option(
-            "--explain",
-            help="Show the arithmetic behind each output shape, with cumulative stride and "
-            "receptive field (JSON: the 'explain' key).",
-        ),
-    ] = False,
-    columns: Annotated[
-        Optional[str],
-        typer.Option(
-            "--columns",
-            metavar="LIST",
-            help="Per-layer columns, comma-separated: shapes,params,macs,flops,memory "
-            "(default shapes,params). JSON always carries every value.",
-        ),
-    ] = None,
-    collapse: Annotated[
-        Optional[bool],
-        typer.Option(
-            "--collapse/--no-collapse",
-            help="Fold consecutive identical blocks into one row (layer1.0–2 × 3). "
-            "Default: on for table and markdown, off for JSON.",
-        ),
-    ] = None,
+    forward_args: ForwardArgOption = None,
+    explain: ExplainOption = False,
+    columns: ColumnsOption = None,
+    collapse: CollapseOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Inspect MODEL: per-layer shapes and params, the flatten point, totals."""
