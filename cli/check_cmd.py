@@ -232,13 +232,8 @@ def check_command(
 ) -> None:
     """Compare each TARGET with its baseline. Exit 0: all match; 1: a regression; 2: usage error."""
     with handle_errors(debug):
-        from netinspect.compare.baseline import (
-            canonical_target,
-            parse_shard,
-            select_shard,
-            split_file_target,
-        )
-        from netinspect.compare.check import check_target
+        from netinspect.compare.baseline import canonical_target, split_file_target
+        from netinspect.compare.check import check_target, parse_shard, select_shard
         from netinspect.compare.project import load_project_settings
         from netinspect.render import RenderOptions
         from netinspect.render.diff import (

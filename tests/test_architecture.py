@@ -24,6 +24,8 @@ LAYERS = (
     ("netinspect.pipeline",),
     ("netinspect.compare",),
     ("netinspect.render",),
+    # Front ends that drive the pipeline and show its results, like cli/ does.
+    ("netinspect.watch", "netinspect.pytest_plugin"),
 )  # fmt: skip
 
 

@@ -10,13 +10,29 @@ from pathlib import Path
 
 import pytest
 
-# pytester's in-process runs drop the modules a run imported; torch cannot be imported a second
-# time in one process, so it (and what the fixture imports) is imported here, once.
-import netinspect.pipeline.run
-import netinspect.render.diff
-import netinspect.render.table  # noqa: F401
-
 pytest_plugins = ("pytester",)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _imported_once() -> None:
+    """pytester's in-process runs drop every module a run imported, and torch's (imported
+    lazily by the first inspection: torch._dynamo, sympy...) cannot be imported twice in one
+    process, and a netinspect module imported anew would bring new exception classes. Every
+    netinspect module and one inspection are imported here, before any run, so they stay."""
+    import importlib
+    import pkgutil
+
+    from torch import nn
+
+    import netinspect
+    from netinspect.pipeline.run import inspect_model
+
+    for module in pkgutil.walk_packages(netinspect.__path__, "netinspect."):
+        importlib.import_module(module.name)
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.Linear(288, 2))
+    inspect_model(model, ["1x3x8x8"])
+
 
 NET = """
 from torch import nn

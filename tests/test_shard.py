@@ -13,7 +13,8 @@ from netinspect_cli import main as _registers_commands  # noqa: F401
 from netinspect_cli.app import app
 from typer.testing import CliRunner
 
-from netinspect.compare.baseline import CheckTarget, Shard, parse_shard, select_shard
+from netinspect.compare.baseline import CheckTarget
+from netinspect.compare.check import Shard, parse_shard, select_shard
 from netinspect.errors import UsageError
 from tests.test_check_cli import write_net
 

@@ -24,7 +24,7 @@ from netinspect_cli import main as _registers_commands  # noqa: F401
 from netinspect_cli.app import app
 from typer.testing import CliRunner
 
-from netinspect.compare import compare_reports
+from netinspect.compare.reports import compare_reports
 from netinspect.render import RenderOptions
 from netinspect.render.watch import change_footer, change_marks, render_watch_run
 from netinspect.watch.files import changed_files, is_local_file, stamps, traceback_files
@@ -291,7 +291,7 @@ def test_marks_follow_the_diff() -> None:
 
 
 def test_a_hidden_row_marks_the_row_that_shows_it() -> None:
-    from netinspect.analysis import fold_to_depth
+    from netinspect.analysis.layers import fold_to_depth
 
     old = report_of(small_cnn_layers())
     rows = list(small_cnn_layers())

@@ -114,47 +114,6 @@ def baseline_path(directory: str | os.PathLike[str], target: str) -> Path:
     return Path(directory) / baseline_filename(canonical_target(target))
 
 
-# --- sharding (CI matrix jobs) ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Shard:
-    """``--shard I/N``: the I-th of N parts of the targets, numbered from 1."""
-
-    index: int
-    count: int
-
-
-_SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
-
-
-def parse_shard(text: str) -> Shard:
-    """``"2/3"`` -> Shard(2, 3). Raises UsageError for anything but ``I/N`` with 1 <= I <= N."""
-    match = _SHARD.fullmatch(text)
-    if match is None:
-        raise UsageError(
-            f"--shard {text!r}: expected I/N, the I-th of N shards counted from 1 (--shard 1/3)"
-        )
-    index, count = int(match.group(1)), int(match.group(2))
-    if count < 1:
-        raise UsageError(f"--shard {text!r}: the number of shards must be at least 1")
-    if not 1 <= index <= count:
-        raise UsageError(f"--shard {text!r}: I must be between 1 and {count} (shards count from 1)")
-    return Shard(index, count)
-
-
-def select_shard(items: Sequence[CheckTarget], shard: Shard) -> list[CheckTarget]:
-    """The targets of ``shard``: deal the distinct targets, sorted by their canonical spelling,
-    round-robin over the shards. Every job of a CI matrix computes the same split whatever
-    order the targets were listed or typed in, each target lands in exactly one shard, and
-    the shards differ in size by at most one target."""
-    distinct: dict[str, CheckTarget] = {}
-    for item in items:
-        distinct.setdefault(canonical_target(item.target), item)
-    ordered = [distinct[key] for key in sorted(distinct)]
-    return ordered[shard.index - 1 :: shard.count]
-
-
 # --- reading and writing --------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 
-from netinspect.compare import ReportDiff
+from netinspect.compare.diff import ReportDiff
 from netinspect.records import InspectionReport
 from netinspect.render import RenderOptions
 from netinspect.render.diff import report_change_lines, row_line, summary_line

@@ -70,7 +70,7 @@ class RunOutcome:
 def inspect_in_this_process(job: InspectJob, debug: bool = False) -> RunOutcome:
     """Run ``job`` here (the child's work; also usable in-process for tests)."""
     from netinspect.errors import ForwardFailed, NetinspectError
-    from netinspect.inspector import inspect_model
+    from netinspect.pipeline.run import inspect_model
 
     start = time.perf_counter()
     before = set(sys.modules)
@@ -154,7 +154,7 @@ def _child_main(job: InspectJob, write_fd: int, go_fd: int, parent: int, debug: 
             data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
             # A layer attribute pickle cannot carry: send the report as its JSON dict instead.
-            from netinspect.serialize import report_from_dict
+            from netinspect.deserialize import report_from_dict
 
             report = outcome.report
             if report is not None:

@@ -51,8 +51,8 @@ def initial_files(target: str, weights: str | None = None) -> list[str]:
     """The files known to matter before anything is imported: a ``file.py:Name`` or a config,
     ``pkg/mod.py`` of ``pkg.mod:Name`` when it is local, and ``--weights``. Runs add the local
     modules they import. Raises UsageError when there is nothing local to watch."""
-    from netinspect.baseline import split_file_target
-    from netinspect.loading import is_config_path
+    from netinspect.compare.baseline import split_file_target
+    from netinspect.sources.target import is_config_path
 
     files: list[str] = []
     parts = split_file_target(target)
@@ -82,7 +82,7 @@ def initial_files(target: str, weights: str | None = None) -> list[str]:
 def needs_torchvision(target: str) -> bool:
     """A torchvision name, or a config that builds on torchvision (``model:`` or a
     ``torchvision`` ``_target_``): import torchvision before the first run."""
-    from netinspect.loading import is_config_path
+    from netinspect.sources.target import is_config_path
 
     if is_config_path(target):
         try:
@@ -103,17 +103,17 @@ def warm_up(job: InspectJob) -> None:
     import torch
     from torch import nn
 
-    import netinspect.analysis
-    import netinspect.compare
-    import netinspect.diagnose
-    import netinspect.explain
+    import netinspect.analysis.diagnose
+    import netinspect.analysis.explain
+    import netinspect.analysis.layers
+    import netinspect.compare.reports
     import netinspect.render.watch
-    from netinspect.inspector import inspect_model
+    from netinspect.pipeline.run import inspect_model
 
     if needs_torchvision(job.target):
         import torchvision  # noqa: F401
     if job.target.lower().endswith((".yaml", ".yml")):
-        import netinspect.config  # noqa: F401
+        import netinspect.sources.config  # noqa: F401
 
     class _Warm(nn.Module):
         def __init__(self) -> None:
@@ -184,7 +184,8 @@ class _Screen:
         self.out.flush()
 
     def show(self, run: int, outcome: RunOutcome) -> None:
-        from netinspect.compare import comparable_view, compare_reports
+        from netinspect.compare.diff import comparable_view
+        from netinspect.compare.reports import compare_reports
         from netinspect.render.watch import change_footer, change_marks, render_watch_run
 
         report = outcome.report
@@ -211,10 +212,10 @@ class _Screen:
         self.err.flush()
 
     def _for_display(self, report: Any) -> Any:
-        from netinspect.analysis import collapse_repeats, fold_to_depth
+        from netinspect.analysis.layers import collapse_repeats, fold_to_depth
 
         if self.options.explain:
-            from netinspect.explain import explain_report
+            from netinspect.analysis.explain import explain_report
 
             report = explain_report(report)
         if self.options.depth is not None:
