@@ -228,12 +228,21 @@ def check_command(
             help="Also write every target's side-by-side diff as one HTML page (a CI artifact).",
         ),
     ] = None,
+    shard: Annotated[
+        Optional[str],
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            help="Check only the I-th of N shards of the targets (1/3, 2/3, 3/3): a split "
+            "that is the same in every CI matrix job, whatever order the targets come in.",
+        ),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Compare each TARGET with its baseline. Exit 0: all match; 1: a regression; 2: usage error."""
     with handle_errors(debug):
-        from netinspect.compare.baseline import split_file_target
-        from netinspect.compare.check import check_target
+        from netinspect.compare.baseline import canonical_target, split_file_target
+        from netinspect.compare.check import check_target, parse_shard, select_shard
         from netinspect.compare.project import load_project_settings
         from netinspect.render import RenderOptions
         from netinspect.render.diff import (
@@ -242,9 +251,19 @@ def check_command(
             render_check_table,
         )
 
+        # A bad --shard is refused before anything is loaded.
+        chosen_shard = parse_shard(shard) if shard is not None else None
         settings = load_project_settings()
         base = _baseline_dir(settings, directory)
         items = _targets(settings, targets or [], inputs or [], base, allow_import or [])
+        if chosen_shard is not None:
+            total = len({canonical_target(i.target) for i in items})
+            items = select_shard(items, chosen_shard)
+            eprint(
+                f"netinspect: shard {chosen_shard.index}/{chosen_shard.count}: "
+                f"{len(items)} of {total} target(s)"
+                + (": " + ", ".join(i.target for i in items) if items else "")
+            )
         results = [
             check_target(item, base, update=update) for item in _each(items, lambda i: i.target)
         ]

@@ -56,6 +56,49 @@ AllowImportOption = Annotated[
     ),
 ]
 
+DepthOption = Annotated[
+    Optional[int],
+    typer.Option("--depth", min=0, metavar="N", help="Fold rows deeper than N into their parent."),
+]
+
+WeightsOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--weights",
+        metavar="PATH",
+        help="Local state dict to load (torch.load weights_only=True).",
+    ),
+]
+
+ForwardArgOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--arg",
+        metavar="NAME=VALUE",
+        help="Non-tensor forward argument, repeatable: name=value, value a YAML scalar "
+        "(--arg return_loss=false --arg steps=3 --arg mask=null).",
+    ),
+]
+
+ExplainOption = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        help="Show the arithmetic behind each output shape, with cumulative stride and "
+        "receptive field (JSON: the 'explain' key).",
+    ),
+]
+
+ColumnsOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--columns",
+        metavar="LIST",
+        help="Per-layer columns, comma-separated: shapes,params,macs,flops,memory "
+        "(default shapes,params). JSON always carries every value.",
+    ),
+]
+
 
 _SUFFIX_FORMATS = {
     ".json": OutputFormat.json,
@@ -136,49 +179,14 @@ def inspect_command(
     inputs: InputOption = None,
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
-    depth: Annotated[
-        Optional[int],
-        typer.Option(
-            "--depth", min=0, metavar="N", help="Fold rows deeper than N into their parent."
-        ),
-    ] = None,
+    depth: DepthOption = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
-    weights: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--weights",
-            metavar="PATH",
-            help="Local state dict to load (torch.load weights_only=True).",
-        ),
-    ] = None,
+    weights: WeightsOption = None,
     allow_import: AllowImportOption = None,
-    forward_args: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--arg",
-            metavar="NAME=VALUE",
-            help="Non-tensor forward argument, repeatable: name=value, value a YAML scalar "
-            "(--arg return_loss=false --arg steps=3 --arg mask=null).",
-        ),
-    ] = None,
-    explain: Annotated[
-        bool,
-        typer.Option(
-            "--explain",
-            help="Show the arithmetic behind each output shape, with cumulative stride and "
-            "receptive field (JSON: the 'explain' key).",
-        ),
-    ] = False,
-    columns: Annotated[
-        Optional[str],
-        typer.Option(
-            "--columns",
-            metavar="LIST",
-            help="Per-layer columns, comma-separated: shapes,params,macs,flops,memory "
-            "(default shapes,params). JSON always carries every value.",
-        ),
-    ] = None,
+    forward_args: ForwardArgOption = None,
+    explain: ExplainOption = False,
+    columns: ColumnsOption = None,
     collapse: CollapseOption = None,
     graph: GraphOption = False,
     debug: DebugOption = False,

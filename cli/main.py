@@ -7,7 +7,14 @@ import sys
 import typer
 import typer.main
 
-from . import check_cmd, config_cmd, inspect_cmd, render_cmd, sizes_cmd  # noqa: F401  (registers)
+from . import (  # noqa: F401  (registers the commands)
+    check_cmd,
+    config_cmd,
+    inspect_cmd,
+    render_cmd,
+    sizes_cmd,
+    watch_cmd,
+)
 from .app import app
 
 _GLOBAL_OPTIONS = {"--help", "-h", "--version"}

@@ -24,6 +24,8 @@ LAYERS = (
     ("netinspect.pipeline",),
     ("netinspect.compare",),
     ("netinspect.render",),
+    # Front ends that drive the pipeline and show its results, like cli/ does.
+    ("netinspect.watch", "netinspect.pytest_plugin"),
 )  # fmt: skip
 
 
@@ -127,6 +129,8 @@ def test_every_subpackage_is_installed() -> None:
     else:  # pragma: no cover
         import tomli as tomllib
 
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
     folders = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
     assert folders <= listed, sorted(folders - listed)

@@ -208,7 +208,12 @@ def read_baseline(path: str | os.PathLike[str]) -> Baseline:
 
 def write_baseline(directory: str | os.PathLike[str], baseline: Baseline) -> Path:
     """Atomically write ``baseline`` into ``directory``; returns its path."""
-    path = baseline_path(directory, baseline.target)
+    return write_baseline_file(baseline_path(directory, baseline.target), baseline)
+
+
+def write_baseline_file(path: str | os.PathLike[str], baseline: Baseline) -> Path:
+    """Atomically write ``baseline`` to ``path`` (the pytest plugin names its own files)."""
+    path = Path(path)
     try:
         write_text_atomic(path, baseline_to_text(baseline))
     except OSError as exc:

@@ -1,8 +1,12 @@
-"""``snapshot`` and ``check``: inspect targets and compare them with their baselines."""
+"""``snapshot`` and ``check``: inspect targets and compare them with their baselines; the
+split of the targets over CI matrix jobs (``--shard``)."""
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from netinspect.compare.baseline import (
@@ -14,16 +18,59 @@ from netinspect.compare.baseline import (
     canonical_target,
     read_baseline,
     write_baseline,
+    write_baseline_file,
 )
 from netinspect.compare.reports import compare_reports
 from netinspect.errors import (
     BaselineError,
     ForwardFailed,
     NetinspectError,
+    UsageError,
 )
 from netinspect.records import (
     InspectionReport,
 )
+
+# --- sharding (CI matrix jobs) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """``--shard I/N``: the I-th of N parts of the targets, numbered from 1."""
+
+    index: int
+    count: int
+
+
+_SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+
+
+def parse_shard(text: str) -> Shard:
+    """``"2/3"`` -> Shard(2, 3). Raises UsageError for anything but ``I/N`` with 1 <= I <= N."""
+    match = _SHARD.fullmatch(text)
+    if match is None:
+        raise UsageError(
+            f"--shard {text!r}: expected I/N, the I-th of N shards counted from 1 (--shard 1/3)"
+        )
+    index, count = int(match.group(1)), int(match.group(2))
+    if count < 1:
+        raise UsageError(f"--shard {text!r}: the number of shards must be at least 1")
+    if not 1 <= index <= count:
+        raise UsageError(f"--shard {text!r}: I must be between 1 and {count} (shards count from 1)")
+    return Shard(index, count)
+
+
+def select_shard(items: Sequence[CheckTarget], shard: Shard) -> list[CheckTarget]:
+    """The targets of ``shard``: deal the distinct targets, sorted by their canonical spelling,
+    round-robin over the shards. Every job of a CI matrix computes the same split whatever
+    order the targets were listed or typed in, each target lands in exactly one shard, and
+    the shards differ in size by at most one target."""
+    distinct: dict[str, CheckTarget] = {}
+    for item in items:
+        distinct.setdefault(canonical_target(item.target), item)
+    ordered = [distinct[key] for key in sorted(distinct)]
+    return ordered[shard.index - 1 :: shard.count]
+
 
 # --- snapshot and check ----------------------------------------------------------------------
 
@@ -62,14 +109,8 @@ def check_target(
     path = baseline_path(directory, item.target)
     target = canonical_target(item.target)
     try:
-        baseline: Baseline | None = None
-        if path.exists():
-            baseline = read_baseline(path)
-            if baseline.target != target:
-                raise BaselineError(
-                    f"{path} is the baseline of {baseline.target!r}, not {target!r}"
-                )
-        elif not update:
+        baseline = read_baseline_of(path, target)
+        if baseline is None and not update:
             # A typo (``vgg61``) is an unknown model, not a missing baseline: say so first.
             from netinspect.sources.resolve import resolve_target
 
@@ -80,21 +121,49 @@ def check_target(
             )
         inputs = item.inputs if item.inputs is not None else (baseline.inputs if baseline else None)
         report = inspect_for_baseline(item.location, inputs, item.allow_import)
-        if update and report.error is not None:
-            # Accepting a model that no longer runs would bury the failure in the baseline.
-            raise ForwardFailed(
-                f"{target}: forward pass failed, baseline not updated: {report.error.message}",
-                report,
-            )
-        if baseline is None:
-            write_baseline(directory, baseline_from_report(target, inputs, report))
-            return CheckResult(target, str(path), "created")
-        diff = compare_reports(baseline.view, report, old_label=str(path), new_label=target)
-        if not diff.is_regression:
-            return CheckResult(target, str(path), "ok", diff)
-        if update:
-            write_baseline(directory, baseline_from_report(target, inputs, report))
-            return CheckResult(target, str(path), "updated", diff)
-        return CheckResult(target, str(path), "regression", diff, exit_code=1)
+        return judge_report(path, target, inputs, report, baseline, update=update)
     except NetinspectError as exc:
         return CheckResult(target, str(path), "error", error=str(exc), exit_code=exc.exit_code)
+
+
+def read_baseline_of(path: Path, target: str) -> Baseline | None:
+    """The baseline at ``path`` when there is one, checked to be ``target``'s."""
+    if not path.exists():
+        return None
+    baseline = read_baseline(path)
+    if baseline.target != target:
+        raise BaselineError(f"{path} is the baseline of {baseline.target!r}, not {target!r}")
+    return baseline
+
+
+def judge_report(
+    path: Path,
+    target: str,
+    inputs: tuple[str, ...] | None,
+    report: InspectionReport,
+    baseline: Baseline | None,
+    *,
+    update: bool = False,
+    baseline_label: str | None = None,
+) -> CheckResult:
+    """The check of one fresh ``report`` against ``baseline`` (None: there is none, and
+    ``update`` creates it). With ``update`` a differing baseline is rewritten at ``path``.
+    Raises ForwardFailed for a failed forward under ``update``, BaselineError when writing fails.
+    ``baseline_label`` names the baseline in the diff (default: ``path``)."""
+    if update and report.error is not None:
+        # Accepting a model that no longer runs would bury the failure in the baseline.
+        raise ForwardFailed(
+            f"{target}: forward pass failed, baseline not updated: {report.error.message}",
+            report,
+        )
+    if baseline is None:
+        write_baseline_file(path, baseline_from_report(target, inputs, report))
+        return CheckResult(target, str(path), "created")
+    old_label = baseline_label or str(path)
+    diff = compare_reports(baseline.view, report, old_label=old_label, new_label=target)
+    if not diff.is_regression:
+        return CheckResult(target, str(path), "ok", diff)
+    if update:
+        write_baseline_file(path, baseline_from_report(target, inputs, report))
+        return CheckResult(target, str(path), "updated", diff)
+    return CheckResult(target, str(path), "regression", diff, exit_code=1)

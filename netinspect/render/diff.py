@@ -274,6 +274,8 @@ def check_summary_line(results: Sequence[CheckResult]) -> str:
     are counted as such, never folded into "all match"."""
     counts = {s: sum(1 for r in results if r.status == s) for s in _CHECK_WORDS}
     head = f"{len(results)} target(s) checked"
+    if not results:
+        return f"{head}."
     if counts["ok"] == len(results):
         return f"{head}, all match their baselines."
     parts = []

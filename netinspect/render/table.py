@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from io import StringIO
 
@@ -80,7 +81,16 @@ def _add_columns(
     return needed
 
 
-def render_table(report: InspectionReport, options: RenderOptions) -> str:
+# Row marks (``netinspect watch``: what changed since the previous run) and their style.
+MARK_STYLES = {"changed": "bold magenta", "new": "bold green", "replaced": "bold magenta"}
+
+
+def render_table(
+    report: InspectionReport, options: RenderOptions, marks: Mapping[int, str] | None = None
+) -> str:
+    """The table; ``marks`` maps a row's ``index`` to a word shown after its name
+    (``◀ changed``) and highlighted (``MARK_STYLES``)."""
+    marks = marks or {}
     buffer = StringIO()
     title = f"{report.model.name} ({report.model.class_name})"
     caption = f"input {inputs_text(report)} · device {report.device}"
@@ -104,6 +114,10 @@ def render_table(report: InspectionReport, options: RenderOptions) -> str:
         if layer.index == flat_index:
             label.append(" ◀ flatten", style="bold")
             style = "bold yellow"
+        mark = marks.get(layer.index)
+        if mark is not None:
+            label.append(f" ◀ {mark}", style="bold")
+            style = MARK_STYLES.get(mark, "bold")
         if layer.index == error_index:
             label.append("  ✖ failed here", style="bold")
             style = "bold red"
