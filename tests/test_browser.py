@@ -129,22 +129,26 @@ def search(page: Any, text: str) -> None:
 
 def scroll_to_node(page: Any, view_id: str, steps: int = 60) -> Any:
     """Wheel down the graph, as a reader would, until the node is drawn."""
+    return scroll_to(page, f'g.node[data-id="{view_id}"]', steps)
+
+
+def scroll_to(page: Any, selector: str, steps: int = 60) -> Any:
+    """From the top of the graph, wheel down until what ``selector`` names is drawn inside the
+    graph's frame (below its toolbar). It is in the DOM a screen ahead: being there is not
+    enough."""
     page.evaluate("document.getElementById('graph').scrollIntoView()")
-    box = page.locator(".graphwrap svg").bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 2)
-    node = page.locator(f'g.node[data-id="{view_id}"]')
+    page.locator(".gtools button", has_text="Top").click()
+    frame = page.locator(".graphwrap svg").bounding_box()
+    page.mouse.move(frame["x"] + frame["width"] / 3, frame["y"] + frame["height"] / 2)
+    target = page.locator(selector)
+    top, bottom = frame["y"] + 40, frame["y"] + frame["height"]
     for _ in range(steps):
-        # Drawn (it is in the DOM a screen ahead) and inside the graph's frame.
-        where = node.bounding_box() if node.count() else None
-        if (
-            where
-            and box["y"] <= where["y"]
-            and where["y"] + where["height"] <= box["y"] + box["height"]
-        ):
-            return node
+        where = target.bounding_box() if target.count() else None
+        if where and top <= where["y"] and where["y"] + where["height"] <= bottom:
+            return target
         page.mouse.wheel(0, 300)
         page.wait_for_timeout(30)
-    raise AssertionError(f"{view_id} never came into view")
+    raise AssertionError(f"{selector} never came into view")
 
 
 def test_vgg16_page(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> None:
@@ -230,6 +234,12 @@ def test_failing_model_page(browser: Any, tmp_path: Path) -> None:
     assert stroke(page, "g.node.failed") == RED
     assert "Hint: add a projection shortcut" in failed.inner_html()
     assert page.locator("table.rows tr.failed").count() == 1
+    # Fold layer1 from its box title, then unfold it: its children come back.
+    layer1, child = position(page, "layer1"), position(page, "layer1.1")
+    scroll_to(page, f'text.bhead[data-fold="r{layer1}"]').click()
+    assert page.locator(f'g.node[data-id="r{child}"]').count() == 0
+    page.click(f'g.node.folded[data-id="r{layer1}"]')
+    assert page.locator(f'g.node[data-id="r{child}"]').count() == 1
     search(page, "layer1.2.shortcut")
     assert page.locator("g.node.selected").get_attribute("data-id") == (
         f"r{position(page, 'layer1.2.shortcut')}"

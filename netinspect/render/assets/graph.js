@@ -293,7 +293,7 @@
     var redraw = NI.throttle(draw);
     function apply() {
       vp.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")");
-      svg.classList.toggle("far", view.k < 0.42);
+      svg.classList.toggle("far", view.k < 0.35);
       redraw();
     }
     function rebuild(anchorId, anchorScreenY) {
@@ -371,7 +371,7 @@
     this.reset = function () { folded = new Set(G.folded); rebuild(); self.top(); };
     this.top = function () {
       var s = screen();
-      view.k = Math.min(1, Math.max(0.3, s.w / L.width));
+      view.k = Math.min(1, Math.max(0.5, s.w / L.width));
       view.x = Math.max(0, (s.w - L.width * view.k) / 2);
       view.y = 0;
       apply();
