@@ -16,7 +16,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from netinspect import __version__
-from netinspect.errors import NetinspectError, describe_exception
+from netinspect.errors import NetinspectError, Terminated, describe_exception
 
 EXIT_OK = 0
 EXIT_REGRESSION = 1
@@ -24,6 +24,7 @@ EXIT_USAGE = 2
 EXIT_FORWARD_FAILED = 3
 EXIT_INTERNAL = 4
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 
 
 def _version_callback(value: bool) -> None:
@@ -74,9 +75,12 @@ def handle_errors(debug: bool) -> Iterator[None]:
         yield
     except typer.Exit:
         raise
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if debug:
             traceback.print_exc()
+        if isinstance(exc, Terminated):
+            eprint("netinspect: terminated")
+            raise typer.Exit(EXIT_TERMINATED) from None
         eprint("netinspect: interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except NetinspectError as exc:

@@ -97,8 +97,10 @@ def _targets(
     from_baselines: Path | None,
     allow_import: Sequence[str] = (),
 ) -> list[CheckTarget]:
-    """Targets from the command line, else pyproject.toml, else (``check``) the baselines."""
-    from netinspect.compare.baseline import CheckTarget, list_baselines
+    """Targets from the command line, else pyproject.toml. Never from the baselines: what a
+    baseline file names is data, and running it would import whatever it says
+    (``"target": "os:abort"``); ``check`` reports the baselines no target claims instead."""
+    from netinspect.compare.baseline import CheckTarget
     from netinspect.compare.project import locate, project_target
 
     def make(target: str, location: str) -> CheckTarget:
@@ -117,15 +119,40 @@ def _targets(
         return [make(project_target(t, settings.root), t) for t in named]
     if settings.targets:
         return [make(t, locate(t, settings.root)) for t in settings.targets]
-    if from_baselines is not None and from_baselines.is_dir():
-        return [
-            make(b.target, locate(b.target, settings.root)) for b in list_baselines(from_baselines)
-        ]
-    where = f" or in {from_baselines}" if from_baselines is not None else ""
+    unclaimed = _unclaimed_baselines(from_baselines, []) if from_baselines is not None else []
+    held = ""
+    if unclaimed:
+        names = ", ".join(target or path.name for path, target in unclaimed[:5])
+        more = ", ..." if len(unclaimed) > 5 else ""
+        held = (
+            f"; the {len(unclaimed)} baseline(s) in {from_baselines} ({names}{more}) are not "
+            "run on their own: a baseline's target is data, not a command"
+        )
     fail(
         "no targets: name them, or list them under [tool.netinspect] targets in "
-        f"pyproject.toml (no targets there{where})"
+        f"pyproject.toml (no targets there){held}"
     )
+
+
+def _unclaimed_baselines(directory: Path, items: Sequence[CheckTarget]) -> list[tuple[Path, str]]:
+    """The ``*.json`` files in ``directory`` that are not the baseline of any of ``items``,
+    with the target each names ("" when it cannot be read). Reading one runs nothing."""
+    from netinspect.compare.baseline import baseline_path, read_baseline
+    from netinspect.errors import BaselineError
+
+    if not directory.is_dir():
+        return []
+    claimed = {baseline_path(directory, item.target).name for item in items}
+    found = []
+    for path in sorted(directory.glob("*.json")):
+        if path.name in claimed:
+            continue
+        try:
+            target = read_baseline(path).target
+        except BaselineError:
+            target = ""
+        found.append((path, target))
+    return found
 
 
 def _allowed(settings: ProjectSettings, allow_import: Sequence[str] | None) -> tuple[str, ...]:
@@ -256,6 +283,14 @@ def check_command(
         settings = load_project_settings()
         base = _baseline_dir(settings, directory)
         items = _targets(settings, targets or [], inputs or [], base, allow_import or [])
+        # Before sharding: another shard's targets still claim their baselines.
+        if not targets:
+            for path, target in _unclaimed_baselines(base, items):
+                named = f" (the baseline of {target!r})" if target else ""
+                eprint(
+                    f"netinspect: note: {path}{named} belongs to no target listed in "
+                    "pyproject.toml: not checked"
+                )
         if chosen_shard is not None:
             total = len({canonical_target(i.target) for i in items})
             items = select_shard(items, chosen_shard)

@@ -21,8 +21,6 @@ def validate_command(
     pass, no memory). One line per config on stdout; exit 1 if any is invalid."""
     with handle_errors(debug):
         from netinspect.errors import UsageError
-        from netinspect.pipeline.assemble import count_parameters
-        from netinspect.sources.build import build_model
         from netinspect.sources.config import load_config_target
         from netinspect.sources.target import is_config_path
 
@@ -32,12 +30,17 @@ def validate_command(
             try:
                 if not is_config_path(text):
                     raise UsageError(f"{text}: not a YAML config (.yaml or .yml)")
+                # Read and checked before torch is imported: a hostile file costs nothing.
                 target = load_config_target(text, allow_import=tuple(allow_import or ()))
+                from netinspect.sources.build import build_model
+
                 model = build_model(target, "meta")
             except UsageError as exc:
                 invalid += 1
                 typer.echo(f"invalid: {exc}")
                 continue
+            from netinspect.pipeline.assemble import count_parameters
+
             params = count_parameters(model).params
             typer.echo(f"ok: {text} ({target.name}: {type(model).__name__}, {params:,} params)")
         if invalid:

@@ -111,6 +111,11 @@ _SUFFIX_FORMATS = {
 }
 
 
+def is_stdout(output: Path) -> bool:
+    """``-o -``, ``-o /dev/stdout`` (or its /dev/fd, /proc spelling) name standard output."""
+    return str(output) in ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
 def format_for_path(output: Path | None) -> OutputFormat:
     """``-o report.json`` means JSON, ``.md`` markdown, ``.html`` the page, ``.mmd`` Mermaid,
     unless --format says otherwise."""
@@ -129,7 +134,12 @@ FormatOption = Annotated[
 ]
 OutputOption = Annotated[
     Optional[Path],
-    typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (atomically)."),
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the report to FILE (a regular file is replaced atomically; - is stdout).",
+    ),
 ]
 CollapseOption = Annotated[
     Optional[bool],
@@ -153,14 +163,15 @@ def collapse_by_default(fmt: OutputFormat) -> bool:
 
 
 def write_output(text: str, output: Path | None, what: str) -> None:
-    """The payload to FILE (atomically) or to stdout."""
-    if output is None:
+    """The payload to FILE or to stdout (``-o -``, ``/dev/stdout``). A regular file is
+    replaced atomically; a FIFO or a device is written in place (``fileio.write_output``)."""
+    if output is None or is_stdout(output):
         typer.echo(text, nl=False)
         return
-    from netinspect.fileio import write_text_atomic
+    from netinspect.fileio import write_output as write_file
 
     try:
-        write_text_atomic(output, text)
+        write_file(output, text)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     eprint(f"netinspect: wrote {what} to {output}")
@@ -233,6 +244,9 @@ def inspect_command(
             report = explain_report(report)
         if depth is not None:
             report = fold_to_depth(report, depth)
+        if output is not None and is_stdout(output):
+            # ``-o -`` and ``-o /dev/stdout`` mean stdout itself: no temp file, no rename.
+            output = None
         if fmt is None:
             fmt = format_for_path(output)
         if collapse if collapse is not None else collapse_by_default(fmt):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import typer
 import typer.main
@@ -53,13 +55,32 @@ def _abort_types() -> tuple[type[BaseException], ...]:
     return tuple(types)
 
 
+def _raise_terminated(signum: int, frame: object) -> None:
+    from netinspect.errors import Terminated
+
+    raise Terminated()
+
+
+def install_sigterm_handler() -> None:
+    """SIGTERM (CI cancelling a job) unwinds like Ctrl-C: temp files removed, hooks taken off,
+    exit 143. Without a handler the process would die where it stands."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
 def main() -> None:
+    install_sigterm_handler()
     group = typer.main.get_command(app)
     commands = set(getattr(group, "commands", {}))
     argv = route_default_command(sys.argv[1:], commands)
     try:
         code = group.main(args=argv, prog_name="netinspect", standalone_mode=False)
-    except _abort_types():
+    except _abort_types() as exc:
+        from netinspect.errors import Terminated
+
+        if isinstance(exc.__cause__ or exc.__context__, Terminated):
+            print("netinspect: terminated", file=sys.stderr)
+            sys.exit(143)
         print("netinspect: interrupted", file=sys.stderr)
         sys.exit(130)
     except _usage_error_types() as exc:

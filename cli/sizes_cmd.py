@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -19,6 +22,39 @@ class SizesFormat(str, Enum):
 class Vary(str, Enum):
     all = "all"
     first = "first"
+
+
+# Off a terminal (a CI log), a long run says how far it got this often, in seconds.
+LOG_PROGRESS_EVERY_S = 30.0
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, str], None]]:
+    """Yields ``update(passes, what)``. A terminal gets a live line on stderr, erased at the
+    end; a log gets one line every ``LOG_PROGRESS_EVERY_S`` once a run lasts that long."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    start = time.monotonic()
+    if console.is_terminal:
+        with console.status("probing sizes", spinner="dots") as status:
+
+            def show(passes: int, what: str) -> None:
+                elapsed = time.monotonic() - start
+                status.update(f"probing {what}: {passes} passes, {elapsed:.0f} s")
+
+            yield show
+        return
+    last = start
+
+    def log(passes: int, what: str) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= LOG_PROGRESS_EVERY_S:
+            last = now
+            eprint(f"netinspect: sizes: {passes} passes in {now - start:.0f} s, probing {what}")
+
+    yield log
 
 
 @app.command("sizes")
@@ -42,7 +78,9 @@ def sizes_command(
     up_to: Annotated[
         Optional[int],
         typer.Option(
-            "--up-to", min=1, help="Probe each dim from 1 to N (default: 2x the given size, ≥ 64)."
+            "--up-to",
+            min=1,
+            help="Probe each dim from 1 to N, at most 100,000 (default: 2x the given size, ≥ 64).",
         ),
     ] = None,
     vary: Annotated[
@@ -65,13 +103,15 @@ def sizes_command(
         from netinspect.pipeline.probe import probe_sizes
         from netinspect.render.sizes_format import render_sizes_json, render_sizes_text
 
-        report = probe_sizes(
-            model,
-            input_spec,
-            up_to=up_to,
-            allow_import=tuple(allow_import or ()),
-            vary=vary.value,
-        )
+        with _progress() as progress:
+            report = probe_sizes(
+                model,
+                input_spec,
+                up_to=up_to,
+                allow_import=tuple(allow_import or ()),
+                vary=vary.value,
+                progress=progress,
+            )
         match fmt:
             case SizesFormat.text:
                 typer.echo(render_sizes_text(report), nl=False)

@@ -5,7 +5,7 @@ Exit codes (documented in the README):
   1  a check found a regression (``check``) or a config is invalid (``validate``)
   2  usage error: unknown model, malformed input spec, bad config, missing file, bad weights, ...
   3  the model's forward pass raised (the partial report is still produced)
-  130 interrupted (Ctrl-C)
+  130 interrupted (Ctrl-C); 143 terminated (SIGTERM)
 """
 
 from __future__ import annotations
@@ -26,6 +26,11 @@ def describe_exception(exc: BaseException) -> str:
     """``Type: first line`` for one-line messages (``Type`` alone when the text is empty)."""
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised by the CLI's signal handler. A KeyboardInterrupt, so that whatever
+    cleans up after Ctrl-C (temp files, hooks, the model's mode) cleans up after it too."""
 
 
 class NetinspectError(Exception):

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from netinspect.compare.diff import ReportDiff, comparable_view
 from netinspect.errors import BaselineError
-from netinspect.fileio import write_text_atomic
+from netinspect.fileio import (
+    JsonTooComplex,
+    NotRegularFile,
+    file_kind,
+    parse_json,
+    write_text_atomic,
+)
 from netinspect.sources.target import is_config_path
 
 if TYPE_CHECKING:
@@ -189,21 +196,55 @@ def json_error_text(exc: json.JSONDecodeError) -> str:
     return f"{exc.msg}: line {exc.lineno}, column {exc.colno}"
 
 
-def read_baseline(path: str | os.PathLike[str]) -> Baseline:
-    """Read one baseline file. Missing, unreadable, corrupt or too new: BaselineError."""
+def _read_regular_file(path: Path) -> str:
+    """The text of ``path`` if it is a regular file; never through a link, never blocking on a
+    FIFO. Raises BaselineError naming it otherwise."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise BaselineError(f"baseline {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"cannot read baseline {path}: {exc}") from None
+    except OSError as exc:
+        if os.path.islink(path):  # O_NOFOLLOW refused it (a loop or a dangling link too)
+            raise BaselineError(_not_regular(path, "a symbolic link")) from None
+        raise BaselineError(f"cannot read baseline {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise BaselineError(_not_regular(path, file_kind(mode)))
+        data = f.read()
     try:
-        data = json.loads(text)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BaselineError(f"cannot read baseline {path}: not UTF-8 ({exc.reason})") from None
+
+
+def _not_regular(path: Path, kind: str) -> str:
+    return (
+        f"baseline {path} is {kind}: baselines are regular files inside the baseline "
+        "directory (remove it, then run `netinspect snapshot`)"
+    )
+
+
+def read_baseline(path: str | os.PathLike[str]) -> Baseline:
+    """Read one baseline file. Missing, not a regular file, unreadable, corrupt, too deeply
+    nested or too new: BaselineError."""
+    text = _read_regular_file(Path(path))
+    try:
+        data = parse_json(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(
             f"{path}: corrupt baseline: not valid JSON ({json_error_text(exc)})"
         ) from None
+    except JsonTooComplex as exc:
+        raise BaselineError(f"{path}: corrupt baseline: {exc}") from None
     return parse_baseline(data, path)
+
+
+def baseline_exists(path: str | os.PathLike[str]) -> bool:
+    """Whether anything is at ``path`` (a dangling or looping link counts: it is an error to
+    report, not a missing baseline to create)."""
+    return os.path.lexists(path)
 
 
 def write_baseline(directory: str | os.PathLike[str], baseline: Baseline) -> Path:
@@ -212,10 +253,20 @@ def write_baseline(directory: str | os.PathLike[str], baseline: Baseline) -> Pat
 
 
 def write_baseline_file(path: str | os.PathLike[str], baseline: Baseline) -> Path:
-    """Atomically write ``baseline`` to ``path`` (the pytest plugin names its own files)."""
+    """Atomically write ``baseline`` to ``path`` (the pytest plugin names its own files); its
+    directory is created if missing. Whatever is at ``path`` must be a regular file: a link
+    (dangling or looping too) is an error naming it, never written through."""
     path = Path(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BaselineError(
+            f"cannot create baseline directory {path.parent}: {exc.strerror or exc}"
+        ) from exc
+    try:
         write_text_atomic(path, baseline_to_text(baseline))
+    except NotRegularFile:
+        raise BaselineError(_not_regular(path, file_kind(os.lstat(path).st_mode))) from None
     except OSError as exc:
         raise BaselineError(f"cannot write baseline {path}: {exc.strerror or exc}") from exc
     return path

@@ -13,6 +13,7 @@ from netinspect.compare.baseline import (
     Baseline,
     CheckResult,
     CheckTarget,
+    baseline_exists,
     baseline_from_report,
     baseline_path,
     canonical_target,
@@ -128,7 +129,7 @@ def check_target(
 
 def read_baseline_of(path: Path, target: str) -> Baseline | None:
     """The baseline at ``path`` when there is one, checked to be ``target``'s."""
-    if not path.exists():
+    if not baseline_exists(path):  # a dangling or looping link is there: read_baseline says so
         return None
     baseline = read_baseline(path)
     if baseline.target != target:

@@ -7,8 +7,8 @@ of (per-layer kind, type, input/output shapes, params; the flatten point, output
 inputs and the forward error). Environment, versions, devices, source lines and row indices
 are left out, so moving a line in a model file or upgrading torch is not a regression.
 
-Rows are aligned structurally with ``difflib.SequenceMatcher`` (a longest common subsequence
-of keys), so one inserted layer reads as one insertion rather than as every later row having
+Rows are aligned structurally (``align.opcodes``: difflib's longest common subsequence of keys
+on small inputs, patience-style anchoring on long ones), so one inserted layer reads as one insertion rather than as every later row having
 changed. The key is ``(name with numeric segments as "#", call_index, kind, type)``: an
 ``nn.Sequential`` names its children by position, so inserting a layer renumbers every later
 one (``features.3`` becomes ``features.4``); those rows still match and are reported as
@@ -19,12 +19,12 @@ a module swapped under the same name reads as *replaced*.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from netinspect.compare.align import opcodes
 from netinspect.records import InspectionReport, Shape
 from netinspect.serialize import report_to_dict, to_jsonable
 
@@ -231,9 +231,8 @@ def _structural_key(view: LayerView) -> tuple[str, int, str, str]:
 def _align_by_name(old: Sequence[LayerView], new: Sequence[LayerView]) -> list[LayerDiff]:
     old_keys = [(v.name, v.call_index) for v in old]
     new_keys = [(v.name, v.call_index) for v in new]
-    matcher = difflib.SequenceMatcher(None, old_keys, new_keys, autojunk=False)
     rows: list[LayerDiff] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in opcodes(old_keys, new_keys):
         if tag == "equal":
             rows += [_compare_layers(a, b) for a, b in zip(old[i1:i2], new[j1:j2], strict=True)]
         else:  # "delete", "insert" or "replace": keys differ, so these are different layers
@@ -246,14 +245,13 @@ def align_layers(old: Sequence[LayerView], new: Sequence[LayerView]) -> tuple[La
     """Align rows structurally (see the module docstring); within a stretch where the
     structures disagree, by exact ``(name, call_index)``. Unmatched rows become removals and
     insertions; matched rows whose names differ are renamed (or changed, with the new name)."""
-    matcher = difflib.SequenceMatcher(
-        None,
+    rows: list[LayerDiff] = []
+    steps = opcodes(
         [_structural_key(v) for v in old],
         [_structural_key(v) for v in new],
-        autojunk=False,
+        anchors=([(v.name, v.call_index) for v in old], [(v.name, v.call_index) for v in new]),
     )
-    rows: list[LayerDiff] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in steps:
         if tag == "equal":
             rows += [_compare_layers(a, b) for a, b in zip(old[i1:i2], new[j1:j2], strict=True)]
         else:

@@ -76,9 +76,19 @@ def load_project_settings(start: Path | None = None) -> ProjectSettings:
             document = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        # TOML is UTF-8; tomllib lets the decoder's error through.
+        raise ConfigError(
+            f"invalid TOML: not UTF-8 ({exc.reason} at byte {exc.start})", file=str(path)
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-    section = document.get("tool", {}).get("netinspect", {})
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(
+            f"tool must be a table ([tool]), not {type(tool).__name__}", file=str(path)
+        )
+    section = tool.get("netinspect", {})
     if not isinstance(section, dict):
         raise ConfigError("[tool.netinspect] must be a table", file=str(path))
     known = {"targets", "inputs", "dir", "allow_import"}

@@ -21,6 +21,7 @@ from netinspect.deserialize import report_from_dict
 from netinspect.errors import (
     UsageError,
 )
+from netinspect.fileio import JsonTooComplex, parse_json
 from netinspect.records import (
     SCHEMA_VERSION,
     InspectionReport,
@@ -73,14 +74,19 @@ def compare_reports(
 
 
 def _load_json(path: str | os.PathLike[str]) -> Any:
+    """A JSON file within ``fileio.parse_json``'s limits (depth, digits); UsageError if not."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return parse_json(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read {path}: not UTF-8 ({exc.reason})") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not valid JSON ({json_error_text(exc)})") from None
+    except JsonTooComplex as exc:
+        raise UsageError(f"{path}: refused: {exc}") from None
 
 
 def _check_version(data: Any, path: str | os.PathLike[str]) -> None:

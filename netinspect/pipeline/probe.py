@@ -31,6 +31,14 @@ from netinspect.records import (
 
 # --- probing (torch) -----------------------------------------------------------------------
 
+# The largest --up-to (and given size) a dim is probed to. The search itself is logarithmic,
+# but the accepted sizes are listed one by one up to the window (and the far probes run at 4x
+# it): 10^12 exhausted memory, 10^26 overflowed torch's int64 shapes.
+MAX_UP_TO = 100_000
+
+# ``progress(passes, what)``: called before each pass, ``what`` says which size ("H=448").
+Progress = Callable[[int, str], None]
+
 
 def probe_sizes(
     model_name: str,
@@ -39,6 +47,7 @@ def probe_sizes(
     up_to: int | None = None,
     allow_import: tuple[str, ...] = (),
     vary: str = "all",
+    progress: Progress | None = None,
 ) -> SizesReport:
     """Probe which sizes of each free dim of the first input the model accepts (meta device,
     eval mode). ``up_to``: the probed window per dim (default: twice the given size, at least
@@ -80,6 +89,13 @@ def probe_sizes(
         raise InputSpecError(specs_text[0], "a 1-D input has no free dim to vary")
     if up_to is not None and up_to < 1:
         raise UsageError("--up-to must be at least 1")
+    if up_to is not None and up_to > MAX_UP_TO:
+        raise UsageError(f"--up-to {up_to} is above the limit of {MAX_UP_TO:,}")
+    too_big = [base.shape[d] for d in labels if base.shape[d] > MAX_UP_TO]
+    if too_big:
+        raise InputSpecError(
+            specs_text[0], f"sizes probes dims up to {MAX_UP_TO:,}, but one is {too_big[0]:,}"
+        )
     if vary not in ("all", "first"):
         raise UsageError(f"--vary must be 'all' or 'first', not {vary!r}")
     # Inputs whose shape equals the first's take the probed size too.
@@ -107,10 +123,14 @@ def probe_sizes(
 
     others = [i for i, s in enumerate(specs) if i and isinstance(s.value, TensorSpec)]
     probes = 0
+    varying: list[tuple[int, str]] = []  # the dim being probed, for progress
 
     def run(shape: Shape) -> tuple[tuple[Shape, ...] | None, BaseException | None]:
         nonlocal probes
         probes += 1
+        if progress is not None:
+            dim, label = varying[-1] if varying else (None, "")
+            progress(probes, f"{label}={shape[dim]}" if dim is not None else "the given input")
         x = tensor(TensorSpec(shape, base.dtype))
         rest = [tensor(resized(i, shape)) for i in others if specs[i].name is None]
         named: dict[str, Any] = {
@@ -151,8 +171,9 @@ def probe_sizes(
 
     dims: list[DimSizes] = []
     for dim, label in labels.items():
+        varying.append((dim, label))
         given = base.shape[dim]
-        window = up_to or max(2 * given, 64)
+        window = up_to or min(max(2 * given, 64), MAX_UP_TO)
 
         def with_size(n: int, dim: int = dim) -> Shape:
             return (*base.shape[:dim], n, *base.shape[dim + 1 :])

@@ -57,8 +57,38 @@ def file_target(target: str, location: str, attr: str) -> ModelTarget:
 
 def import_from_cwd(module_name: str) -> Any:
     """Import ``module_name`` the way ``python -m`` would find it: the current directory is on
-    sys.path while it imports (a console script's sys.path lacks it), and is taken off after."""
+    sys.path while it imports (a console script's sys.path lacks it), and is taken off after.
+    torch and torchvision are the exception: they always come from the installed packages."""
+    if module_name.partition(".")[0] in INSTALLED_ONLY:
+        return import_installed(module_name)
     with _on_sys_path(os.getcwd()):
+        return importlib.import_module(module_name)
+
+
+# Top-level packages that the default config imports come from. A folder of the same name in
+# the current directory (``torchvision/`` next to a config) must never stand in for them.
+INSTALLED_ONLY = frozenset({"torch", "torchvision"})
+
+
+@contextmanager
+def _without_cwd_on_sys_path() -> Iterator[None]:
+    """sys.path without the current directory ('' or its path), put back as it was after."""
+    cwd = os.path.realpath(os.getcwd())
+    saved = list(sys.path)
+    sys.path[:] = [p for p in saved if p and os.path.realpath(p) != cwd]
+    kept = list(sys.path)
+    try:
+        yield
+    finally:
+        # Keep what the import added (rare: a .pth-like side effect), in front of the rest.
+        added = [p for p in sys.path if p not in kept]
+        sys.path[:] = saved + [p for p in added if p not in saved]
+
+
+def import_installed(module_name: str) -> Any:
+    """Import ``module_name`` from the installed packages only: the current directory is off
+    sys.path meanwhile, so a local folder cannot shadow it."""
+    with _without_cwd_on_sys_path():
         return importlib.import_module(module_name)
 
 
