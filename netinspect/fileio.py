@@ -71,7 +71,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     target = Path(path)
     try:
         mode: int | None = os.lstat(target).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # missing; _check_directory says why
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
         raise NotRegularFile(errno.EEXIST, f"{target} is {file_kind(mode)}, not a regular file")
@@ -110,7 +110,7 @@ def write_output(path: str | os.PathLike[str], text: str) -> None:
     # Follows links; a loop raises OSError(ELOOP), which the caller reports.
     try:
         mode: int | None = os.stat(target).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # missing; _check_directory says why
         mode = None
     if mode is not None and stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, f"{target} is a directory")

@@ -252,11 +252,14 @@ def test_bare_check_reads_pyproject(project: Path, monkeypatch: pytest.MonkeyPat
     assert statuses == {"models/net.py:Net": "ok", "models/other.py:Net": "regression"}
 
 
-def test_bare_check_without_pyproject_targets_checks_every_baseline(project: Path) -> None:
+def test_bare_check_without_pyproject_targets_runs_no_baseline(project: Path) -> None:
+    # A baseline's "target" is data (issue 15): targets come from the command line or
+    # pyproject.toml. The baselines found are named, and nothing is run.
     assert run("snapshot", NET, *INPUT).exit_code == 0
     result = run("check")
-    assert result.exit_code == 0, result.output
-    assert NET in result.stdout
+    assert result.exit_code == 2, result.output
+    assert "no targets" in result.stderr and NET in result.stderr
+    assert run("check", NET).exit_code == 0  # named, it is checked as before
 
 
 def test_bare_check_with_nothing_to_check_is_a_usage_error(project: Path) -> None:

@@ -400,7 +400,7 @@ def test_random_bytes_as_weights_are_not_called_python_objects(tmp_path: Path) -
     path = tmp_path / "random.pt"
     # Fixed "random" bytes: the start of a PNG, then noise (no pickle, no zip archive).
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
-    line = one_line_error(runner.invoke(app, ["inspect", TINY, "-i", "1x4", "--weights", str(path)]))
+    line = one_line_error(
+        runner.invoke(app, ["inspect", TINY, "-i", "1x4", "--weights", str(path)])
+    )
     assert "not a PyTorch checkpoint" in line and "Python objects" not in line
-
-

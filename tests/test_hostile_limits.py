@@ -236,7 +236,9 @@ def test_diff_with_renumbered_rows_after_an_insertion() -> None:
         if insert is not None:
             kinds.insert(insert, "ReLU")
         return [
-            LayerView(f"features.{i}", 0, "module", k, ((1, 4),), ((1, 4),), 20 * (k == "Linear"), 0)
+            LayerView(
+                f"features.{i}", 0, "module", k, ((1, 4),), ((1, 4),), 20 * (k == "Linear"), 0
+            )
             for i, k in enumerate(kinds)
         ]
 
@@ -290,7 +292,9 @@ def test_a_shuffled_long_diff_stays_bounded() -> None:
 
 @pytest.mark.parametrize("up_to", ["100001", "1" + "0" * 26])
 def test_sizes_up_to_above_the_cap_is_refused(up_to: str) -> None:
-    result = runner.invoke(app, ["sizes", f"{SIZES}:FullyConv", "-i", "1x3x20x20", "--up-to", up_to])
+    result = runner.invoke(
+        app, ["sizes", f"{SIZES}:FullyConv", "-i", "1x3x20x20", "--up-to", up_to]
+    )
     assert "above the limit of 100,000" in one_line_error(result)
     from netinspect.pipeline.probe import probe_sizes
 
@@ -302,7 +306,9 @@ def test_sizes_reports_progress_once_per_pass(monkeypatch: pytest.MonkeyPatch) -
     from netinspect.pipeline.probe import probe_sizes
 
     calls: list[tuple[int, str]] = []
-    report = probe_sizes(f"{SIZES}:Tokens", "1x10:int64", progress=lambda n, w: calls.append((n, w)))
+    report = probe_sizes(
+        f"{SIZES}:Tokens", "1x10:int64", progress=lambda n, w: calls.append((n, w))
+    )
     assert [n for n, _ in calls] == list(range(1, report.probes + 1))
     assert calls[0][1] == "the given input" and calls[1][1].startswith("L=")
 

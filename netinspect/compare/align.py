@@ -39,7 +39,7 @@ def opcodes(
     where a gap has no unique key, an element whose anchor key is unique on both sides and
     whose ``a``/``b`` keys are equal is matched too."""
     if len(a) * len(b) <= SMALL_PRODUCT:
-        return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        return list(difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes())
     return _to_opcodes(_matching_blocks(a, b, anchors), len(a), len(b))
 
 

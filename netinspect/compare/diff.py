@@ -8,13 +8,14 @@ inputs and the forward error). Environment, versions, devices, source lines and 
 are left out, so moving a line in a model file or upgrading torch is not a regression.
 
 Rows are aligned structurally (``align.opcodes``: difflib's longest common subsequence of keys
-on small inputs, patience-style anchoring on long ones), so one inserted layer reads as one insertion rather than as every later row having
-changed. The key is ``(name with numeric segments as "#", call_index, kind, type)``: an
-``nn.Sequential`` names its children by position, so inserting a layer renumbers every later
-one (``features.3`` becomes ``features.4``); those rows still match and are reported as
-*renamed* (``old -> new`` name), not as changed. Where the structural keys disagree (a
-different type under one name), the old alignment by exact ``(name, call_index)`` decides, so
-a module swapped under the same name reads as *replaced*.
+on small inputs, patience-style anchors on long ones), so one inserted layer reads as one
+insertion rather than as every later row having changed. The key is ``(name with numeric
+segments as "#", call_index, kind, type)``: an ``nn.Sequential`` names its children by
+position, so inserting a layer renumbers every later one (``features.3`` becomes
+``features.4``); those rows still match and are reported as *renamed* (``old -> new`` name),
+not as changed. Where the structural keys disagree (a different type under one name), the old
+alignment by exact ``(name, call_index)`` decides, so a module swapped under the same name
+reads as *replaced*.
 """
 
 from __future__ import annotations

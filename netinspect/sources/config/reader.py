@@ -97,7 +97,8 @@ class _LineLoader(yaml.SafeLoader):
             raise _TooBig(f"nested more than {MAX_DEPTH} levels deep", self.get_mark())
 
     def _mark(self) -> Any:
-        return self.peek_event().start_mark if self.check_event() else None
+        event = self.peek_event() if self.check_event() else None  # type: ignore[no-untyped-call]
+        return getattr(event, "start_mark", None)
 
 
 def _kind(node: Node) -> str:
