@@ -16,15 +16,26 @@ if TYPE_CHECKING:
     from netinspect.records import InspectionReport
 
 
+def exception_text(exc: BaseException) -> str:
+    """``str(exc)``, or a stand-in when the exception's own ``__str__`` raises: exceptions
+    from model code are user code, and describing one must not become a second failure."""
+    try:
+        return str(exc)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as inner:  # a broken __str__ may raise anything, SystemExit included
+        return f"<{type(exc).__name__}.__str__ raised {type(inner).__name__}>"
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's text, or its type's name when it has none."""
-    lines = str(exc).strip().splitlines()
+    lines = exception_text(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 
 
 def describe_exception(exc: BaseException) -> str:
     """``Type: first line`` for one-line messages (``Type`` alone when the text is empty)."""
-    lines = str(exc).strip().splitlines()
+    lines = exception_text(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 

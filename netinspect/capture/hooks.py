@@ -338,6 +338,12 @@ class CallCapture:
             self.rows.pop()
             self._call_counts[row.name] -= 1
 
+    def note_escape(self, exc: BaseException) -> None:
+        """A BaseException (``sys.exit()``) left the model: torch runs always-call hooks only
+        for ``Exception``, so blame the innermost module still running."""
+        if self.failure is None and self._stack:
+            self.note_failure(self._stack[-1][1], exc)
+
     def note_failure(self, row: RowBuilder, exc: BaseException) -> None:
         # The first failure seen is the innermost one; outer modules re-raise the same error.
         if self.failure is None:

@@ -167,4 +167,7 @@ def judge_report(
     if update:
         write_baseline_file(path, baseline_from_report(target, inputs, report))
         return CheckResult(target, str(path), "updated", diff)
-    return CheckResult(target, str(path), "regression", diff, exit_code=1)
+    # A forward pass that no longer runs is the model's failure, worse than a changed shape:
+    # exit 3, as everywhere else (the diff still shows what changed).
+    code = ForwardFailed.exit_code if report.error is not None else 1
+    return CheckResult(target, str(path), "regression", diff, exit_code=code)

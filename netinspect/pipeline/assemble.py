@@ -14,6 +14,7 @@ from netinspect.analysis.diagnose import diagnose_failure
 from netinspect.analysis.flatten import find_flatten_point
 from netinspect.analysis.numbers import training_bytes_estimate
 from netinspect.capture.hooks import CallCapture
+from netinspect.errors import exception_text
 from netinspect.capture.tensors import (
     dtype_name,
     is_trainable,
@@ -81,7 +82,7 @@ def _error_record(
 ) -> ErrorRecord:
     exc = result.exception
     assert exc is not None
-    text = str(exc).strip()
+    text = exception_text(exc).strip()
     failure = result.capture.failure
     row = layers[failure.row_index] if failure is not None else None
     diagnosis = diagnose_failure(

@@ -10,6 +10,7 @@ from torch import nn
 from netinspect.errors import (
     DeviceError,
     InputTooLarge,
+    exception_text,
 )
 from netinspect.specs import TensorSpec
 
@@ -102,7 +103,7 @@ def _is_meta_limitation(exc: BaseException) -> bool:
     """Ops the meta device cannot run (data-dependent sizes, .item(), quantized kernels)."""
     if isinstance(exc, NotImplementedError):
         return True
-    text = str(exc).lower()
+    text = exception_text(exc).lower()
     return any(
         key in text
         for key in ("meta", "data-dependent", "data dependent", "cannot be converted to scalar")

@@ -63,6 +63,7 @@ def probe_sizes(
         InputSpecError,
         UsageError,
         describe_exception,
+        exception_text,
         first_line,
     )
     from netinspect.pipeline.device import _is_meta_limitation
@@ -140,7 +141,9 @@ def probe_sizes(
         try:
             with torch.no_grad(), torch.device(device):
                 out = model(x, *rest, **kwargs)
-        except Exception as exc:  # the model rejected this size
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the model rejected this size (sys.exit() included)
             return None, exc
         from netinspect.capture.tensors import shape_of, tensor_leaves
 
@@ -164,7 +167,7 @@ def probe_sizes(
         try:
             inspect_model(model, inputs=texts, device="meta")
         except ForwardFailed as exc:
-            return exc.report.error.message if exc.report.error else str(exc)
+            return exc.report.error.message if exc.report.error else exception_text(exc)
         except Exception as exc:
             return describe_exception(exc)
         return None

@@ -16,7 +16,7 @@ from torch import nn
 
 from netinspect.capture.hooks import CallCapture
 from netinspect.capture.tensors import dtype_name
-from netinspect.errors import ForwardFailed, InputSpecError, UsageError
+from netinspect.errors import ForwardFailed, InputSpecError, UsageError, exception_text
 from netinspect.pipeline.assemble import assemble_report, count_parameters
 from netinspect.pipeline.device import (
     _is_meta_limitation,
@@ -165,8 +165,13 @@ def capture_pass(model: nn.Module, prepared: _Prepared, device: torch.device) ->
     with torch.no_grad(), torch.device(device), CallCapture(model) as capture:
         try:
             output = model(*prepared.args, **prepared.kwargs)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise  # the user's Ctrl-C, not the model's failure: exit 130
+        except BaseException as exc:
+            # Anything else that escapes the model's code is its failure: sys.exit() and
+            # custom BaseExceptions too, or they would end the run as a silent success.
             exception = exc
+            capture.note_escape(exc)
     return PassResult(capture, output, exception)
 
 
@@ -232,7 +237,7 @@ def run_with_fallback(
         cpu = torch.device("cpu")
         check_memory(request, cpu, model, result)
         request.notes.append(
-            f"the meta device could not run this model ({first_sentence(str(exc))}); "
+            f"the meta device could not run this model ({first_sentence(exception_text(exc))}); "
             "fell back to cpu"
         )
         request.device = cpu

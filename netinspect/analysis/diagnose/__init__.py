@@ -15,6 +15,7 @@ from netinspect.analysis.diagnose.common import (
     Diagnosis,
     _is_floating,
     _label,
+    clip_text,
     op_name,
 )
 from netinspect.analysis.diagnose.inputs import (
@@ -63,8 +64,12 @@ def diagnose_failure(
     the message is the row and torch's first line.
     """
     text = exception_message.strip()
-    first = text.splitlines()[0] if text else exception_type
+    first = clip_text(text.splitlines()[0]) if text else exception_type
     row = layers[row_index] if row_index is not None and 0 <= row_index < len(layers) else None
+    if exception_type == "SystemExit":
+        # Not an error torch raised: the model's code asked the process to end.
+        where = _label(row) if row is not None else "the forward pass"
+        return Diagnosis(None, f"{where} called sys.exit({clip_text(text)})", None)
     meta = _diagnose_meta_limitation(row, exception_type, text) if device == "meta" else None
     if row is None:
         return meta or Diagnosis(None, first, None)

@@ -52,6 +52,14 @@ _FLATTEN_OPS = frozenset({"flatten", "view", "reshape", "Flatten"})
 _WEIGHTED_ATTRS = ("in_channels", "in_features", "num_features", "normalized_shape", "num_channels")
 
 
+def clip_text(text: str, limit: int = 300) -> str:
+    """At most ``limit`` characters of a message taken from an exception: a model may raise
+    with megabytes of text, and a diagnosis is one readable line."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
 def fmt_dims(shape: Sequence[int]) -> str:
     """``[1,128,16,16]``: compact, as in the messages."""
     return "[" + ",".join(str(d) for d in shape) + "]"

@@ -1,0 +1,137 @@
+"""Model code that misbehaves: it exits, raises BaseExceptions or unprintable errors, or changes
+the model it belongs to. Each is the model's failure (exit 3), never a silent success, a
+traceback or an internal error; KeyboardInterrupt stays the user's (exit 130)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import netinspect_cli.main  # noqa: F401  (registers the commands on the app)
+import pytest
+import torch
+from netinspect_cli.app import app
+from typer.testing import CliRunner
+
+from netinspect.errors import ForwardFailed
+from netinspect.pipeline.run import inspect_model
+from tests.models import user_code
+
+MODELS = Path(__file__).parent / "models"
+USER = MODELS / "user_code.py"
+
+
+def target(name: str) -> str:
+    return f"{USER}:{name}"
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def one_stderr_line(result: Any) -> str:
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+# --- escapes from forward() -------------------------------------------------------------------
+
+
+def test_sys_exit_in_forward_is_a_forward_failure() -> None:
+    result = run("inspect", target("Exits"), "--input", "1x4")
+    assert result.exit_code == 3, result.output
+    assert one_stderr_line(result) == (
+        "netinspect: error: forward pass failed: Exits (root) called sys.exit(0)"
+    )
+    assert "✖ failed here" in result.stdout  # the partial table is still the payload
+
+
+def test_sys_exit_is_blamed_on_the_module_that_called_it() -> None:
+    with pytest.raises(ForwardFailed) as caught:
+        inspect_model(user_code.InnerExit(), torch.zeros(1, 4))
+    error = caught.value.report.error
+    assert error is not None
+    assert (error.name, error.type, error.exception_type) == ("inner", "Exits", "SystemExit")
+    assert error.message == "Exits inner called sys.exit(0)"
+    # The Linear inside ran before the exit and is a finished row.
+    fc = next(r for r in caught.value.report.layers if r.name == "inner.fc")
+    assert fc.output_shapes == ((1, 4),)
+
+
+def test_a_custom_base_exception_is_a_forward_failure() -> None:
+    result = run("inspect", target("RaisesBase"), "--input", "1x4", "--format", "json")
+    assert result.exit_code == 3, result.output
+    error = json.loads(result.stdout)["error"]
+    assert (error["exception_type"], error["exception_message"]) == ("Custom", "boom")
+    assert one_stderr_line(result).endswith("RaisesBase (root) raised Custom: boom")
+
+
+def test_keyboard_interrupt_in_forward_stays_exit_130() -> None:
+    result = run("inspect", target("Interrupts"), "--input", "1x4")
+    assert result.exit_code == 130
+    assert one_stderr_line(result) == "netinspect: interrupted"
+
+
+def test_an_exception_whose_str_raises_is_a_forward_failure() -> None:
+    result = run("inspect", target("RaisesUnprintable"), "--input", "1x4", "--format", "json")
+    assert result.exit_code == 3, result.output
+    line = one_stderr_line(result)
+    assert "internal error" not in line
+    assert line.endswith("raised UnprintableError: <UnprintableError.__str__ raised RuntimeError>")
+    error = json.loads(result.stdout)["error"]
+    assert error["exception_message"] == "<UnprintableError.__str__ raised RuntimeError>"
+
+
+# --- snapshot and check: the failing target is reported, the others still run -------------------
+
+GOOD = """
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        {body}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.py").write_text(GOOD.format(body="return self.fc(x)"))
+    return tmp_path
+
+
+def test_snapshot_of_an_exiting_model_writes_nothing_and_exits_3(project: Path) -> None:
+    (project / "a.py").write_text(GOOD.format(body="import sys; sys.exit(0)"))
+    result = run("snapshot", "a.py:Net", "b.py:Net", "--input", "1x4")
+    assert result.exit_code == 3, result.output
+    assert "a.py:Net: forward pass failed" in result.stderr or "called sys.exit(0)" in result.stderr
+    written = sorted(p.name for p in (project / ".netinspect").iterdir())
+    assert len(written) == 1 and written[0].startswith("b.py")  # only b's baseline
+
+
+@pytest.mark.parametrize(
+    "body", ["import sys; sys.exit(0)", "raise KeyError('gone')"], ids=["exit", "raise"]
+)
+def test_check_of_a_failing_forward_exits_3_and_checks_the_rest(project: Path, body: str) -> None:
+    assert run("snapshot", "a.py:Net", "b.py:Net", "--input", "1x4").exit_code == 0
+    (project / "a.py").write_text(GOOD.format(body=body))
+    result = run("check", "a.py:Net", "b.py:Net", "--format", "json")
+    assert result.exit_code == 3, result.output
+    results = json.loads(result.stdout)["results"]
+    assert [(r["target"], r["status"]) for r in results] == [
+        ("a.py:Net", "regression"),
+        ("b.py:Net", "ok"),
+    ]
+    changed = {c["field"] for c in results[0]["diff"]["changes"]}
+    assert "error" in changed
