@@ -135,3 +135,38 @@ def test_check_of_a_failing_forward_exits_3_and_checks_the_rest(project: Path, b
     ]
     changed = {c["field"] for c in results[0]["diff"]["changes"]}
     assert "error" in changed
+
+
+# --- the number of positional inputs, against forward()'s signature ----------------------------
+
+
+def test_too_many_positional_inputs_is_a_usage_error_with_the_signature() -> None:
+    result = run("inspect", "vgg16", "--input", "1x3x32x32", "--input", "1x3x32x32")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""  # no empty table: refused before the pass
+    assert one_stderr_line(result) == (
+        "netinspect: error: VGG.forward(x) takes 1 positional input, got 2 (one per --input)"
+    )
+
+
+def test_too_few_positional_inputs_names_the_missing_ones() -> None:
+    result = run("inspect", target("Pair"), "--input", "1x4")
+    assert result.exit_code == 2, result.output
+    assert one_stderr_line(result).startswith(
+        "netinspect: error: Pair.forward(a, b, scale=1.0) needs b, got 1 positional input"
+    )
+    # A keyword input fills the gap.
+    assert run("inspect", target("Pair"), "--input", "1x4", "--input", "b=1x4").exit_code == 0
+
+
+def test_sizes_checks_the_input_count_too() -> None:
+    result = run("sizes", "vgg16", "--input", "1x3x32x32", "--input", "1x3x32x32")
+    assert result.exit_code == 2, result.output
+    assert "takes 1 positional input, got 2" in one_stderr_line(result)
+
+
+def test_python_api_checks_the_count_of_real_tensors() -> None:
+    from netinspect.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"needs b, got 1 positional input"):
+        inspect_model(user_code.Pair(), [torch.zeros(1, 4)])

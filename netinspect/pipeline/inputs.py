@@ -88,13 +88,17 @@ def _prepare_inputs(
 
 
 def check_forward_arguments(model: nn.Module, prepared: _Prepared) -> None:
-    """Keyword inputs and --arg names that forward() cannot take are usage errors, found
-    before the pass rather than blamed on the model."""
+    """The inputs against forward()'s signature, before the pass: too many or too few
+    positional inputs, and keyword inputs or --arg names it cannot take, are usage errors
+    rather than failures blamed on the model."""
     try:
-        params = inspect.signature(model.forward).parameters
+        signature = inspect.signature(model.forward)
     except (TypeError, ValueError):  # a builtin or C forward: nothing to check against
         return
+    params = signature.parameters
     kinds = inspect.Parameter
+    owner = f"{type(model).__name__}.forward"
+    _check_positional_count(signature, prepared, f"{owner}{_plain_signature(signature)}")
     if any(p.kind is kinds.VAR_KEYWORD for p in params.values()):
         return
     named = [
@@ -103,7 +107,6 @@ def check_forward_arguments(model: nn.Module, prepared: _Prepared) -> None:
     has_var_positional = any(p.kind is kinds.VAR_POSITIONAL for p in params.values())
     positional = [n for n, p in params.items() if p.kind is not kinds.KEYWORD_ONLY]
     taken = set(positional[: len(prepared.args)]) if not has_var_positional else set()
-    owner = f"{type(model).__name__}.forward"
     for key in prepared.kwargs:
         if key not in named:
             close = difflib.get_close_matches(key, named, n=1)
@@ -113,6 +116,46 @@ def check_forward_arguments(model: nn.Module, prepared: _Prepared) -> None:
             )
         if key in taken:
             raise UsageError(f"{owner} gets {key!r} twice: as a positional input and by name")
+
+
+def _plain_signature(signature: inspect.Signature) -> str:
+    """``(image1, image2, num_flow_updates=12)``: names and defaults, no annotations."""
+    empty = inspect.Parameter.empty
+    plain = [p.replace(annotation=empty) for p in signature.parameters.values()]
+    return str(signature.replace(parameters=plain, return_annotation=empty))
+
+
+def _check_positional_count(
+    signature: inspect.Signature, prepared: _Prepared, shown: str
+) -> None:
+    """One positional input per positional parameter: more than forward() takes, or fewer
+    than it requires (and no keyword input fills the gap), is refused with the signature."""
+    kinds = inspect.Parameter
+    params = list(signature.parameters.values())
+    slots = [p for p in params if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)]
+    given = len(prepared.args)
+    inputs = f"{given} positional input{'s' if given != 1 else ''}"
+    if given > len(slots) and not any(p.kind is kinds.VAR_POSITIONAL for p in params):
+        takes = len(slots)
+        raise UsageError(
+            f"{shown} takes {takes} positional input{'s' if takes != 1 else ''}, got {given} "
+            "(one per --input)"
+        )
+    missing = [
+        p.name
+        for i, p in enumerate(slots)
+        if i >= given and p.default is kinds.empty and p.name not in prepared.kwargs
+    ]
+    missing += [
+        p.name
+        for p in params
+        if p.kind is kinds.KEYWORD_ONLY and p.default is kinds.empty and p.name not in prepared.kwargs
+    ]
+    if missing:
+        raise UsageError(
+            f"{shown} needs {', '.join(missing)}, got {inputs}: pass one --input per "
+            f"input (name=SPEC for a keyword)"
+        )
 
 
 def parse_dtype_arg(text: str) -> str:

@@ -67,6 +67,7 @@ def probe_sizes(
         first_line,
     )
     from netinspect.pipeline.device import _is_meta_limitation
+    from netinspect.pipeline.inputs import _Prepared, check_forward_arguments
     from netinspect.pipeline.run import inspect_model
     from netinspect.sources.build import build_model
     from netinspect.sources.resolve import resolve_target
@@ -149,6 +150,15 @@ def probe_sizes(
 
         return tuple(shape_of(t) for t in tensor_leaves(out)), None
 
+    # Too many or too few inputs for forward() is the request's mistake, not a size problem.
+    check_forward_arguments(
+        model,
+        _Prepared(
+            tuple(range(1 + sum(1 for i in others if specs[i].name is None))),
+            {**target.default_args, **{n: None for i in others if (n := specs[i].name)}},
+            (),
+        ),
+    )
     given_out, given_exc = run(base.shape)
     if given_exc is not None and _is_meta_limitation(given_exc):
         raise UsageError(
