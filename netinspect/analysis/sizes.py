@@ -193,15 +193,18 @@ def scan_dim(probe: Callable[[int], Outcome], given: int, window: int) -> dict[i
     ok(given)
     grid = max(1, -(-(window - dense_end) // _COARSE_POINTS))
     if not any(results[n] is not None for n in range(1, dense_end + 1)) and window > dense_end:
-        points = [*range(dense_end + grid, window + 1, grid), window]
+        # The given size is a probe like the grid's: when it is the first size accepted (a
+        # flat Linear(784) input accepts 784 alone), the stretch around it is probed densely.
+        points = sorted({*range(dense_end + grid, window + 1, grid), window, given})
         previous = dense_end
         for n in points:
-            if ok(n):
+            if n > dense_end and ok(n):
                 for m in range(previous + 1, min(window, n + _DENSE - 1) + 1):
                     ok(m)
                 break
-            previous = n
+            previous = max(previous, n)
     low, pattern_end = _pattern_region(results, window)
+    _pin_changes(ok, results, dense_end, pattern_end)
     step = (find_step(low) or 1) if len(low) >= 2 else 1
     anchor = low[0] if step > 1 else pattern_end
     if window > pattern_end:
@@ -226,6 +229,25 @@ def scan_dim(probe: Callable[[int], Outcome], given: int, window: int) -> dict[i
                 else:
                     hi = mid
     return results
+
+
+def _pin_changes(
+    ok: Callable[[int], bool], results: dict[int, Outcome], start: int, end: int
+) -> None:
+    """Between ``start`` and ``end`` every size counts (no period applies there yet): where
+    two neighbouring probed sizes disagree, bisect to the exact size where it changes, so that
+    ``infer_accepted`` never extends a result across a change it did not see."""
+    probed = sorted(n for n in results if start <= n <= end)
+    for a, b in itertools.pairwise(probed):
+        if b - a < 2 or ok(a) == ok(b):
+            continue
+        lo, hi = a, b
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ok(mid) == ok(a):
+                lo = mid
+            else:
+                hi = mid
 
 
 def infer_accepted(results: dict[int, Outcome], window: int) -> list[int]:
