@@ -21,6 +21,7 @@ from netinspect.analysis.diagnose.common import (
 from netinspect.analysis.diagnose.inputs import (
     _diagnose_dtype,
     _diagnose_meta_limitation,
+    _diagnose_missing_batch,
     _diagnose_sequence_input,
 )
 from netinspect.analysis.diagnose.layers import (
@@ -71,6 +72,11 @@ def diagnose_failure(
         where = _label(row) if row is not None else "the forward pass"
         return Diagnosis(None, f"{where} called sys.exit({clip_text(text)})", None)
     meta = _diagnose_meta_limitation(row, exception_type, text) if device == "meta" else None
+    # A sample without its batch dim fails far downstream (a BatchNorm reads H as channels);
+    # the cause is the input, whatever row raised.
+    missing_batch = _diagnose_missing_batch(layers)
+    if missing_batch is not None:
+        return missing_batch
     if row is None:
         return meta or Diagnosis(None, first, None)
     fallback = Diagnosis(None, f"{_label(row)} raised {exception_type}: {first}", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from netinspect.analysis.diagnose.common import (
     _WEIGHTED_ATTRS,
@@ -127,3 +128,46 @@ def _diagnose_meta_limitation(
     why = "data-dependent output size" if data_dependent else "no meta kernel"
     message = f"the meta device cannot run {op or 'this model'} ({why}); use --device auto or --device cpu"
     return Diagnosis(None, message, None)
+
+
+# --- a missing batch dimension --------------------------------------------------------------
+
+# Layers that take a batch of N-D maps, (B, C, *N dims); torch also runs most of them on one
+# unbatched (C, *N dims) sample, which only fails later, far from the cause.
+_BATCHED_LAYER = re.compile(
+    r"(?:Lazy)?(?:Conv|ConvTranspose|BatchNorm|InstanceNorm|MaxPool|AvgPool|LPPool"
+    r"|AdaptiveAvgPool|AdaptiveMaxPool|FractionalMaxPool)([123])d"
+)
+_AXES = {1: "L", 2: "H, W", 3: "D, H, W"}
+
+
+def _diagnose_missing_batch(layers: Sequence[LayerRecord]) -> Diagnosis | None:
+    """The model input is one dim short of what its first layer takes in a batch
+    (``3x224x224`` into a Conv2d): the fix is a batch dim, whatever failed later."""
+    if not layers or layers[0].depth != 0 or not layers[0].input_shapes:
+        return None
+    given = layers[0].input_shapes[0]
+    first = next(
+        (
+            row
+            for row in layers[1:]
+            if row.kind == "module"
+            and row.input_shapes[:1] == (given,)
+            and _BATCHED_LAYER.fullmatch(row.type)
+        ),
+        None,
+    )
+    if first is None:
+        return None
+    match = _BATCHED_LAYER.fullmatch(first.type)
+    assert match is not None
+    spatial = int(match.group(1))
+    if len(given) != spatial + 1:
+        return None
+    batched = "x".join(str(d) for d in (1, *given))
+    return Diagnosis(
+        f"a {spatial + 2}-D batch [N, C, {_AXES[spatial]}]",
+        f"the input {fmt_dims(given)} has no batch dimension: {_label(first)}, its first layer, "
+        f"takes [N, C, {_AXES[spatial]}]",
+        f"add a batch dimension: {batched}",
+    )
