@@ -15,7 +15,7 @@ import torch
 from netinspect_cli.app import app
 from typer.testing import CliRunner
 
-from netinspect.errors import ForwardFailed
+from netinspect.errors import ForwardFailed, UsageError
 from netinspect.pipeline.run import inspect_model
 from tests.models import user_code
 
@@ -170,3 +170,41 @@ def test_python_api_checks_the_count_of_real_tensors() -> None:
 
     with pytest.raises(UsageError, match=r"needs b, got 1 positional input"):
         inspect_model(user_code.Pair(), [torch.zeros(1, 4)])
+
+
+# --- deep module trees --------------------------------------------------------------------------
+
+
+def test_a_240_deep_sequential_that_torch_runs_is_inspected() -> None:
+    # A script runs this model at Python's default recursion limit (1000); a hooked pass
+    # needs about twice the frames per level.
+    model = user_code.nested(240)
+    limit = sys.getrecursionlimit()
+    report = inspect_model(model, torch.zeros(1, 4))
+    assert len(report.layers) == 241
+    assert [r.depth for r in report.layers] == list(range(241))
+    assert report.layers[-1].type == "Linear" and report.totals.params == 20
+    assert sys.getrecursionlimit() == limit  # raised for the pass only
+
+
+def test_a_deep_sequential_from_the_cli() -> None:
+    result = run("inspect", target("deep_240"), "--input", "1x4", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["layers"]) == 241
+
+
+def test_a_10k_deep_module_tree_is_refused_in_one_line() -> None:
+    result = run("inspect", target("deep_10k"), "--input", "1x4")
+    assert result.exit_code == 2, result.output
+    assert one_stderr_line(result).endswith(
+        "deep_10k nests modules more than 1,000 levels deep; netinspect inspects module trees "
+        "up to 1,000 levels"
+    )
+    with pytest.raises(UsageError, match="more than 1,000 levels deep"):
+        inspect_model(user_code.nested(10_000), torch.zeros(1, 4))
+
+
+@pytest.mark.slow
+def test_the_deepest_tree_allowed_is_inspected() -> None:
+    report = inspect_model(user_code.nested(1000), ["1x4"])
+    assert len(report.layers) == 1001

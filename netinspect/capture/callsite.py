@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
-from types import FrameType
+from collections.abc import Mapping
+from types import CodeType, FrameType
 
 import torch
 
@@ -44,9 +45,21 @@ def _relative_path(filename: str, cwd: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def caller_outside_torch(frame: FrameType | None) -> str | None:
-    """The first frame that is not torch's own code: the model line that made the call."""
+KnownSources = Mapping[int, tuple[CodeType, str | None]]
+
+
+def caller_outside_torch(frame: FrameType | None, known: KnownSources | None = None) -> str | None:
+    """The first frame that is not torch's own code: the model line that made the call.
+
+    ``known`` maps frames still running (by id, with their code to tell a reused id apart) to
+    the answer a walk from them gave: a walk that reaches one stops there. Without it, modules
+    nested in torch containers walk every container's frames again, and a 1000-deep
+    ``Sequential`` costs half a million frame visits."""
     while frame is not None:
+        if known is not None:
+            hit = known.get(id(frame))
+            if hit is not None and hit[0] is frame.f_code:
+                return hit[1]
         filename = frame.f_code.co_filename
         if filename.startswith(_DRIVER_DIR):
             return None

@@ -11,7 +11,7 @@ import sys
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import TracebackType
+from types import CodeType, TracebackType
 from typing import Any
 
 import torch
@@ -115,6 +115,9 @@ class CallCapture:
         # FLOPs of ops that ran while no row was open (nothing in a normal pass).
         self.unattributed_flops = 0
         self.unattributed_macs = 0
+        # Call-site answers of the module calls still running, by the id of their hook's
+        # calling frame (alive until the call returns): see caller_outside_torch.
+        self._known_sources: dict[int, tuple[CodeType, str | None]] = {}
         # True while our hooks run, so the op mode ignores the tensor queries they make.
         self.is_in_hook = False
 
@@ -223,6 +226,10 @@ class CallCapture:
         name = self._names.get(id(module), type(module).__name__)
         parent = self._stack[-1][1] if self._stack else None
         shapes, dtypes = _describe((args, kwargs))
+        # torch's frame that called our pre-hook runs until the module returns: its children's
+        # call-site walks reach it and stop there.
+        caller = sys._getframe(2)
+        source = caller_outside_torch(caller, self._known_sources)
         row = RowBuilder(
             index=len(self.rows),
             name=name,
@@ -231,11 +238,13 @@ class CallCapture:
             depth=len(self._stack),
             parent=parent.name if parent is not None else None,
             call_index=self._next_call_index(name),
-            source=caller_outside_torch(sys._getframe(1)),
+            source=source,
             input_shapes=shapes,
             input_dtypes=dtypes,
             attributes=module_attributes(module),
         )
+        row.caller_frame_id = id(caller)
+        self._known_sources[id(caller)] = (caller.f_code, source)
         self._claim(row, weight_tensors(module, recurse=False), note_shared=True)
         self.rows.append(row)
         self._stack.append((module, row))
@@ -290,6 +299,7 @@ class CallCapture:
         if not self._stack or self._stack[-1][0] is not module:
             return
         _, row = self._stack.pop()
+        self._known_sources.pop(row.caller_frame_id, None)
         self.leave_row(row)
         exc = sys.exc_info()[1]
         if output is None and exc is not None:

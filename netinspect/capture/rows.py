@@ -104,6 +104,8 @@ class RowBuilder:
     flops: int = 0
     macs: int = 0
     activation_bytes: int = 0
+    # id() of the frame that called this module's hooks, while the call runs.
+    caller_frame_id: int = 0
 
     def freeze(self) -> LayerRecord:
         return LayerRecord(

@@ -14,7 +14,6 @@ from netinspect.analysis.diagnose import diagnose_failure
 from netinspect.analysis.flatten import find_flatten_point
 from netinspect.analysis.numbers import training_bytes_estimate
 from netinspect.capture.hooks import CallCapture
-from netinspect.errors import exception_text
 from netinspect.capture.tensors import (
     dtype_name,
     is_trainable,
@@ -22,6 +21,7 @@ from netinspect.capture.tensors import (
     shape_of,
     weight_tensors,
 )
+from netinspect.errors import exception_text
 from netinspect.pipeline.inputs import _Prepared
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.records import (

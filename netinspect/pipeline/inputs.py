@@ -125,9 +125,7 @@ def _plain_signature(signature: inspect.Signature) -> str:
     return str(signature.replace(parameters=plain, return_annotation=empty))
 
 
-def _check_positional_count(
-    signature: inspect.Signature, prepared: _Prepared, shown: str
-) -> None:
+def _check_positional_count(signature: inspect.Signature, prepared: _Prepared, shown: str) -> None:
     """One positional input per positional parameter: more than forward() takes, or fewer
     than it requires (and no keyword input fills the gap), is refused with the signature."""
     kinds = inspect.Parameter
@@ -149,7 +147,9 @@ def _check_positional_count(
     missing += [
         p.name
         for p in params
-        if p.kind is kinds.KEYWORD_ONLY and p.default is kinds.empty and p.name not in prepared.kwargs
+        if p.kind is kinds.KEYWORD_ONLY
+        and p.default is kinds.empty
+        and p.name not in prepared.kwargs
     ]
     if missing:
         raise UsageError(

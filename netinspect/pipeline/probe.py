@@ -28,6 +28,7 @@ from netinspect.analysis.sizes import (
 from netinspect.records import (
     Shape,
 )
+from netinspect.sources.tree import restoring_recursion_limit
 
 # --- probing (torch) -----------------------------------------------------------------------
 
@@ -40,6 +41,7 @@ MAX_UP_TO = 100_000
 Progress = Callable[[int, str], None]
 
 
+@restoring_recursion_limit()  # a deep module tree raises it while it is probed
 def probe_sizes(
     model_name: str,
     input_spec: str | Sequence[str] | None = None,
@@ -71,6 +73,7 @@ def probe_sizes(
     from netinspect.pipeline.run import inspect_model
     from netinspect.sources.build import build_model
     from netinspect.sources.resolve import resolve_target
+    from netinspect.sources.tree import make_recursion_room
     from netinspect.specs import TensorSpec, format_input_spec, parse_input_specs
 
     start = time.perf_counter()
@@ -110,6 +113,7 @@ def probe_sizes(
 
     device = torch.device("meta")
     model = build_model(target, device)
+    make_recursion_room(model, target.name)
     model.eval()
     float_dtype = torch.float32
 

@@ -40,6 +40,7 @@ from netinspect.records import InspectionReport
 from netinspect.sources.build import _build, copy_to, unwrap_model
 from netinspect.sources.resolve import resolve_target
 from netinspect.sources.target import ModelTarget
+from netinspect.sources.tree import make_recursion_room, restoring_recursion_limit
 from netinspect.sources.weights import load_weights
 from netinspect.specs import FLOAT_DTYPES, InputSpec, parse_input_specs
 
@@ -63,6 +64,7 @@ def resolve_request(
     notes: list[str] = []
     model: nn.Module | None = None
     if isinstance(model_or_name, nn.Module):
+        make_recursion_room(model_or_name, type(model_or_name).__name__)
         user_model, unwrapped = unwrap_model(model_or_name)
         notes += [unwrapped] if unwrapped else []
         own_device = _module_device(user_model)
@@ -135,7 +137,9 @@ def _input_specs(
 
 def build_for(request: Request, device: torch.device) -> nn.Module:
     """Step 3: build the target on ``device`` (random initialisers skipped), cast, load weights."""
-    built, unwrapped = unwrap_model(_build(request.target, device, zero_init=True))
+    built = _build(request.target, device, zero_init=True)
+    make_recursion_room(built, request.target.name)
+    built, unwrapped = unwrap_model(built)
     if unwrapped and unwrapped not in request.notes:
         request.notes.append(unwrapped)
     if request.dtype and request.dtype in FLOAT_DTYPES:
@@ -247,6 +251,7 @@ def run_with_fallback(
     return model, prepared, result
 
 
+@restoring_recursion_limit()  # a deep module tree raises it while it is inspected
 def inspect_model(
     model_or_name: nn.Module | str | os.PathLike[str],
     inputs: InputsArg = None,
