@@ -208,3 +208,39 @@ def test_a_10k_deep_module_tree_is_refused_in_one_line() -> None:
 def test_the_deepest_tree_allowed_is_inspected() -> None:
     report = inspect_model(user_code.nested(1000), ["1x4"])
     assert len(report.layers) == 1001
+
+
+# --- a forward that changes its own model --------------------------------------------------------
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_what_the_forward_changes_in_the_callers_module_is_put_back(training: bool) -> None:
+    model = user_code.Mutates().train(training)
+    weight = model.fc.weight.detach().clone()
+    bias, last, count = model.fc.bias, model.last, model.count
+    report = inspect_model(model, torch.ones(2, 4))
+    assert [r.name for r in report.layers] == ["", "add_", "mul_", "sum", "fc"]
+    # The pass saw the doubled weight; the caller's module has its own values back.
+    assert model.training is training and model.fc.training is training
+    assert torch.equal(model.fc.weight, weight) and model.count.item() == 0
+    assert model.last is last and torch.equal(last, torch.zeros(4))  # the rebinding undone
+    assert model.fc.bias is bias and model.count is count
+    assert model.fc.weight.requires_grad
+
+
+def test_only_what_was_written_is_copied() -> None:
+    from netinspect.capture.guard import ModelStateGuard
+
+    model = user_code.Mutates()
+    with ModelStateGuard(model) as guard, torch.no_grad():
+        model(torch.ones(1, 4))
+        saved = {id(t) for t, _ in guard._saved.values()}
+    assert saved == {id(model.fc.weight), id(model.count)}  # not fc.bias, not last
+
+
+def test_a_meta_module_gets_its_bindings_back() -> None:
+    with torch.device("meta"):
+        model = user_code.Mutates().eval()
+    last = model.last
+    inspect_model(model, torch.ones(1, 4, device="meta"))
+    assert model.last is last and not model.training

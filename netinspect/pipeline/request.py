@@ -31,6 +31,9 @@ class Request:
     # The caller's own module (or a copy on the requested device/dtype), when one was given.
     model: nn.Module | None = None
     notes: list[str] = field(default_factory=list)
+    # True when ``model`` is the caller's own object (not a copy): what its forward changes
+    # in it is put back after the pass (capture.guard).
+    is_callers_module: bool = False
 
 
 @dataclass

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any
 
 import torch
 from torch import nn
 
+from netinspect.capture.guard import ModelStateGuard
 from netinspect.capture.hooks import CallCapture
 from netinspect.capture.tensors import dtype_name
 from netinspect.errors import ForwardFailed, InputSpecError, UsageError, exception_text
@@ -109,6 +111,7 @@ def resolve_request(
         forward_args=dict(forward_args or {}),
         model=model,
         notes=notes,
+        is_callers_module=model is not None and model is model_or_name,
     )
 
 
@@ -161,12 +164,17 @@ def prepare_for(request: Request, device: torch.device) -> _Prepared:
     return _Prepared(prepared.args, {**prepared.kwargs, **extra}, prepared.records)
 
 
-def capture_pass(model: nn.Module, prepared: _Prepared, device: torch.device) -> PassResult:
-    """Step 5: one hooked forward pass. The model's exception is kept, not raised."""
+def capture_pass(
+    model: nn.Module, prepared: _Prepared, device: torch.device, *, restore: bool = False
+) -> PassResult:
+    """Step 5: one hooked forward pass. The model's exception is kept, not raised.
+    ``restore``: put back the parameters and buffers the forward changes (the caller's own
+    module; see capture.guard)."""
     output: Any = None
     exception: BaseException | None = None
+    guard = ModelStateGuard(model) if restore else nullcontext()
     # Tensors that forward() creates without a device land on the pass's device.
-    with torch.no_grad(), torch.device(device), CallCapture(model) as capture:
+    with guard, torch.no_grad(), torch.device(device), CallCapture(model) as capture:
         try:
             output = model(*prepared.args, **prepared.kwargs)
         except KeyboardInterrupt:
@@ -230,7 +238,12 @@ def run_with_fallback(
     """Steps 4-5, and under ``--device auto`` once more on cpu when meta cannot run an op."""
     prepared = prepare_for(request, request.device)
     check_forward_arguments(model, prepared)
-    result = capture_pass(model, prepared, request.device)
+    result = capture_pass(
+        model,
+        prepared,
+        request.device,
+        restore=request.is_callers_module and model is request.model,
+    )
     exc = result.exception
     if (
         exc is not None
