@@ -101,6 +101,17 @@ def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
 
 
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def one_terminal() -> bool:
+    """stdout and stderr are both a terminal: a person reads them as one screen, so what the
+    payload shows (notes, a failure) is not repeated on stderr. Piped or redirected, stderr
+    keeps its copy for the log."""
+    return stdout_is_tty() and stderr_is_tty()
+
+
 def use_color() -> bool:
     return stdout_is_tty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 

@@ -19,6 +19,7 @@ from .app import (
     eprint,
     fail,
     handle_errors,
+    one_terminal,
     output_width,
     use_color,
 )
@@ -326,8 +327,9 @@ def check_command(
                 eprint(f"netinspect: updated baseline {result.baseline}")
             elif result.status == "created":
                 eprint(f"netinspect: created baseline {result.baseline}")
-            elif result.status == "error":
-                # Also in the payload (per target); stderr gets it for people reading a log.
+            elif result.status == "error" and not (fmt is CheckFormat.table and one_terminal()):
+                # Also in the payload (per target); stderr gets it for people reading a log,
+                # unless the table's ERROR line is already on the same terminal.
                 eprint(f"netinspect: error: {result.error}")
         # The most serious outcome wins: forward failure (3) > usage (2) > regression (1).
         raise typer.Exit(max((r.exit_code for r in results), default=EXIT_OK))

@@ -16,6 +16,7 @@ from .app import (
     eprint,
     fail,
     handle_errors,
+    one_terminal,
     output_width,
     use_color,
 )
@@ -162,6 +163,10 @@ def collapse_by_default(fmt: OutputFormat) -> bool:
     return fmt not in (OutputFormat.json, *PICTURE_FORMATS)
 
 
+# Formats whose text shows the report's notes and failure in words.
+_SHOWS_NOTES = (OutputFormat.table, OutputFormat.markdown)
+
+
 def write_output(text: str, output: Path | None, what: str) -> None:
     """The payload to FILE or to stdout (``-o -``, ``/dev/stdout``). A regular file is
     replaced atomically; a FIFO or a device is written in place (``fileio.write_output``)."""
@@ -263,9 +268,12 @@ def inspect_command(
             ),
         )
         write_output(text, output, f"{fmt.value} report")
-        for note in report.notes:
+        # The table and markdown show the notes and the failure; on one terminal they are
+        # not printed twice.
+        shown = output is None and fmt in _SHOWS_NOTES and one_terminal()
+        for note in () if shown else report.notes:
             eprint(f"netinspect: note: {note}")
-        if report.error is not None:
+        if report.error is not None and not shown:
             eprint(f"netinspect: error: forward pass failed: {report.error.message}")
         raise typer.Exit(exit_code)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import signal
 import sys
 import threading
@@ -68,6 +69,15 @@ def install_sigterm_handler() -> None:
         signal.signal(signal.SIGTERM, _raise_terminated)
 
 
+def _global_option_suggestion(exc: Exception, argv: list[str]) -> str | None:
+    """``--version`` for a misspelt global option given first (``netinspect --verison``)."""
+    bad = getattr(exc, "option_name", None)
+    if not bad or argv[:2] != ["inspect", bad] or getattr(exc, "possibilities", None):
+        return None
+    close = difflib.get_close_matches(bad, sorted(_GLOBAL_OPTIONS - {"-h"}), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def main() -> None:
     install_sigterm_handler()
     group = typer.main.get_command(app)
@@ -85,7 +95,9 @@ def main() -> None:
         sys.exit(130)
     except _usage_error_types() as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
-            exc.show()  # type: ignore[attr-defined]  # bare `netinspect`: the help, as usual
+            # A bare `netinspect` asks what the tool does: the help on stdout, exit 0, as
+            # `netinspect --help` (pip, docker and kubectl answer a bare call the same way).
+            print(exc.ctx.get_help())  # type: ignore[attr-defined]
             sys.exit(0)
         # Typer's own usage errors (an unknown option, --format yaml) follow the one-line rule.
         message = exc.format_message()  # type: ignore[attr-defined]
@@ -93,6 +105,10 @@ def main() -> None:
         message = str(message).replace("Value error, ", "").rstrip(".")
         ctx = getattr(exc, "ctx", None)
         where = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+        close = _global_option_suggestion(exc, argv)
+        if close:
+            # `netinspect --verison` was routed to `inspect`, which has no such option.
+            message, where = f"{message} (did you mean {close}?)", "; see 'netinspect --help'"
         print(f"netinspect: error: {message}{where}", file=sys.stderr)
         sys.exit(getattr(exc, "exit_code", 2))
     sys.exit(code if isinstance(code, int) else 0)

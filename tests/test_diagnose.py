@@ -137,8 +137,14 @@ def test_alexnet_on_16x16_pool_window_bigger_than_input() -> None:
     assert error.input_shapes == ((1, 192, 1, 1),)
     assert error.message == "MaxPool2d features.5: input 1×1 is smaller than the 3×3 window"
     assert error.expected == "an input of at least 3×3"
-    # Back from 3: maxpool (3-1)*2+3 = 7; conv (7-1)*4+11-2*2 = 31.
-    assert error.hint is not None and "at least 31×31 to reach it with a 3×3 map" in error.hint
+    # Back from 3: maxpool (3-1)*2+3 = 7; conv (7-1)*4+11-2*2 = 31 reaches features.5; the
+    # last pool (features.12) needs 3 too: 7 before features.5, 15 before the first pool,
+    # (15-1)*4+11-4 = 63, which the hint names after running it.
+    with pytest.raises(ForwardFailed) as info:
+        inspect_model("alexnet", ["1x3x16x16"])
+    layers = info.value.report.layers
+    assert diagnose_failure(layers, 7, "RuntimeError", "").min_input == (31, 31)
+    assert error.hint is not None and "the model takes at least 63×63 (checked" in error.hint
 
 
 def test_channel_mismatch_names_the_producer() -> None:

@@ -3,6 +3,7 @@ n alone (n·1 = in_features), so every other size must be reported as failing.""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,30 @@ def test_sizes_on_a_flat_linear_input(tmp_path: Path) -> None:
     assert runs([n for a, b in dim.accepted for n in range(a, b + 1)]) == ((300, 300),)
     assert describe_dim(dim) == "exactly 300"
     assert dim.above_maximum is not None and "got 301" in dim.above_maximum
+
+
+def test_equal_output_shapes_are_shown_once_with_their_count() -> None:
+    from netinspect.analysis.sizes import DimSizes, SizesReport, join_shapes, summarize
+    from netinspect.render.sizes_format import render_sizes_text
+
+    flows = ((1, 2, 128, 128),) * 12
+    assert join_shapes(((1, 2, 8, 8),) * 12 + ((1, 4),)) == "12 × [1,2,8,8] [1,4]"
+    dim = DimSizes(
+        dim=2, label="H", given=224, probed_up_to=448, accepted=((128, 448),), minimum=128,
+        maximum=None, step=8, output_depends=True, output_samples=((128, flows),),
+        below_minimum=None, above_maximum=None,
+    )  # fmt: skip
+    report = SizesReport(
+        model="raft", input_shape=(1, 3, 224, 224), mode="eval", device="meta", dims=(dim,),
+        outputs=flows, output_constant=False, fixed_by=None, probes=1, seconds=0.0,
+        summary=summarize("raft", "eval", [dim], flows, None),
+    )  # fmt: skip
+    text = render_sizes_text(report)
+    assert "H=128 → 12 × [1, 2, 128, 128]" in text
+    assert text.count("[1, 2, 128, 128]") == 1
+    constant = SizesReport(
+        model="m", input_shape=(1, 3, 8, 8), mode="eval", device="meta",
+        dims=(dataclasses.replace(dim, output_depends=False),), outputs=flows,
+        output_constant=True, fixed_by=None, probes=1, seconds=0.0, summary="",
+    )  # fmt: skip
+    assert "output always 12 × [1, 2, 128, 128]" in render_sizes_text(constant)

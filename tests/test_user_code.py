@@ -244,3 +244,30 @@ def test_a_meta_module_gets_its_bindings_back() -> None:
     last = model.last
     inspect_model(model, torch.ones(1, 4, device="meta"))
     assert model.last is last and not model.training
+
+
+# --- dummy inputs for an Embedding ------------------------------------------------------------
+
+
+def test_an_input_that_feeds_an_embedding_is_made_int64() -> None:
+    report = inspect_model(target("Tokens"), ["text=1x10"])
+    assert [(i.name, i.shape, i.dtype) for i in report.inputs] == [("text", (1, 10), "int64")]
+    assert report.outputs == ((1, 10, 2),)
+    assert report.notes == (
+        "text=1x10 made int64 (text=1x10:int64): it feeds Embedding embed, which takes "
+        "integer indices",
+    )
+
+
+def test_only_the_input_that_feeds_the_embedding_changes() -> None:
+    report = inspect_model(target("TokensAndImage"), ["1x3x8x8", "text=1x10"])
+    assert [i.dtype for i in report.inputs] == ["float32", "int64"]
+
+
+def test_an_explicit_float_input_to_an_embedding_is_diagnosed() -> None:
+    with pytest.raises(ForwardFailed) as caught:
+        inspect_model(target("Tokens"), ["text=1x10:float32"])
+    error = caught.value.report.error
+    assert error is not None
+    assert error.message == "Embedding embed takes integer indices, got a float32 input [1,10]"
+    assert error.hint is not None and error.hint.startswith("pass indices: --input 1x10:int64")

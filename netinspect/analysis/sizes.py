@@ -106,6 +106,16 @@ def _fmt_shape(shape: Shape) -> str:
     return "[" + ",".join(str(d) for d in shape) + "]"
 
 
+def join_shapes(shapes: Sequence[Shape], fmt: Callable[[Shape], str] = _fmt_shape) -> str:
+    """Shapes separated by spaces, a run of equal ones once with its count: RAFT's 12 flow
+    fields read ``12 × [1,2,224,224]``, not the shape twelve times."""
+    parts = [
+        (f"{len(group)} × " if len(group) > 1 else "") + fmt(shape)
+        for shape, group in ((s, list(g)) for s, g in itertools.groupby(shapes))
+    ]
+    return " ".join(parts)
+
+
 def describe_dim(d: DimSizes) -> str:
     """``≥ 32``, ``224 to 255 only``, ``≥ 32, in steps of 32 (32, 64, ...)``, or the runs."""
     if d.minimum is None:
@@ -139,7 +149,7 @@ def summarize(
     parts = [f"{', '.join(labels)} {text}" for text, labels in groups.items()]
     text = f"{model} ({mode} mode): " + ("; ".join(parts) if parts else "no free dims")
     if dims and not any(d.output_depends for d in dims) and any(d.minimum for d in dims):
-        text += "; output always " + " ".join(_fmt_shape(s) for s in outputs)
+        text += "; output always " + join_shapes(outputs)
         if fixed_by:
             text += f" because {fixed_by}"
     elif any(d.output_depends for d in dims):

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from netinspect.capture.hooks import CallCapture
 from netinspect.capture.tensors import (
     dtype_name,
     shape_of,
@@ -23,7 +24,7 @@ from netinspect.pipeline.device import _torch_dtype
 from netinspect.records import (
     InputRecord,
 )
-from netinspect.specs import InputSpec, TensorSpec, parse_dtype
+from netinspect.specs import InputSpec, TensorSpec, format_input_spec, parse_dtype
 
 InputsArg = Sequence[str] | torch.Tensor | Sequence[torch.Tensor] | Mapping[str, Any] | None
 
@@ -156,6 +157,43 @@ def _check_positional_count(signature: inspect.Signature, prepared: _Prepared, s
             f"{shown} needs {', '.join(missing)}, got {inputs}: pass one --input per "
             f"input (name=SPEC for a keyword)"
         )
+
+
+_INDEX_LAYERS = ("Embedding", "EmbeddingBag")
+
+
+def index_input_specs(
+    specs: tuple[InputSpec, ...] | None, capture: CallCapture
+) -> tuple[tuple[InputSpec, ...], str] | None:
+    """When the pass failed at an Embedding fed a float dummy input, the specs with that
+    input made int64 (indices, as zeros: valid for any table), and a note saying so. Only
+    inputs given without a dtype change: ``text=1x10:float32`` stays as written."""
+    if specs is None or capture.failure is None:
+        return None
+    row = capture.rows[capture.failure.row_index]
+    if (
+        row.kind != "module"
+        or row.type not in _INDEX_LAYERS
+        or not row.input_dtypes
+        or not row.input_dtypes[0].startswith(("float", "bfloat"))
+    ):
+        return None
+    shape = row.input_shapes[0]
+    retyped = [
+        InputSpec(s.name, TensorSpec(s.value.shape, "int64"))
+        if isinstance(s.value, TensorSpec) and s.value.dtype is None and s.value.shape == shape
+        else s
+        for s in specs
+    ]
+    changed = [
+        f"{format_input_spec(old)} made int64 ({format_input_spec(new)})"
+        for new, old in zip(retyped, specs, strict=True)
+        if new != old
+    ]
+    if not changed:
+        return None
+    note = f"{', '.join(changed)}: it feeds {row.type} {row.name}, which takes integer indices"
+    return tuple(retyped), note
 
 
 def parse_dtype_arg(text: str) -> str:

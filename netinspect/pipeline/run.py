@@ -30,11 +30,13 @@ from netinspect.pipeline.device import (
     first_sentence,
     resolve_device,
 )
+from netinspect.pipeline.hints import confirm_min_input
 from netinspect.pipeline.inputs import (
     InputsArg,
     _prepare_inputs,
     _Prepared,
     check_forward_arguments,
+    index_input_specs,
     parse_dtype_arg,
 )
 from netinspect.pipeline.request import PassResult, Request
@@ -244,6 +246,13 @@ def run_with_fallback(
         request.device,
         restore=request.is_callers_module and model is request.model,
     )
+    retyped = index_input_specs(request.specs, result.capture)
+    if retyped is not None:
+        # Dummy inputs are floats unless a spec says otherwise; an Embedding needs indices.
+        request.specs, note = retyped
+        request.notes.append(note)
+        prepared = prepare_for(request, request.device)
+        result = capture_pass(model, prepared, request.device)
     exc = result.exception
     if (
         exc is not None
@@ -301,6 +310,8 @@ def inspect_model(
     model = request.model if request.model is not None else build_checked(request)
     model, prepared, result = run_with_fallback(request, model)
     report = assemble_report(request, model, prepared, result)
+    if result.exception is not None:
+        report = confirm_min_input(request, model, report)
     if explain:
         from netinspect.analysis.explain import explain_report
 

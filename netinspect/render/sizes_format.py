@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from netinspect.analysis.sizes import DimSizes, SizesReport, describe_dim
+from netinspect.analysis.sizes import DimSizes, SizesReport, describe_dim, join_shapes
 
 SIZES_SCHEMA_VERSION = 1
 
@@ -85,12 +85,11 @@ def render_sizes_text(report: SizesReport) -> str:
             lines.append(f"      at {d.label}={(d.maximum or 0) + 1}: {d.above_maximum}")
         if d.output_depends:
             samples = "; ".join(
-                f"{d.label}={n} → {' '.join(_shape(s) for s in shapes)}"
-                for n, shapes in d.output_samples
+                f"{d.label}={n} → {join_shapes(shapes, _shape)}" for n, shapes in d.output_samples
             )
             lines.append(f"      output depends on {d.label}: {samples}")
     if report.output_constant and report.outputs:
-        text = "output always " + " ".join(_shape(s) for s in report.outputs)
+        text = "output always " + join_shapes(report.outputs, _shape)
         if report.fixed_by:
             text += f" because {report.fixed_by}"
         lines.append(text)

@@ -20,6 +20,7 @@ from netinspect.analysis.diagnose.common import (
 )
 from netinspect.analysis.diagnose.inputs import (
     _diagnose_dtype,
+    _diagnose_indices,
     _diagnose_meta_limitation,
     _diagnose_missing_batch,
     _diagnose_sequence_input,
@@ -90,7 +91,7 @@ def diagnose_failure(
         elif op in ("matmul", "mm", "bmm", "__matmul__", "__rmatmul__", "linear"):
             found = _diagnose_matmul(row)
     else:
-        found = _diagnose_sequence_input(row, exception_type, text)
+        found = _diagnose_sequence_input(row, exception_type, text) or _diagnose_indices(row)
         # A wrong dtype of integer input is fatal whatever the shapes are; report it first.
         if found is None and row.input_dtypes and not _is_floating(row.input_dtypes[0]):
             found = _diagnose_dtype(row, param_dtype)

@@ -29,6 +29,9 @@ class Diagnosis:
     expected: str | None
     message: str
     hint: str | None
+    # A window failure's smallest model input (spatial dims) that reaches the failing layer;
+    # the pipeline checks it runs and rewrites the hint (``window_hint``).
+    min_input: tuple[int, ...] | None = None
 
 
 # Elementwise ops whose operands must broadcast, mapped to the verb of the message.

@@ -45,6 +45,22 @@ def _diagnose_dtype(row: LayerRecord, param_dtype: str | None) -> Diagnosis | No
     return Diagnosis(f"{_article(weights)} {weights} input", message, hint)
 
 
+def _diagnose_indices(row: LayerRecord) -> Diagnosis | None:
+    """An Embedding fed floats: it looks rows up by integer index."""
+    if row.kind != "module" or row.type not in ("Embedding", "EmbeddingBag"):
+        return None
+    if not row.input_dtypes or not _is_floating(row.input_dtypes[0]):
+        return None
+    got, shape = row.input_dtypes[0], row.input_shapes[0] if row.input_shapes else ()
+    dims = "x".join(str(d) for d in shape)
+    return Diagnosis(
+        "integer indices (int64)",
+        f"{_label(row)} takes integer indices, got {_article(got)} {got} input {fmt_dims(shape)}",
+        f"pass indices: --input {dims}:int64 (NAME={dims}:int64 for a keyword input), or "
+        ".long() on a tensor",
+    )
+
+
 # --- a list where one tensor was expected ---------------------------------------------------
 
 # Layers whose forward takes exactly one tensor (marked by the settings that size it).

@@ -290,9 +290,21 @@ def _diagnose_window(layers: Sequence[LayerRecord], row: LayerRecord) -> Diagnos
     smallest = _min_model_input(layers, row, need)
     model_input = layers[0].input_shapes[0][-spatial:]
     if smallest is not None:
-        hint = (
-            f"the {fmt_size(model_input)} model input shrinks to {fmt_size(size)} by this layer; "
-            f"it takes at least {fmt_size(smallest)} to reach it with a {fmt_size(need)} map "
-            "(`netinspect sizes` finds the whole accepted range)"
+        hint = window_hint(model_input, size, smallest, None)
+    return Diagnosis(expected, message, hint, smallest)
+
+
+def window_hint(model_input: Shape, size: Shape, reaching: Shape, runs: Shape | None) -> str:
+    """The hint of a window failure: ``reaching`` is the smallest model input that gets the
+    failing layer a full window; ``runs``, when known, the smallest that was run and passed
+    (layers after the failing one may need more than ``reaching``)."""
+    head = f"the {fmt_size(model_input)} model input shrinks to {fmt_size(size)} by this layer"
+    if runs is not None:
+        return (
+            f"{head}; the model takes at least {fmt_size(runs)} (checked: a "
+            f"{fmt_size(runs)} input runs; `netinspect sizes` finds the whole accepted range)"
         )
-    return Diagnosis(expected, message, hint)
+    return (
+        f"{head}; it takes at least {fmt_size(reaching)} to reach it, and the layers after it "
+        "may need more (`netinspect sizes` finds the whole accepted range)"
+    )
