@@ -84,7 +84,7 @@ class FlattenPoint:
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
     name: str
-    source: str  # "torchvision" | "file" | "module" | "config" | "object"
+    source: str  # "torchvision" | "timm" | "hf" | "file" | "module" | "config" | "object"
     class_name: str
     # A config's ``description:``; None for every other source.
     description: str | None = None
