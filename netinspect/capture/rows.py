@@ -104,6 +104,7 @@ class RowBuilder:
     flops: int = 0
     macs: int = 0
     activation_bytes: int = 0
+    data_dependent: bool = False
 
     def freeze(self) -> LayerRecord:
         return LayerRecord(
@@ -126,6 +127,7 @@ class RowBuilder:
             flops=self.flops,
             macs=self.macs,
             activation_bytes=self.activation_bytes,
+            data_dependent=self.data_dependent,
         )
 
 

@@ -72,7 +72,7 @@ def _split_target(text: str) -> tuple[str, dict[str, Any]]:
 
 
 def _nested_update(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    out = json.loads(json.dumps(raw))  # a deep copy of plain JSON data
+    out: dict[str, Any] = json.loads(json.dumps(raw))  # a deep copy of plain JSON data
     for key, value in overrides.items():
         *parents, leaf = key.split(".")
         node = out
@@ -137,11 +137,10 @@ def _config(name: str, overrides: dict[str, Any], full: str) -> Any:
     model_type, raw = _raw_config(name, full)
     known = list(CONFIG_MAPPING.keys())
     if model_type not in known:
-        suggestions = difflib.get_close_matches(model_type, known, n=3, cutoff=0.6)
+        suggestions = [PREFIX + s for s in difflib.get_close_matches(model_type, known, n=3)]
+        listing = "" if suggestions else " (netinspect list hf lists them)"
         raise ModelNotFound(
-            full,
-            [PREFIX + s for s in suggestions],
-            f"unknown Hugging Face model type {model_type!r} (netinspect list hf lists them)",
+            full, suggestions, f"unknown Hugging Face model type {model_type!r}{listing}"
         )
     config_cls = CONFIG_MAPPING[model_type]
     _check_override_keys(config_cls, raw, overrides)

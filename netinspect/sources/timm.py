@@ -59,11 +59,9 @@ def timm_target(text: str) -> ModelTarget:
     architecture = name.split(".", 1)[0]
     known = list(timm.list_models())
     if not name or architecture not in known:
-        raise ModelNotFound(
-            full,
-            [PREFIX + s for s in _suggestions(architecture, known)],
-            f"unknown timm model {name!r} (netinspect list timm PATTERN lists them)",
-        )
+        suggestions = [PREFIX + s for s in _suggestions(architecture, known)]
+        listing = "" if suggestions else " (netinspect list timm PATTERN lists them)"
+        raise ModelNotFound(full, suggestions, f"unknown timm model {name!r}{listing}")
 
     def factory() -> Any:
         try:

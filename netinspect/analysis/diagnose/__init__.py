@@ -19,8 +19,8 @@ from netinspect.analysis.diagnose.common import (
 )
 from netinspect.analysis.diagnose.inputs import (
     _diagnose_dtype,
-    _diagnose_meta_limitation,
     _diagnose_sequence_input,
+    _diagnose_token_ids,
 )
 from netinspect.analysis.diagnose.layers import (
     _diagnose_conv,
@@ -34,6 +34,7 @@ from netinspect.analysis.diagnose.operands import (
     _diagnose_matmul,
 )
 from netinspect.records import (
+    InputRecord,
     LayerRecord,
 )
 
@@ -55,21 +56,24 @@ def diagnose_failure(
     *,
     param_dtype: str | None = None,
     device: str | None = None,
+    inputs: Sequence[InputRecord] = (),
 ) -> Diagnosis:
     """Explain the failure at ``layers[row_index]`` (the innermost row that raised).
 
     A list fed to a one-tensor layer is looked for first, then shape problems, then a dtype
-    problem; on ``device`` "meta", an op that device cannot run. When nothing is recognised
-    the message is the row and torch's first line.
+    problem. When nothing is recognised the message is the row and torch's first line. (Ops
+    the meta device cannot run never reach here as the model's error: the device policy in
+    ``pipeline.device`` gets past them or says so in its own words.)
     """
     text = exception_message.strip()
     first = text.splitlines()[0] if text else exception_type
     row = layers[row_index] if row_index is not None and 0 <= row_index < len(layers) else None
-    meta = _diagnose_meta_limitation(row, exception_type, text) if device == "meta" else None
     if row is None:
-        return meta or Diagnosis(None, first, None)
+        return Diagnosis(None, first, None)
     fallback = Diagnosis(None, f"{_label(row)} raised {exception_type}: {first}", None)
-    found: Diagnosis | None = None
+    found: Diagnosis | None = _diagnose_token_ids(row, inputs)
+    if found is not None:
+        return found
     if row.kind == "function":
         op = op_name(row)
         if op in _BROADCAST_OPS:
@@ -89,4 +93,4 @@ def diagnose_failure(
             found = rule(layers, row)
         if found is None:
             found = _diagnose_dtype(row, param_dtype)
-    return found or meta or fallback
+    return found or fallback
