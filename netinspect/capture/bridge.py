@@ -170,12 +170,14 @@ class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's
                 return True
         return False
 
-    def _mark(self, func: Any, args: Any, kwargs: dict[str, Any], out: Any) -> None:
+    def _mark(self, func: Any, args: Any, inputs: list[torch.Tensor], out: Any) -> None:
+        """Mark ``out`` when its shape came from values: a data-dependent op made it, or an op
+        (not an in-place one: its output is its input) computed it from such a tensor."""
         name = op_name(func)
         if name in SHAPE_FROM_VALUES or _is_mask_index(func, args):
             source = True
         elif self._shape_from_values and not name.endswith("_"):
-            source = any(self.is_data_dependent(t) for t in _tensors(args, kwargs))
+            source = any(self.is_data_dependent(t) for t in inputs)
         else:
             source = False
         if not source:
@@ -200,6 +202,8 @@ class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's
             if real is not None:
                 args, kwargs = real
         tensors = list(_tensors(args, kwargs))
+        # The caller's tensors, before any move to meta: they carry the data-dependent marks.
+        inputs, original_args = tensors, args
         has_meta = any(t.is_meta for t in tensors)
         if has_meta and any(not t.is_meta and t.dim() > 0 for t in tensors):
             if any(not t.is_meta for t in _writes_to(func, args)):
@@ -214,7 +218,7 @@ class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's
             if not has_meta:
                 raise
             out = self._work_around(func, args, kwargs, exc)
-        self._mark(func, args, kwargs, out)
+        self._mark(func, original_args, inputs, out)
         return out
 
     def _keep_real(
