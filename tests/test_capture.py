@@ -259,6 +259,8 @@ def test_real_device_build_skips_random_init() -> None:
         attn = nn.MultiheadAttention(16, 4)
         torch.nn.init.trunc_normal_(layer.weight)  # would loop forever if normal_ were skipped
     assert not layer.weight.any() and not attn.in_proj_weight.any()
+    # nn.init.uniform_ passes its tensor by keyword (tensor=): the bias is zeroed too.
+    assert not layer.bias.any()
     # Deterministic buffers are kept: BatchNorm's running_var starts at ones.
     with torch.device("cpu"), _ZeroInitMode():
         bn = nn.BatchNorm2d(4)

@@ -41,14 +41,15 @@ VALUE_OPS = frozenset(
     {
         "_local_scalar_dense", "nonzero", "masked_select", "_unique", "_unique2", "unique_dim",
         "unique_consecutive", "unique_dim_consecutive", "bincount", "repeat_interleave",
-        "equal", "_to_copy", "nms", "argwhere", "is_nonzero", "allclose",
+        "equal", "_to_copy", "torchvision::nms", "argwhere", "is_nonzero", "allclose",
     }
 )  # fmt: skip
 # Ops whose output *shape* depends on values.
 SHAPE_FROM_VALUES = frozenset(
     {
         "nonzero", "masked_select", "_unique", "_unique2", "unique_dim", "unique_consecutive",
-        "unique_dim_consecutive", "bincount", "repeat_interleave", "nms", "argwhere",
+        "unique_dim_consecutive", "bincount", "repeat_interleave", "torchvision::nms",
+        "argwhere",
     }
 )  # fmt: skip
 
@@ -61,7 +62,7 @@ _PLAIN_NAMES = {
     "_unique": "`torch.unique`",
     "_unique2": "`torch.unique`",
     "unique_dim": "`torch.unique`",
-    "nms": "`torchvision.ops.nms`",
+    "torchvision::nms": "`torchvision.ops.nms`",
     "numpy": "`Tensor.numpy()`",
 }
 
@@ -77,14 +78,16 @@ class MetaLimit:
     """One op the meta device could not run as it was."""
 
     op: str  # the aten op: "nonzero", "_local_scalar_dense", "_grouped_mm"
-    kind: str  # "values" | "kernel" | "dtype"
+    kind: str  # "values" | "write" | "kernel" | "dtype"
     source: str | None  # the model line that called it
     # How the bridge got past it in place ("bfloat16", "cpu", "zeros"); None: it stopped the pass.
     handled: str | None = None
 
     @property
     def what(self) -> str:
-        return _PLAIN_NAMES.get(self.op, f"`torch.{self.op}`")
+        if self.op in _PLAIN_NAMES:
+            return _PLAIN_NAMES[self.op]
+        return f"`{self.op}`" if "::" in self.op else f"`torch.{self.op}`"
 
 
 class MetaLimitReached(RuntimeError):
@@ -96,7 +99,10 @@ class MetaLimitReached(RuntimeError):
 
 
 def op_name(func: Any) -> str:
-    return str(getattr(func, "__name__", func)).split(".")[0]
+    """``nonzero`` for aten ops, ``torchvision::nms`` for others' (their namespace kept)."""
+    name = str(getattr(func, "__name__", func)).split(".")[0]
+    namespace = getattr(func, "namespace", "aten")
+    return name if namespace == "aten" else f"{namespace}::{name}"
 
 
 def _tensors(args: Any, kwargs: dict[str, Any]) -> Iterator[torch.Tensor]:
@@ -160,6 +166,10 @@ class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's
         self._shape_from_values: dict[int, weakref.ref[torch.Tensor]] = {}
 
     # --- data-dependent shapes --------------------------------------------------------------
+    @property
+    def has_data_dependent_shapes(self) -> bool:
+        return bool(self._shape_from_values)
+
     def is_data_dependent(self, t: torch.Tensor) -> bool:
         """True when ``t``'s shape came from values (directly or through ops on such tensors)."""
         for candidate in (t, t._base):
@@ -208,7 +218,7 @@ class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's
         if has_meta and any(not t.is_meta and t.dim() > 0 for t in tensors):
             if any(not t.is_meta for t in _writes_to(func, args)):
                 # Meta values cannot be written into a real tensor: its values would be lost.
-                return self._values_needed(func, args, kwargs)
+                return self._values_needed(func, args, kwargs, kind="write")
             args, kwargs = tree_map(_to_meta, (args, kwargs))
         try:
             out = func(*args, **kwargs)
@@ -302,6 +312,7 @@ class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's
         *,
         trial: bool = True,
         result: Any = None,
+        kind: str = "values",
     ) -> Any:
         """An op that needs values a meta tensor does not have: zeros stand in for them when
         allowed (and small enough), otherwise the pass stops here."""
@@ -310,9 +321,9 @@ class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's
             if result is None:
                 stand_in_args, stand_in_kwargs = tree_map(_zeros_like_on_cpu, (args, kwargs))
                 result = func(*stand_in_args, **stand_in_kwargs)
-            self._note(MetaLimit(name, "values", self._source(), handled="zeros"))
+            self._note(MetaLimit(name, kind, self._source(), handled="zeros"))
             return result
-        limit = MetaLimit(name, "values", self._source())
+        limit = MetaLimit(name, kind, self._source())
         self._note(limit)
         raise MetaLimitReached(limit)
 

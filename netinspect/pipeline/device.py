@@ -195,6 +195,8 @@ def _why(limit: MetaLimit) -> str:
         if limit.op in SHAPE_FROM_VALUES or limit.op == "index":
             return "its output shape depends on the values"
         return "it needs the values"
+    if limit.kind == "write":
+        return "it writes values computed from meta weights into a real tensor"
     if limit.kind == "dtype":
         return "its meta kernel takes only some dtypes"
     return "it has no meta kernel"
@@ -212,11 +214,9 @@ def describe_limit(limit: MetaLimit) -> str:
 _HOW = {
     "real inputs": "ran with real inputs on cpu and the weights on meta",
     "cpu": "ran on cpu (random init replaced by zeros)",
-    "zeros": (
-        "ran on meta with zeros standing in for the unknown values, so shapes marked ~ "
-        "(data-dependent) are examples"
-    ),
+    "zeros": "ran on meta with zeros standing in for the unknown values",
 }
+_EXAMPLES = ", so shapes marked ~ (data-dependent) are examples"
 
 _IN_PLACE = {
     "dtype": "ran in bfloat16 on meta and was cast back (its meta kernel takes only some dtypes)",
@@ -225,18 +225,24 @@ _IN_PLACE = {
 
 
 def device_note(
-    stopped: MetaLimit | None,
+    stopped: Sequence[MetaLimit],
     final: Plan,
     limits: Sequence[MetaLimit],
     skipped: Sequence[str] = (),
+    *,
+    has_data_dependent_shapes: bool = False,
 ) -> str | None:
-    """The one note about the device: why the pass left meta (the first limit that stopped it),
-    where it ran, why cheaper plans were passed over, and the limits handled in place."""
+    """The one note about the device: why the pass left meta (the limits that stopped each
+    plan before the last), where it ran, why cheaper plans were passed over, and the limits
+    handled in place."""
     parts: list[str] = []
-    if stopped is not None and final.name in _HOW:
-        text = f"{describe_limit(stopped)}; {_HOW[final.name]}"
+    if stopped and final.name in _HOW:
+        reasons = "; ".join(dict.fromkeys(describe_limit(limit) for limit in stopped))
+        text = f"{reasons}; {_HOW[final.name]}"
         if skipped:
             text += " (" + "; ".join(skipped) + ")"
+        if final.stand_ins and has_data_dependent_shapes:
+            text += _EXAMPLES
         parts.append(text)
     seen: set[tuple[str, str]] = set()
     for limit in limits:

@@ -280,9 +280,10 @@ def run_with_fallback(
     check_forward_arguments(model, prepared)
     result = capture_pass(model, prepared, plan)
     limits = list(result.bridge.limits)
-    first = _stopped(result)
+    stops: list[MetaLimit] = []
     passed_over: list[str] = []
     while (limit := _stopped(result)) is not None:
+        stops.append(limit)
         following, reasons = _next_plan(request, plans, plan, model, result)
         passed_over += reasons
         if following is None:
@@ -297,8 +298,14 @@ def run_with_fallback(
         result = capture_pass(model, prepared, plan)
         limits += [x for x in result.bridge.limits if x not in limits]
     request.device = plan.weights
-    stopped = first if _stopped(result) is None else None
-    note = device_note(stopped, plan, limits, passed_over)
+    # After a failure the error says why; the note is for a report that came through.
+    note = device_note(
+        stops if _stopped(result) is None else (),
+        plan,
+        limits,
+        passed_over,
+        has_data_dependent_shapes=result.bridge.has_data_dependent_shapes,
+    )
     if note:
         request.notes.append(note)
     return model, prepared, result

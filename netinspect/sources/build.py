@@ -43,14 +43,15 @@ class _ZeroInitMode(TorchFunctionMode):
         args: tuple[Any, ...] = (),
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
-        if (
-            getattr(func, "__name__", "") in _RANDOM_INIT
-            and args
-            and isinstance(args[0], torch.Tensor)
-        ):
-            with torch.no_grad():
-                return args[0].zero_()
-        return func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") in _RANDOM_INIT:
+            # ``Tensor.uniform_(t)`` passes the tensor first; ``nn.init.uniform_`` hands it
+            # to torch's override machinery by keyword (``tensor=``).
+            target = args[0] if args else kwargs.get("tensor")
+            if isinstance(target, torch.Tensor):
+                with torch.no_grad():
+                    return target.zero_()
+        return func(*args, **kwargs)
 
 
 # Constructors that only allocate storage: safe on meta while a model is built. The others
