@@ -22,6 +22,8 @@ import inspect
 import json
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +90,9 @@ def _nested_update(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, 
 
 def _check_override_keys(config_cls: Any, raw: dict[str, Any], overrides: dict[str, Any]) -> None:
     """A misspelt key would be stored silently by transformers and change nothing: refuse it."""
-    known = set(config_cls(**{k: v for k, v in raw.items() if k != "model_type"}).to_dict())
+    with _quiet_transformers():
+        defaults = config_cls(**{k: v for k, v in raw.items() if k != "model_type"})
+    known = set(defaults.to_dict())
     for key in overrides:
         top = key.split(".")[0]
         if top not in known:
@@ -131,6 +135,21 @@ def _raw_config(name: str, full: str) -> tuple[str, dict[str, Any]]:
     return str(raw["model_type"]), raw
 
 
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """transformers logs and warns about configs (an eos id past a shrunk vocabulary) and
+    weights it initialises; none of it is about shapes."""
+    logger = logging.getLogger("transformers")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def _config(name: str, overrides: dict[str, Any], full: str) -> Any:
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
@@ -148,7 +167,8 @@ def _config(name: str, overrides: dict[str, Any], full: str) -> Any:
     values.pop("model_type", None)
     try:
         # Through the constructor, so derived values (head_dim from hidden_size) follow.
-        return config_cls(**values)
+        with _quiet_transformers():
+            return config_cls(**values)
     except Exception as exc:
         raise UsageError(f"{full}: invalid config: {describe_exception(exc)}") from exc
 
@@ -250,15 +270,8 @@ def hf_target(text: str) -> ModelTarget:
     auto_cls, model_cls = _head_class(config, task, full)
 
     def factory() -> Any:
-        quiet = logging.getLogger("transformers")
-        level = quiet.level
-        quiet.setLevel(logging.ERROR)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return auto_cls.from_config(config)
-        finally:
-            quiet.setLevel(level)
+        with _quiet_transformers():
+            return auto_cls.from_config(config)
 
     return ModelTarget(
         name=full,
