@@ -37,7 +37,8 @@ DeviceOption = Annotated[
         "--device",
         "-d",
         metavar="DEVICE",
-        help="auto (meta, cpu fallback) | cpu | cuda | cuda:N | meta",
+        help="auto (meta; real values only where needed, see README) | cpu | cuda | cuda:N "
+        "| meta (weights never built for real)",
     ),
 ]
 DtypeOption = Annotated[
@@ -188,8 +189,9 @@ def inspect_command(
         str,
         typer.Argument(
             metavar="MODEL",
-            help="torchvision name (vgg16), path/to/file.py:Class, package.module:Class, "
-            "or a YAML config.",
+            help="torchvision name (vgg16), timm:NAME, hf:MODEL_TYPE|PATH|ORG/NAME "
+            "(options after commas: hf:llama,task=causal-lm,num_hidden_layers=2), "
+            "path/to/file.py:Class, package.module:Class, or a YAML config.",
         ),
     ],
     inputs: InputOption = None,
@@ -283,17 +285,46 @@ def list_command(
     family: Annotated[
         Optional[str],
         typer.Argument(
-            help="classification | detection | segmentation | video | optical_flow | quantization"
+            metavar="[FAMILY|timm|hf]",
+            help="A torchvision family (classification | detection | segmentation | video | "
+            "optical_flow | quantization), timm (its model names) or hf (transformers model "
+            "types).",
+        ),
+    ] = None,
+    pattern: Annotated[
+        Optional[str],
+        typer.Argument(
+            metavar="[PATTERN]",
+            help="Only names matching this shell pattern (resnet*), or containing this text.",
         ),
     ] = None,
     debug: DebugOption = False,
 ) -> None:
-    """List torchvision model names, optionally of one family."""
+    """List model names: torchvision's (optionally one family), timm's or transformers' types."""
     with handle_errors(debug):
-        from netinspect.sources.torchvision import FAMILIES, model_families
+        import fnmatch
 
-        if family is not None and family not in FAMILIES:
-            fail(f"unknown family {family!r} (choose from {', '.join(FAMILIES)})")
-        families = model_families()
-        names = sorted(n for n, f in families.items() if family is None or f == family)
+        if family == "timm":
+            from netinspect.sources.timm import list_timm_models
+
+            names = list_timm_models(pattern)
+        else:
+            if family == "hf":
+                from netinspect.sources.hf import list_model_types
+
+                names = list_model_types()
+            else:
+                from netinspect.sources.torchvision import FAMILIES, model_families
+
+                if family is not None and family not in FAMILIES:
+                    fail(
+                        f"unknown family {family!r} (choose from {', '.join(FAMILIES)}, timm or hf)"
+                    )
+                families = model_families()
+                names = sorted(n for n, f in families.items() if family is None or f == family)
+            if pattern:
+                wild = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
+                names = [n for n in names if fnmatch.fnmatchcase(n, wild)]
+        if pattern and not names:
+            fail(f"no {family or 'torchvision'} model matches {pattern!r}")
         typer.echo("\n".join(names))

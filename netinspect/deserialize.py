@@ -53,6 +53,7 @@ def layer_from_dict(d: dict[str, Any]) -> LayerRecord:
         macs=int(d.get("macs", 0)),
         activation_bytes=int(d.get("activation_bytes", 0)),
         repeat=int(d.get("repeat", 1)),
+        data_dependent=bool(d.get("data_dependent", False)),
     )
 
 
@@ -135,6 +136,7 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
         flatten=flatten,
         outputs=tuple(_shape_tuple(s) for s in d["outputs"]),
         output_names=tuple(str(n) for n in d.get("output_names", ())),
+        data_dependent_outputs=tuple(int(i) for i in d.get("data_dependent_outputs", ())),
         totals=Totals(
             params=int(t["params"]),
             trainable_params=int(t["trainable_params"]),

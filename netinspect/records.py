@@ -54,6 +54,9 @@ class LayerRecord:
     # Consecutive identical calls folded into this row by ``analysis.collapse_repeats`` (its
     # counts are their sums); 1 for a row as captured.
     repeat: int = 1
+    # True when an output shape depends on tensor values (nonzero, a boolean mask, NMS, or
+    # computed from such a tensor): another input or other weights give another size.
+    data_dependent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,7 @@ class FlattenPoint:
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
     name: str
-    source: str  # "torchvision" | "file" | "module" | "config" | "object"
+    source: str  # "torchvision" | "timm" | "hf" | "file" | "module" | "config" | "object"
     class_name: str
     # A config's ``description:``; None for every other source.
     description: str | None = None
@@ -173,6 +176,8 @@ class InspectionReport:
     schema_version: int = SCHEMA_VERSION
     # Present only when asked for (``--explain`` / ``explain_report``): the JSON key too.
     explanations: tuple[ShapeExplanation, ...] | None = None
+    # Indexes into ``outputs`` of the shapes that depend on tensor values (detection boxes).
+    data_dependent_outputs: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``--format json`` prints."""

@@ -46,6 +46,7 @@ def layer_to_dict(layer: LayerRecord) -> dict[str, Any]:
         "macs": layer.macs,
         "activation_bytes": layer.activation_bytes,
         "repeat": layer.repeat,
+        "data_dependent": layer.data_dependent,
     }
 
 
@@ -156,6 +157,7 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
         "flatten": flatten_to_dict(report.flatten),
         "outputs": _shapes(report.outputs),
         "output_names": list(report.output_names),
+        "data_dependent_outputs": list(report.data_dependent_outputs),
         "totals": totals_to_dict(report.totals),
         "error": error_to_dict(report.error),
         "notes": list(report.notes),

@@ -2,12 +2,13 @@
 
     spec    := [name "="] value
     value   := tensor | "[" tensor ("," tensor)* "]"      (a list input, e.g. detection images)
-    tensor  := dim (sep dim)* [":" dtype]
+    tensor  := dim (sep dim)* [":" dtype] [":" fill]
     sep     := "x" | "X" | "×" | ","   ("," only outside brackets)
     dim     := a positive integer
+    fill    := "zeros" | "ones"         (the dummy values; zeros by default)
 
 Examples: ``1x3x224x224``, ``1,3,224,224``, ``1x128:int64``, ``text=1x10``,
-``images=[3x224x224,3x200x300]``.
+``images=[3x224x224,3x200x300]``, ``attention_mask=1x128:int64:ones``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ DTYPE_ALIASES: dict[str, str] = {
 
 FLOAT_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64"})
 
+# What a dummy tensor holds. Zeros are valid token ids and cheap; an attention mask wants ones
+# (all tokens visible), or the model takes its padding path.
+FILLS = ("zeros", "ones")
+
 # Dims above this are refused by the parser itself; memory checks come later, per device.
 MAX_DIM = 2**40
 # torch computes storage sizes in bytes as int64: 2**60 elements of 8 bytes is the ceiling.
@@ -57,6 +62,7 @@ class TensorSpec:
     shape: tuple[int, ...]
     # None: the model's floating dtype (float32 unless --dtype says otherwise).
     dtype: str | None = None
+    fill: str = "zeros"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +123,18 @@ class _Scanner:
             raise self.fail(f"dimension {value} is absurdly large", start)
         return value
 
+    def suffix(self) -> tuple[str | None, int]:
+        """The word after a ':' (a dtype or a fill) and where it starts; None without a ':'."""
+        if self.peek() != ":":
+            return None, self.pos
+        self.pos += 1
+        start = self.pos
+        while self.peek() and (self.peek().isalnum() or self.peek() in "._"):
+            self.pos += 1
+        if start == self.pos:
+            raise self.unexpected("a dtype after ':' (or a fill: zeros, ones)")
+        return self.spec[start : self.pos], start
+
     def tensor(self, in_list: bool) -> TensorSpec:
         seps = "xX×" if in_list else "xX×,"
         dims = [self.dim()]
@@ -124,24 +142,26 @@ class _Scanner:
             self.pos += 1
             dims.append(self.dim())
         dtype = None
-        if self.peek() == ":":
-            self.pos += 1
-            start = self.pos
-            while self.peek() and (self.peek().isalnum() or self.peek() in "._"):
-                self.pos += 1
-            word = self.spec[start : self.pos]
-            if not word:
-                raise self.unexpected("a dtype after ':'")
+        fill = "zeros"
+        word, at = self.suffix()
+        if word is not None and word.lower() in FILLS:
+            fill = word.lower()
+        elif word is not None:
             try:
                 dtype = parse_dtype(word)
             except ValueError as exc:
-                raise self.fail(str(exc), start) from None
+                raise self.fail(f"{exc}, or a fill: zeros, ones", at) from None
+            word, at = self.suffix()
+            if word is not None:
+                if word.lower() not in FILLS:
+                    raise self.fail(f"unknown fill {word!r} (choose from zeros, ones)", at)
+                fill = word.lower()
         if math.prod(dims) > MAX_ELEMENTS:
             raise self.fail(
                 f"{math.prod(dims):.3g} elements: more than any device, even meta, can "
                 f"describe (at most 2**{MAX_ELEMENTS.bit_length() - 1})"
             )
-        return TensorSpec(tuple(dims), dtype)
+        return TensorSpec(tuple(dims), dtype, fill)
 
 
 def parse_input_spec(spec: str) -> InputSpec:
@@ -176,7 +196,7 @@ def parse_input_spec(spec: str) -> InputSpec:
     else:
         value = scanner.tensor(in_list=False)
     if scanner.pos != len(text):
-        raise scanner.unexpected("'x', ',' or ':dtype'")
+        raise scanner.unexpected("'x', ',', ':dtype' or ':ones'")
     return InputSpec(name, value)
 
 
@@ -200,7 +220,8 @@ def parse_input_specs(specs: list[str] | tuple[str, ...]) -> tuple[InputSpec, ..
 
 def format_tensor_spec(t: TensorSpec) -> str:
     body = "x".join(str(d) for d in t.shape)
-    return f"{body}:{t.dtype}" if t.dtype else body
+    body = f"{body}:{t.dtype}" if t.dtype else body
+    return body if t.fill == "zeros" else f"{body}:{t.fill}"
 
 
 def format_input_spec(spec: InputSpec) -> str:

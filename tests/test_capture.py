@@ -238,13 +238,17 @@ def test_relative_source_is_never_absolute(tmp_path, monkeypatch) -> None:  # ty
     assert relative_source(vgg, 68) == "torchvision/models/vgg.py:68"
 
 
-def test_auto_device_falls_back_to_cpu_and_says_so() -> None:
-    report = inspect_model(model_target("DataDependent"), ["3x4"])
-    assert report.device == "cpu"
-    assert any("fell back to cpu" in note for note in report.notes)
-    assert report.outputs == ((3, 2),)  # zeros: every row is kept
-    with pytest.raises(ForwardFailed):
-        inspect_model(model_target("DataDependent"), ["3x4"], device="meta")
+def test_nonzero_on_the_input_runs_with_real_inputs_and_says_so() -> None:
+    # nonzero() reads the input's values: real inputs on cpu answer it, weights stay on meta.
+    for device in ("auto", "meta"):
+        report = inspect_model(model_target("DataDependent"), ["3x4"], device=device)
+        assert report.device == "meta"
+        assert report.notes == (
+            "meta cannot run `torch.nonzero` at tests/models/core_models.py:141: its output "
+            "shape depends on the values; ran with real inputs on cpu and the weights on meta",
+        )
+        assert report.outputs == ((3, 2),)  # zeros: every row is kept
+        assert report.data_dependent_outputs == (0,)
 
 
 def test_real_device_build_skips_random_init() -> None:
@@ -255,6 +259,8 @@ def test_real_device_build_skips_random_init() -> None:
         attn = nn.MultiheadAttention(16, 4)
         torch.nn.init.trunc_normal_(layer.weight)  # would loop forever if normal_ were skipped
     assert not layer.weight.any() and not attn.in_proj_weight.any()
+    # nn.init.uniform_ passes its tensor by keyword (tensor=): the bias is zeroed too.
+    assert not layer.bias.any()
     # Deterministic buffers are kept: BatchNorm's running_var starts at ones.
     with torch.device("cpu"), _ZeroInitMode():
         bn = nn.BatchNorm2d(4)

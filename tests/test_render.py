@@ -54,7 +54,8 @@ def test_json_is_the_dict_and_validates(report_validator: Any) -> None:
     report_validator.validate(data)
     assert list(data) == [
         "schema_version", "netinspect_version", "model", "device", "dtype", "inputs", "layers",
-        "flatten", "outputs", "output_names", "totals", "error", "notes", "environment",
+        "flatten", "outputs", "output_names", "data_dependent_outputs", "totals", "error", "notes",
+        "environment",
     ]  # fmt: skip
 
 

@@ -71,7 +71,7 @@ def test_notes_show_once_on_a_terminal() -> None:
 def test_a_forward_failure_shows_once_on_a_terminal() -> None:
     result = invoke("inspect", TOKENS, "--input", "text=1x10:float32")
     assert result.exit_code == 3
-    assert "takes integer indices" in result.stdout and result.stderr == ""
+    assert "looks up token ids" in result.stdout and result.stderr == ""
 
 
 def test_piped_output_keeps_the_notes_on_stderr_for_logs() -> None:

@@ -269,5 +269,8 @@ def test_an_explicit_float_input_to_an_embedding_is_diagnosed() -> None:
         inspect_model(target("Tokens"), ["text=1x10:float32"])
     error = caught.value.report.error
     assert error is not None
-    assert error.message == "Embedding embed takes integer indices, got a float32 input [1,10]"
+    assert (
+        error.message
+        == "Embedding embed looks up token ids, which are integers, but got a float32 input [1,10]"
+    )
     assert error.hint is not None and error.hint.startswith("pass indices: --input 1x10:int64")

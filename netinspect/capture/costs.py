@@ -17,6 +17,9 @@ Conventions (kept in one place so the numbers mean one thing everywhere):
   attention formula too (torch's registry only lists the CUDA kernels). The CPU fused
   ``nn.TransformerEncoderLayer`` fast path is not taken during capture (our TorchFunctionMode
   disables it), and if a fused kernel ever runs it is listed as uncounted.
+* Matmul-family ops that torch's registry leaves out get the same 2·MAC formulas here:
+  ``_grouped_mm`` (MoE experts: Mixtral, Qwen-MoE, gpt-oss in transformers), ``mv``,
+  ``addmv``, ``dot``/``vdot`` and ``addbmm`` (see each formula's derivation below).
 * Ops with no formula that torch can decompose (``CompositeImplicit`` ones such as ``linear``
   or ``matmul`` when they reach us) are decomposed first, as ``FlopCounterMode`` does, so the
   matmul inside is counted.
@@ -31,11 +34,64 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry, sdpa_flop
 
-# torch's own formulas, plus the CPU attention kernel that torch's registry leaves out: the
-# same shape-based attention formula applies (two batched matmuls, 2·MAC each).
+
+def grouped_mm_flop(
+    mat_a: torch.Tensor, mat_b: torch.Tensor, *args: Any, out_val: Any = None, **kwargs: Any
+) -> int:
+    """``_grouped_mm(a, b, offs)``: one matmul per group, the groups cut by ``offs``.
+
+    Every output element is a dot product over K, so FLOPs are ``2 · out.numel() · K``:
+    2-D a (M×K) with 3-D b (G×K×N), rows of a split among the experts (MoE): out M×N,
+    ``2·M·K·N`` -- each token row meets one expert's K×N, whatever the split; 3-D a with
+    2-D b (columns split): out M×N, ``2·M·K·N``; 3-D with 3-D (a plain batch): ``2·G·M·K·N``.
+    2-D with 2-D splits K (out G×M×N, each group over its own share of K): ``2·M·N·K``.
+    Rows past ``offs[-1]`` are skipped by the kernel; routing sends every row somewhere, and
+    on meta the offsets are unknown, so all rows are counted.
+    """
+    k = int(mat_a.shape[-1])
+    if mat_a.dim() == 2 and mat_b.dim() == 2:
+        return 2 * int(mat_a.shape[0]) * int(mat_b.shape[1]) * k
+    return 2 * int(out_val.numel()) * k
+
+
+def mv_flop(mat: torch.Tensor, vec: torch.Tensor, *args: Any, **kwargs: Any) -> int:
+    """``mv``: (m×n)·(n) is m dot products of length n: ``2·m·n``."""
+    return 2 * int(mat.numel())
+
+
+def addmv_flop(
+    bias: torch.Tensor, mat: torch.Tensor, vec: torch.Tensor, *args: Any, **kwargs: Any
+) -> int:
+    """``addmv``: as ``mv``; the bias add is not counted (torch's ``addmm`` convention)."""
+    return 2 * int(mat.numel())
+
+
+def dot_flop(a: torch.Tensor, b: torch.Tensor, *args: Any, **kwargs: Any) -> int:
+    """``dot``/``vdot`` of two n-vectors: n multiplies and n adds, ``2·n``."""
+    return 2 * int(a.numel())
+
+
+def addbmm_flop(
+    bias: torch.Tensor, b1: torch.Tensor, b2: torch.Tensor, *args: Any, **kwargs: Any
+) -> int:
+    """``addbmm``: the batch of (b×n×k)·(b×k×m) matmuls, summed: ``2·b·n·k·m``; the sum over
+    the batch and the bias add are not counted (as for ``addmm``)."""
+    batch, n, k = (int(d) for d in b1.shape)
+    return 2 * batch * n * k * int(b2.shape[-1])
+
+
+# torch's own formulas, plus the CPU attention kernel that torch's registry leaves out (the
+# same shape-based attention formula applies: two batched matmuls, 2·MAC each) and the
+# matmul-family ops above.
 _FORMULAS: dict[Any, Callable[..., int]] = {
     **flop_registry,
     torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: sdpa_flop,
+    torch.ops.aten._grouped_mm: grouped_mm_flop,
+    torch.ops.aten.mv: mv_flop,
+    torch.ops.aten.addmv: addmv_flop,
+    torch.ops.aten.dot: dot_flop,
+    torch.ops.aten.vdot: dot_flop,
+    torch.ops.aten.addbmm: addbmm_flop,
 }
 
 # aten packet names that only move, view or create data: zero FLOPs by nature.

@@ -31,7 +31,7 @@ class _CopyBeforeWrite(TorchDispatchMode):  # type: ignore[no-untyped-call]  # t
     """Calls ``before_write(tensor)`` for each tensor an op is about to write to."""
 
     def __init__(self, before_write: Callable[[torch.Tensor], None]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # torch's modes are untyped
         self.before_write = before_write
 
     def __torch_dispatch__(
@@ -106,7 +106,7 @@ class ModelStateGuard:
                     now.clear()
                     now.update(before)
         with torch.no_grad():
-            for tensor, before in self._saved.values():
-                tensor.copy_(before)
+            for tensor, saved in self._saved.values():
+                tensor.copy_(saved)
         for parameter, flag in self._requires_grad:
             parameter.requires_grad_(flag)

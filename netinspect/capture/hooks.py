@@ -89,9 +89,17 @@ class CallCapture:
     also when the forward pass raised.
     """
 
-    def __init__(self, model: nn.Module, *, record_ops: bool = True) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        record_ops: bool = True,
+        is_data_dependent: Callable[[torch.Tensor], bool] | None = None,
+    ) -> None:
         self.model = model
         self.record_ops = record_ops
+        # Whether a tensor's shape came from values (``MetaBridge.is_data_dependent``).
+        self.is_data_dependent = is_data_dependent
         self.rows: list[RowBuilder] = []
         self.failure: FailedCall | None = None
         self._names: dict[int, str] = {}
@@ -199,6 +207,10 @@ class CallCapture:
             self._produced[key] = weakref.ref(root)
             total += root.numel() * root.element_size()
         return total
+
+    def _has_data_dependent_shape(self, output: Any) -> bool:
+        check = self.is_data_dependent
+        return check is not None and any(check(t) for t in tensor_leaves(output))
 
     def leave_row(self, row: RowBuilder) -> None:
         """Row ``row`` stopped running (normally or by raising)."""
@@ -308,6 +320,7 @@ class CallCapture:
             return
         row.output_shapes, row.output_dtypes = _describe(output)
         row.activation_bytes = self._new_output_bytes(output, (args, kwargs))
+        row.data_dependent = self._has_data_dependent_shape(output)
         row.is_finished = True
 
     def open_op_row(
@@ -342,6 +355,7 @@ class CallCapture:
     def close_op_row(self, row: RowBuilder, result: Any, inputs: Any = ()) -> None:
         row.output_shapes, row.output_dtypes = _describe(result)
         row.activation_bytes = self._new_output_bytes(result, inputs)
+        row.data_dependent = self._has_data_dependent_shape(result)
         row.is_finished = True
         # No tensor came out (x.size(), x.dim() with a tensor argument): not a data op.
         if not row.output_shapes and not row.flops and self.rows and self.rows[-1] is row:

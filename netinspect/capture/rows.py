@@ -106,6 +106,7 @@ class RowBuilder:
     activation_bytes: int = 0
     # id() of the frame that called this module's hooks, while the call runs.
     caller_frame_id: int = 0
+    data_dependent: bool = False
 
     def freeze(self) -> LayerRecord:
         return LayerRecord(
@@ -128,6 +129,7 @@ class RowBuilder:
             flops=self.flops,
             macs=self.macs,
             activation_bytes=self.activation_bytes,
+            data_dependent=self.data_dependent,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -15,28 +16,73 @@ _MAX_LEAF_DEPTH = 8
 
 
 def tensor_leaves(obj: Any) -> Iterator[torch.Tensor]:
-    """Every tensor inside ``obj`` in order (see ``named_tensor_leaves``)."""
-    for _, tensor in named_tensor_leaves(obj):
-        yield tensor
+    """Every tensor inside ``obj`` in order (see ``named_leaves``)."""
+    for _, value in named_leaves(obj):
+        if isinstance(value, torch.Tensor):
+            yield value
 
 
-def named_tensor_leaves(
-    obj: Any, path: str = "", _depth: int = 0
-) -> Iterator[tuple[str, torch.Tensor]]:
-    """Every tensor inside ``obj`` in order, with where it sits: tuples and lists (``[0]``),
+def named_tensor_leaves(obj: Any) -> Iterator[tuple[str, torch.Tensor]]:
+    """Every tensor inside ``obj`` in order, with where it sits (see ``named_leaves``)."""
+    for path, value in named_leaves(obj):
+        if isinstance(value, torch.Tensor):
+            yield path, value
+
+
+def non_tensor_leaves(obj: Any) -> Iterator[tuple[str, str]]:
+    """What ``obj`` holds besides tensors and None, with where it sits: ``(path, kind)``, e.g.
+    ``("past_key_values", "DynamicCache")`` or ``("[1]", "int")``."""
+    for path, value in named_leaves(obj):
+        if not isinstance(value, torch.Tensor):
+            yield path, _kind(value)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        kinds = sorted({type(v).__name__ for v in value})
+        return f"{type(value).__name__} of {len(value)} {'/'.join(kinds) or 'items'}"
+    return type(value).__name__
+
+
+_SCALARS = (str, bytes, int, float, bool, complex)
+
+
+def is_opaque(obj: Any) -> bool:
+    """Objects that are reported by name, never searched: a Hugging Face cache (its tensors are
+    every layer's keys and values, not outputs of this call), modules, classes, functions."""
+    cls = type(obj)
+    if cls.__name__.endswith("Cache") and cls.__module__.startswith("transformers"):
+        return True
+    return isinstance(
+        obj, (nn.Module, type, types.ModuleType, types.FunctionType, types.MethodType)
+    )
+
+
+def named_leaves(
+    obj: Any, path: str = "", _depth: int = 0, _seen: frozenset[int] = frozenset()
+) -> Iterator[tuple[str, Any]]:
+    """Every leaf inside ``obj`` in order, with where it sits: tuples and lists (``[0]``),
     dicts and HF ``ModelOutput`` (``out``, ``[0].boxes``), namedtuples and dataclasses (their
-    field names), distributions (their parameters: ``loc``, ``scale``). Anything else is not a
-    tensor and is skipped."""
+    field names), distributions (their parameters: ``loc``, ``scale``) and plain objects (their
+    public attributes: ``result.logits``). A leaf is a tensor or anything else that is not
+    None (a number, a string, a cache object); a list of plain values is one leaf."""
     if isinstance(obj, torch.Tensor):
         yield path, obj
         return
-    if _depth >= _MAX_LEAF_DEPTH or isinstance(obj, (str, bytes, int, float, bool, type(None))):
+    if obj is None or _depth >= _MAX_LEAF_DEPTH or id(obj) in _seen:
         return
+    if isinstance(obj, _SCALARS) or is_opaque(obj):
+        yield path, obj
+        return
+    seen = _seen | {id(obj)}
     if isinstance(obj, Mapping):
         items: Iterable[tuple[str, Any]] = ((_field(path, k), v) for k, v in obj.items())
     elif isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
         items = ((_field(path, k), getattr(obj, k)) for k in obj._fields)
     elif isinstance(obj, (list, tuple)):
+        if obj and all(isinstance(v, _SCALARS) or v is None for v in obj):
+            yield path, obj  # [224, 224], ("a", "b"): one plain value
+            return
         items = ((f"{path}[{i}]", v) for i, v in enumerate(obj))
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         items = (
@@ -45,10 +91,13 @@ def named_tensor_leaves(
     elif isinstance(obj, torch.distributions.Distribution):
         # A distribution's parameters (loc, scale, logits...) are what a user wants to see.
         items = ((_field(path, k), obj.__dict__.get(k)) for k in dict(obj.arg_constraints))
+    elif hasattr(obj, "__dict__"):
+        items = ((_field(path, k), v) for k, v in vars(obj).items() if not k.startswith("_"))
     else:
+        yield path, obj
         return
     for name, value in items:
-        yield from named_tensor_leaves(value, name, _depth + 1)
+        yield from named_leaves(value, name, _depth + 1, seen)
 
 
 def _field(path: str, key: object) -> str:

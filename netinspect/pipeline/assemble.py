@@ -18,6 +18,7 @@ from netinspect.capture.tensors import (
     dtype_name,
     is_trainable,
     named_tensor_leaves,
+    non_tensor_leaves,
     shape_of,
     weight_tensors,
 )
@@ -26,6 +27,7 @@ from netinspect.pipeline.inputs import _Prepared
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.records import (
     ErrorRecord,
+    InputRecord,
     InspectionReport,
     LayerRecord,
     ModelInfo,
@@ -78,7 +80,11 @@ def _cost_totals(
 
 
 def _error_record(
-    layers: tuple[LayerRecord, ...], result: PassResult, param_dtype: str, device: str
+    layers: tuple[LayerRecord, ...],
+    result: PassResult,
+    param_dtype: str,
+    device: str,
+    inputs: tuple[InputRecord, ...] = (),
 ) -> ErrorRecord:
     exc = result.exception
     assert exc is not None
@@ -92,7 +98,11 @@ def _error_record(
         text,
         param_dtype=param_dtype,
         device=device,
+        inputs=inputs,
     )
+    if result.failure_message is not None:
+        # The device policy ran out of ways past a meta limit: its words, not a guess.
+        diagnosis = dataclasses.replace(diagnosis, message=result.failure_message, hint=None)
     return ErrorRecord(
         layer_index=row.index if row else None,
         name=row.name if row else None,
@@ -139,6 +149,14 @@ def assemble_report(
         notes.append(
             f"the forward pass returned no tensor (it returned {type(result.output).__name__})"
         )
+    elif result.exception is None:
+        others = list(non_tensor_leaves(result.output))
+        if others:
+            shown = ", ".join(f"{path or 'output'} ({kind})" for path, kind in others[:6])
+            more = f" and {len(others) - 6} more" if len(others) > 6 else ""
+            notes.append(
+                f"the output also holds values that are not tensors (not in outputs): {shown}{more}"
+            )
     if totals.uncalled_params and result.exception is None:
         # After a failure the modules past it were never reached: no news there.
         notes.append(
@@ -147,7 +165,9 @@ def assemble_report(
     dev = request.device
     error = None
     if result.exception is not None:
-        error = _error_record(layers, result, dtype_name(request.float_dtype), dev.type)
+        error = _error_record(
+            layers, result, dtype_name(request.float_dtype), dev.type, prepared.records
+        )
     return InspectionReport(
         model=ModelInfo(
             name=request.target.name,
@@ -162,6 +182,9 @@ def assemble_report(
         flatten=find_flatten_point(layers),
         outputs=report_outputs,
         output_names=tuple(name for name, _ in named_outputs),
+        data_dependent_outputs=tuple(
+            i for i, (_, t) in enumerate(named_outputs) if result.bridge.is_data_dependent(t)
+        ),
         totals=totals,
         netinspect_version=__version__,
         notes=tuple(notes),

@@ -1,12 +1,38 @@
-"""Which device a pass runs on, whether it fits there, and what meta cannot run."""
+"""Which device a pass runs on, whether it fits there, and what to do where meta cannot run.
+
+One device-fallback policy: which ways of running a pass to try, in what order, and the one
+note that says which produced the report and why.
+
+Under ``--device auto`` a pass starts on meta (no weight memory). When an op needs values that
+meta tensors lack (``MetaBridge`` stops the pass), the next plan that can help and fits is
+tried, cheapest first:
+
+    meta          weights and inputs on meta: shapes only, no memory.
+    real inputs   weights on meta, the dummy inputs real on cpu: what the model computes from
+                  its inputs alone (an attention mask's ``.all()``, positions) has real values;
+                  anything touching a weight stays on meta. A 7B model costs what meta costs.
+    cpu           a real build on cpu (random init replaced by zeros): values are what the
+                  model computes with zero weights. Only when the model, its input and its
+                  largest activations fit in memory.
+    zeros         weights on meta, and zeros stand in for any value meta cannot give (MoE
+                  routing, NMS on a model too large for cpu). Shapes that follow from those
+                  values are marked data-dependent: they are examples, not facts.
+
+Limits that the bridge gets past in place (a dtype-limited or missing meta kernel) need no
+retry. An error that is the model's own is never retried and gets no note about meta.
+``--device meta`` tries the meta plans only (never a real build); cpu and cuda run as asked.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from netinspect.capture.bridge import SHAPE_FROM_VALUES, MetaLimit
 from netinspect.errors import (
     DeviceError,
     InputTooLarge,
@@ -89,14 +115,30 @@ def format_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-def check_fits(device: torch.device, needed: int, what: str) -> None:
-    """Refuse up front, with the estimate, rather than exhausting the machine's memory."""
+def shortfall(device: torch.device, needed: int, what: str) -> str | None:
+    """None when ``needed`` bytes fit on ``device``; else why not, with the numbers."""
     available = _available_memory(device)
     if available is not None and needed > 0.8 * available:
-        raise InputTooLarge(
+        return (
             f"this needs about {format_bytes(needed)} on {device} ({what}), more than 80% of "
-            f"the {format_bytes(available)} available; use --device meta for shapes only"
+            f"the {format_bytes(available)} available"
         )
+    return None
+
+
+def check_fits(device: torch.device, needed: int, what: str) -> None:
+    """Refuse up front, with the estimate, rather than exhausting the machine's memory."""
+    problem = shortfall(device, needed, what)
+    if problem is not None:
+        # --device meta never builds for real: shapes, whatever the size.
+        raise InputTooLarge(f"{problem}; use --device meta for shapes only")
+
+
+def limit_from_text(exc: BaseException) -> MetaLimit | None:
+    """A meta limit met outside any aten op, so the bridge never saw it: ``.numpy()``."""
+    if isinstance(exc, TypeError) and "meta device type tensor to numpy" in str(exc):
+        return MetaLimit("numpy", "values", None)
+    return None
 
 
 def _is_meta_limitation(exc: BaseException) -> bool:
@@ -117,3 +159,104 @@ def first_sentence(text: str, limit: int = 160) -> str:
     if len(sentence) > limit:
         sentence = sentence[:limit].rsplit(" ", 1)[0] + "..."
     return sentence
+
+
+# --- the fallback plans ------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One way of running the pass."""
+
+    name: str  # "meta" | "real inputs" | "cpu" | "zeros" | a device ("cuda:0")
+    weights: torch.device  # where the model is built
+    inputs: torch.device  # where the dummy inputs are made
+    real_values: bool = False
+    stand_ins: bool = False
+
+
+META = torch.device("meta")
+CPU = torch.device("cpu")
+PLAN_META = Plan("meta", META, META)
+PLAN_REAL_INPUTS = Plan("real inputs", META, CPU, real_values=True)
+PLAN_CPU = Plan("cpu", CPU, CPU)
+PLAN_ZEROS = Plan("zeros", META, CPU, real_values=True, stand_ins=True)
+
+
+def plans_for(device: torch.device, *, is_auto: bool, can_rebuild: bool) -> tuple[Plan, ...]:
+    """The plans to try, in order. ``can_rebuild``: the target can be built again on cpu
+    (a name, not the caller's own module)."""
+    if device.type != "meta":
+        return (Plan(str(device), device, device),)
+    if is_auto and can_rebuild:
+        return (PLAN_META, PLAN_REAL_INPUTS, PLAN_CPU, PLAN_ZEROS)
+    return (PLAN_META, PLAN_REAL_INPUTS, PLAN_ZEROS)
+
+
+def _why(limit: MetaLimit) -> str:
+    if limit.kind == "values":
+        if limit.op in SHAPE_FROM_VALUES or limit.op == "index":
+            return "its output shape depends on the values"
+        return "it needs the values"
+    if limit.kind == "write":
+        return "it writes values computed from meta weights into a real tensor"
+    if limit.kind == "dtype":
+        return "its meta kernel takes only some dtypes"
+    return "it has no meta kernel"
+
+
+def _at(limit: MetaLimit) -> str:
+    return f" at {limit.source}" if limit.source else ""
+
+
+def describe_limit(limit: MetaLimit) -> str:
+    """``meta cannot run `torch.nonzero` (at x.py:3): its output shape depends on the values``"""
+    return f"meta cannot run {limit.what}{_at(limit)}: {_why(limit)}"
+
+
+_HOW = {
+    "real inputs": "ran with real inputs on cpu and the weights on meta",
+    "cpu": "ran on cpu (random init replaced by zeros)",
+    "zeros": "ran on meta with zeros standing in for the unknown values",
+}
+_EXAMPLES = ", so shapes marked ~ (data-dependent) are examples"
+
+_IN_PLACE = {
+    "dtype": "ran in bfloat16 on meta and was cast back (its meta kernel takes only some dtypes)",
+    "kernel": "has no meta kernel: it ran on cpu on zeros of the same shapes",
+}
+
+
+def device_note(
+    stopped: Sequence[MetaLimit],
+    final: Plan,
+    limits: Sequence[MetaLimit],
+    skipped: Sequence[str] = (),
+    *,
+    has_data_dependent_shapes: bool = False,
+) -> str | None:
+    """The one note about the device: why the pass left meta (the limits that stopped each
+    plan before the last), where it ran, why cheaper plans were passed over, and the limits
+    handled in place."""
+    parts: list[str] = []
+    if stopped and final.name in _HOW:
+        reasons = "; ".join(dict.fromkeys(describe_limit(limit) for limit in stopped))
+        text = f"{reasons}; {_HOW[final.name]}"
+        if skipped:
+            text += " (" + "; ".join(skipped) + ")"
+        if final.stand_ins and has_data_dependent_shapes:
+            text += _EXAMPLES
+        parts.append(text)
+    seen: set[tuple[str, str]] = set()
+    for limit in limits:
+        if limit.handled in ("bfloat16", "cpu") and (limit.op, limit.kind) not in seen:
+            seen.add((limit.op, limit.kind))
+            parts.append(f"{limit.what}{_at(limit)} {_IN_PLACE[limit.kind]}")
+    return "; ".join(parts) if parts else None
+
+
+def failure_text(limit: MetaLimit, reasons: Sequence[str], hint: str | None) -> str:
+    """The error message when no plan could get past ``limit``: plain words, and advice only
+    when the advised command works (``hint``)."""
+    text = describe_limit(limit)
+    if reasons:
+        text += "; " + "; ".join(reasons)
+    return text + (f"; {hint}" if hint else "")

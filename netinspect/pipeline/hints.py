@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from netinspect.analysis.diagnose import diagnose_failure
 from netinspect.analysis.diagnose.layers import window_hint
 from netinspect.errors import exception_text
-from netinspect.pipeline.request import Request
+from netinspect.pipeline.request import PassResult, Request
 from netinspect.records import InspectionReport, Shape
 from netinspect.specs import InputSpec, TensorSpec
 
@@ -27,12 +27,12 @@ _MAX_TRIES = 8
 
 
 def confirm_min_input(
-    request: Request, model: nn.Module, report: InspectionReport
+    request: Request, report: InspectionReport, run_on_meta: Callable[[Request], PassResult]
 ) -> InspectionReport:
     """``report`` with its window hint rewritten to name the smallest input that was run and
-    passed; unchanged when the failure names no minimum or none could be confirmed."""
-    from netinspect.pipeline.run import capture_pass, prepare_for
-
+    passed; unchanged when the failure names no minimum or none could be confirmed.
+    ``run_on_meta`` runs the model once on meta with a request's inputs (the pipeline's
+    capture step, passed in so that this module stays below it)."""
     error = report.error
     meta = torch.device("meta")
     if error is None or error.layer_index is None or request.device != meta:
@@ -56,7 +56,7 @@ def confirm_min_input(
     for _ in range(_MAX_TRIES):
         trial = copy.copy(request)
         trial.specs = _resized(specs, base, (*base[:-spatial], *size))
-        result = capture_pass(model, prepare_for(trial, meta), meta)
+        result = run_on_meta(trial)
         if result.exception is None:
             hint = window_hint(base[-spatial:], error.input_shapes[0][-spatial:], reaching, size)
             return dataclasses.replace(report, error=dataclasses.replace(error, hint=hint))

@@ -39,7 +39,9 @@ class _Prepared:
 def _make_tensor(spec: TensorSpec, device: torch.device, float_dtype: torch.dtype) -> torch.Tensor:
     dtype = _torch_dtype(spec.dtype) if spec.dtype else float_dtype
     # Zeros: valid indices for embeddings, cheap (calloc) on real devices, no RNG state used.
-    return torch.zeros(spec.shape, dtype=dtype, device=device)
+    # Ones where the spec asks (an attention mask that shows every token).
+    make = torch.ones if spec.fill == "ones" else torch.zeros
+    return make(spec.shape, dtype=dtype, device=device)
 
 
 def _prepare_inputs(

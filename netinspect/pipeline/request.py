@@ -9,7 +9,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from netinspect.capture.bridge import MetaBridge
 from netinspect.capture.hooks import CallCapture
+from netinspect.pipeline.device import Plan
 from netinspect.pipeline.inputs import InputsArg
 from netinspect.sources.target import ModelTarget
 from netinspect.specs import InputSpec
@@ -41,3 +43,7 @@ class PassResult:
     capture: CallCapture
     output: Any
     exception: BaseException | None
+    bridge: MetaBridge
+    plan: Plan
+    # Set when no plan could get past a meta limit: the error message, in plain words.
+    failure_message: str | None = None

@@ -7,6 +7,7 @@ Each step is a function of its own; ``inspect_model`` only strings them together
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -15,20 +16,29 @@ from typing import Any
 import torch
 from torch import nn
 
+from netinspect.capture.bridge import MetaBridge, MetaLimit
 from netinspect.capture.guard import ModelStateGuard
 from netinspect.capture.hooks import CallCapture
 from netinspect.capture.tensors import dtype_name
-from netinspect.errors import ForwardFailed, InputSpecError, UsageError, exception_text
+from netinspect.errors import ForwardFailed, InputSpecError, UsageError
 from netinspect.pipeline.assemble import assemble_report, count_parameters
 from netinspect.pipeline.device import (
-    _is_meta_limitation,
+    CPU,
+    META,
+    PLAN_CPU,
+    PLAN_META,
+    Plan,
     _module_device,
     _module_float_dtype,
     _tensor_bytes,
     _torch_dtype,
     check_fits,
-    first_sentence,
+    device_note,
+    failure_text,
+    limit_from_text,
+    plans_for,
     resolve_device,
+    shortfall,
 )
 from netinspect.pipeline.hints import confirm_min_input
 from netinspect.pipeline.inputs import (
@@ -81,7 +91,7 @@ def resolve_request(
             model = copy_to(user_model, dev, _torch_dtype(dtype_str) if dtype_str else None)
         held = model
         target = ModelTarget(name=type(user_model).__name__, source="object", factory=lambda: held)
-        is_auto = False
+        is_auto = str(device) == "auto"
     else:
         target = resolve_target(str(model_or_name), allow_import=allow_import)
         is_auto = str(device) == "auto"
@@ -167,16 +177,24 @@ def prepare_for(request: Request, device: torch.device) -> _Prepared:
 
 
 def capture_pass(
-    model: nn.Module, prepared: _Prepared, device: torch.device, *, restore: bool = False
+    model: nn.Module, prepared: _Prepared, plan: Plan, *, restore: bool = False
 ) -> PassResult:
-    """Step 5: one hooked forward pass. The model's exception is kept, not raised.
-    ``restore``: put back the parameters and buffers the forward changes (the caller's own
-    module; see capture.guard)."""
+    """Step 5: one hooked forward pass under the plan's ``MetaBridge``. The model's exception
+    is kept, not raised. ``restore``: put back the parameters and buffers the forward changes
+    (the caller's own module; see capture.guard)."""
     output: Any = None
     exception: BaseException | None = None
+    bridge = MetaBridge(real_values=plan.real_values, stand_ins=plan.stand_ins)
     guard = ModelStateGuard(model) if restore else nullcontext()
-    # Tensors that forward() creates without a device land on the pass's device.
-    with guard, torch.no_grad(), torch.device(device), CallCapture(model) as capture:
+    # Tensors that forward() creates without a device land with the weights (under
+    # ``real_values`` the bridge keeps the small ones real on cpu).
+    with (
+        guard,
+        torch.no_grad(),
+        bridge,
+        torch.device(plan.weights),
+        CallCapture(model, is_data_dependent=bridge.is_data_dependent) as capture,
+    ):
         try:
             output = model(*prepared.args, **prepared.kwargs)
         except KeyboardInterrupt:
@@ -186,23 +204,18 @@ def capture_pass(
             # custom BaseExceptions too, or they would end the run as a silent success.
             exception = exc
             capture.note_escape(exc)
-    return PassResult(capture, output, exception)
+    return PassResult(capture, output, exception, bridge, plan)
 
 
-def check_memory(
-    request: Request,
-    device: torch.device,
-    meta_model: nn.Module | None,
-    meta_pass: PassResult | None,
-) -> None:
-    """Refuse up front what cannot fit: parameters, buffers, the input, and twice the largest
-    activation a layer allocates on the meta pass (its input and output are alive together;
-    under no_grad earlier activations are freed)."""
-    if device.type == "meta" or request.specs is None:
-        return
+def memory_needed(
+    request: Request, meta_model: nn.Module | None, meta_pass: PassResult | None
+) -> tuple[int, str]:
+    """(bytes, what they are) for a real pass: parameters, buffers, the input, and twice the
+    largest activation a layer allocates on the meta pass (its input and output are alive
+    together; under no_grad earlier activations are freed)."""
     need = sum(
         _tensor_bytes(t, request.float_dtype)
-        for s in request.specs
+        for s in request.specs or ()
         for t in (s.value if isinstance(s.value, tuple) else (s.value,))
     )
     what = "the dummy input"
@@ -214,7 +227,19 @@ def check_memory(
         largest = max((r.activation_bytes for r in meta_pass.capture.rows), default=0)
         need += 2 * largest
         what = "the model, its dummy input and its largest activations"
-    check_fits(device, need, what)
+    return need, what
+
+
+def check_memory(
+    request: Request,
+    device: torch.device,
+    meta_model: nn.Module | None,
+    meta_pass: PassResult | None,
+) -> None:
+    """Refuse up front what cannot fit (see ``memory_needed``)."""
+    if device.type == "meta" or request.specs is None:
+        return
+    check_fits(device, *memory_needed(request, meta_model, meta_pass))
 
 
 def build_checked(request: Request) -> nn.Module:
@@ -229,48 +254,99 @@ def build_checked(request: Request) -> nn.Module:
             meta_model = None  # not buildable on meta (quantized): check the input alone
         meta_pass = None
         if meta_model is not None:
-            meta_pass = capture_pass(meta_model, prepare_for(request, meta), meta)
+            meta_pass = capture_pass(meta_model, prepare_for(request, meta), PLAN_META)
         check_memory(request, dev, meta_model, meta_pass)
     return build_for(request, dev)
+
+
+def _next_plan(
+    request: Request, plans: tuple[Plan, ...], after: Plan, model: nn.Module, last: PassResult
+) -> tuple[Plan | None, list[str]]:
+    """The first plan after ``after`` that fits, and why the others were passed over."""
+    passed_over: list[str] = []
+    later = plans[plans.index(after) + 1 :] if after in plans else ()
+    inputs_need, _ = memory_needed(request, None, None)
+    inputs_fit = request.specs is not None and shortfall(CPU, inputs_need, "") is None
+    for plan in later:
+        if plan.weights.type == "meta" and plan.inputs.type == "cpu" and not inputs_fit:
+            if plan.stand_ins:  # zeros can stand in on meta inputs too
+                return dataclasses.replace(plan, inputs=META, real_values=False), passed_over
+            continue
+        if plan.weights.type == "cpu":
+            need, what = memory_needed(request, model, last)
+            problem = shortfall(CPU, need, what)
+            if problem is not None:
+                passed_over.append(f"a cpu run {problem.removeprefix('this ')}")
+                continue
+        return plan, passed_over
+    return None, passed_over
+
+
+def _stopped(result: PassResult) -> MetaLimit | None:
+    if result.exception is None:
+        return None
+    return result.bridge.stopped_by or limit_from_text(result.exception)
 
 
 def run_with_fallback(
     request: Request, model: nn.Module
 ) -> tuple[nn.Module, _Prepared, PassResult]:
-    """Steps 4-5, and under ``--device auto`` once more on cpu when meta cannot run an op."""
-    prepared = prepare_for(request, request.device)
+    """Steps 4-5 under the device policy (``pipeline.device``): start with the first plan,
+    and while an op needs values that meta cannot give, go on to the next plan that fits."""
+    plans = plans_for(request.device, is_auto=request.is_auto, can_rebuild=request.model is None)
+    plan = plans[0]
+    prepared = prepare_for(request, plan.inputs)
     check_forward_arguments(model, prepared)
     result = capture_pass(
-        model,
-        prepared,
-        request.device,
-        restore=request.is_callers_module and model is request.model,
+        model, prepared, plan, restore=request.is_callers_module and model is request.model
     )
     retyped = index_input_specs(request.specs, result.capture)
     if retyped is not None:
         # Dummy inputs are floats unless a spec says otherwise; an Embedding needs indices.
-        request.specs, note = retyped
+        request.specs, index_note = retyped
+        request.notes.append(index_note)
+        prepared = prepare_for(request, plan.inputs)
+        result = capture_pass(model, prepared, plan)
+    limits = list(result.bridge.limits)
+    stops: list[MetaLimit] = []
+    passed_over: list[str] = []
+    while (limit := _stopped(result)) is not None:
+        stops.append(limit)
+        following, reasons = _next_plan(request, plans, plan, model, result)
+        passed_over += reasons
+        if following is None:
+            result.failure_message = failure_text(
+                limit, passed_over, _advice(request, plans, model, result)
+            )
+            break
+        if following.weights != plan.weights:
+            model = build_for(request, following.weights)
+        plan = following
+        prepared = prepare_for(request, plan.inputs)
+        result = capture_pass(model, prepared, plan)
+        limits += [x for x in result.bridge.limits if x not in limits]
+    request.device = plan.weights
+    # After a failure the error says why; the note is for a report that came through.
+    note = device_note(
+        stops if _stopped(result) is None else (),
+        plan,
+        limits,
+        passed_over,
+        has_data_dependent_shapes=result.bridge.has_data_dependent_shapes,
+    )
+    if note:
         request.notes.append(note)
-        prepared = prepare_for(request, request.device)
-        result = capture_pass(model, prepared, request.device)
-    exc = result.exception
-    if (
-        exc is not None
-        and request.is_auto
-        and request.device.type == "meta"
-        and (_is_meta_limitation(exc))
-    ):
-        cpu = torch.device("cpu")
-        check_memory(request, cpu, model, result)
-        request.notes.append(
-            f"the meta device could not run this model ({first_sentence(exception_text(exc))}); "
-            "fell back to cpu"
-        )
-        request.device = cpu
-        model = build_for(request, cpu)
-        prepared = prepare_for(request, cpu)
-        result = capture_pass(model, prepared, cpu)
     return model, prepared, result
+
+
+def _advice(
+    request: Request, plans: tuple[Plan, ...], model: nn.Module, last: PassResult
+) -> str | None:
+    """``--device auto`` when it would get further (a cpu run that fits), else nothing."""
+    if PLAN_CPU in plans or request.model is not None or request.device.type != "meta":
+        return None
+    need, what = memory_needed(request, model, last)
+    return "--device auto runs it on cpu" if shortfall(CPU, need, what) is None else None
 
 
 @restoring_recursion_limit()  # a deep module tree raises it while it is inspected
@@ -311,7 +387,9 @@ def inspect_model(
     model, prepared, result = run_with_fallback(request, model)
     report = assemble_report(request, model, prepared, result)
     if result.exception is not None:
-        report = confirm_min_input(request, model, report)
+        report = confirm_min_input(
+            request, report, lambda trial: capture_pass(model, prepare_for(trial, META), PLAN_META)
+        )
     if explain:
         from netinspect.analysis.explain import explain_report
 

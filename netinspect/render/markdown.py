@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from netinspect.records import InspectionReport
 from netinspect.render.options import DEFAULT_COLUMNS, Column
 from netinspect.render.text import (
+    DATA_DEPENDENT_LEGEND,
     column_cells,
     explanation_rows,
     failure_lines,
     flatten_summary,
+    has_data_dependent_shapes,
     inputs_text,
     totals_lines,
 )
@@ -64,6 +66,8 @@ def render_markdown(
         cells += column_cells(layer, columns, shape_sep=", ", failed=layer.index == error_index)
         out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     out.append("")
+    if has_data_dependent_shapes(report):
+        out += [_cell(DATA_DEPENDENT_LEGEND), ""]
     if report.explanations is not None:
         out += [
             "**Shape arithmetic** (stride and receptive field in input pixels, main path)",

@@ -15,10 +15,12 @@ from rich.text import Text
 from netinspect.records import InspectionReport
 from netinspect.render.options import Column, RenderOptions
 from netinspect.render.text import (
+    DATA_DEPENDENT_LEGEND,
     column_cells,
     explanation_rows,
     failure_lines,
     flatten_summary,
+    has_data_dependent_shapes,
     inputs_text,
     short_name,
     totals_lines,
@@ -135,6 +137,8 @@ def render_table(
     for cells, style in rows:
         table.add_row(*cells, style=style)
     console.print(table)
+    if has_data_dependent_shapes(report):
+        console.print(DATA_DEPENDENT_LEGEND)
 
     if report.explanations is not None:
         arithmetic = Table(

@@ -13,11 +13,23 @@ def fmt_shape(shape: Shape, sep: str = ", ") -> str:
     return "[" + sep.join(str(d) for d in shape) + "]"
 
 
-def fmt_shapes(shapes: Sequence[Shape], limit: int = 3, sep: str = ", ") -> str:
+# Marks a shape that depends on tensor values (``LayerRecord.data_dependent``).
+DATA_DEPENDENT_MARK = "~"
+DATA_DEPENDENT_LEGEND = (
+    "~ marks a shape that depends on tensor values (data-dependent): "
+    "other inputs or weights give other sizes"
+)
+
+
+def has_data_dependent_shapes(report: InspectionReport) -> bool:
+    return bool(report.data_dependent_outputs) or any(r.data_dependent for r in report.layers)
+
+
+def fmt_shapes(shapes: Sequence[Shape], limit: int = 3, sep: str = ", ", *, mark: str = "") -> str:
     """Every tensor leaf's shape; past ``limit`` leaves, the count of the rest."""
     if not shapes:
         return "-"
-    shown = " ".join(fmt_shape(s, sep) for s in shapes[:limit])
+    shown = " ".join(mark + fmt_shape(s, sep) for s in shapes[:limit])
     if len(shapes) > limit:
         shown += f" +{len(shapes) - limit} more"
     return shown
@@ -206,7 +218,10 @@ def column_cells(
                 cells.append(fmt_shapes(layer.input_shapes, sep=shape_sep))
                 # A row that raised has no output: mark it rather than show "-".
                 no_output = failed and not layer.output_shapes
-                cells.append("✖" if no_output else fmt_shapes(layer.output_shapes, sep=shape_sep))
+                mark = DATA_DEPENDENT_MARK if layer.data_dependent else ""
+                cells.append(
+                    "✖" if no_output else fmt_shapes(layer.output_shapes, sep=shape_sep, mark=mark)
+                )
             case Column.params:
                 cells.append(fmt_params(layer))
             case Column.macs:
@@ -222,11 +237,18 @@ def fmt_outputs(report: InspectionReport, limit: int = 6) -> str:
     """The output shapes, each named by where it sits ("out [1, 21, 224, 224]") when forward
     returned a structure rather than one tensor."""
     names = report.output_names
+    marked = set(report.data_dependent_outputs)
+
+    def shape_text(i: int, shape: Shape) -> str:
+        return (DATA_DEPENDENT_MARK if i in marked else "") + fmt_shape(shape)
+
     if not any(names) or len(names) != len(report.outputs):
-        return fmt_shapes(report.outputs, limit=limit)
+        if not marked:
+            return fmt_shapes(report.outputs, limit=limit)
+        names = ("",) * len(report.outputs)
     shown = ", ".join(
-        f"{name} {fmt_shape(shape)}"
-        for name, shape in zip(names[:limit], report.outputs, strict=False)
+        f"{name} {shape_text(i, shape)}".strip()
+        for i, (name, shape) in enumerate(zip(names[:limit], report.outputs, strict=False))
     )
     extra = len(names) - limit
     return shown + (f" +{extra} more" if extra > 0 else "")

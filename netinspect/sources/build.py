@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from netinspect.errors import (
     UsageError,
@@ -42,14 +43,15 @@ class _ZeroInitMode(TorchFunctionMode):
         args: tuple[Any, ...] = (),
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
-        if (
-            getattr(func, "__name__", "") in _RANDOM_INIT
-            and args
-            and isinstance(args[0], torch.Tensor)
-        ):
-            with torch.no_grad():
-                return args[0].zero_()
-        return func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") in _RANDOM_INIT:
+            # ``Tensor.uniform_(t)`` passes the tensor first; ``nn.init.uniform_`` hands it
+            # to torch's override machinery by keyword (``tensor=``).
+            target = args[0] if args else kwargs.get("tensor")
+            if isinstance(target, torch.Tensor):
+                with torch.no_grad():
+                    return target.zero_()
+        return func(*args, **kwargs)
 
 
 # Constructors that only allocate storage: safe on meta while a model is built. The others
@@ -60,10 +62,15 @@ _STORAGE_CONSTRUCTORS = frozenset(
 )  # fmt: skip
 
 
+# Storage this small stays real under _MetaStorageMode: its values may be read back.
+_SMALL_STORAGE_BYTES = 64 * 1024
+
+
 class _MetaStorageMode(TorchFunctionMode):
-    """A second way to build on meta, for builders that compute their layout with tensors
-    (regnet: ``torch.arange(depth) * w_a ... .tolist()``): storage goes to meta, computed
-    values stay on cpu, and the caller moves the finished model to meta."""
+    """A second way to build on meta, for builders that compute with tensors (regnet:
+    ``torch.arange(depth) * w_a ... .tolist()``; timm: ``[x.item() for x in
+    torch.linspace(...)]``): large storage (the weights) goes to meta, small tensors and
+    computed values stay on cpu, and the caller moves the finished model to meta."""
 
     def __torch_function__(
         self,
@@ -74,7 +81,35 @@ class _MetaStorageMode(TorchFunctionMode):
     ) -> Any:
         kwargs = kwargs or {}
         if getattr(func, "__name__", "") in _STORAGE_CONSTRUCTORS and kwargs.get("device") is None:
-            kwargs = {**kwargs, "device": "meta"}
+            meta = func(*args, **{**kwargs, "device": "meta"})  # free: tells the size
+            if not isinstance(meta, torch.Tensor) or meta.numel() * meta.element_size() > (
+                _SMALL_STORAGE_BYTES
+            ):
+                return meta
+        return func(*args, **kwargs)
+
+
+class _CopyOutOfMetaMode(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's base is untyped
+    """While building under _MetaStorageMode: a copy from meta to a real device (a constructor
+    calling ``.to("cpu")`` on a large buffer) gets zeros of that shape, not an error; the model
+    goes to meta afterwards, so the values are never read."""
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        name = func.__name__.split(".")[0]
+        if name == "_to_copy" and args[0].is_meta:
+            device = kwargs.get("device")
+            if device is not None and torch.device(device).type != "meta":
+                dtype = kwargs.get("dtype") or args[0].dtype
+                return torch.zeros(args[0].shape, dtype=dtype, device=device)
+        if name == "copy_" and args[1].is_meta and not args[0].is_meta:
+            return args[0].zero_()
         return func(*args, **kwargs)
 
 
@@ -105,11 +140,19 @@ def _build(
         try:
             with torch.device(dev), init_mode:
                 model = target.factory()
-        except NotImplementedError:
+        except (UsageError, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as first:
             if dev.type != "meta":
                 raise
-            with _MetaStorageMode():
-                model = target.factory()
+            # A constructor that needs values on meta (.item(), .tolist(), .to("cpu")): the
+            # cheapest way that works is meta for the weights only. A model's own error
+            # fails again here and is reported as it first was.
+            try:
+                with _MetaStorageMode(), _CopyOutOfMetaMode():  # type: ignore[no-untyped-call]
+                    model = target.factory()
+            except Exception:
+                raise first from None
             if isinstance(model, nn.Module):
                 model = model.to("meta")
     except UsageError:

@@ -1,5 +1,5 @@
-"""Turn what the user named (a torchvision model, ``file.py:Name``, ``package.module:Name``
-or a YAML config) into a ``ModelTarget``."""
+"""Turn what the user named (a torchvision model, ``timm:NAME``, ``hf:...``, ``file.py:Name``,
+``package.module:Name`` or a YAML config) into a ``ModelTarget``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ def resolve_target(target: str, *, allow_import: tuple[str, ...] = ()) -> ModelT
     target = target.strip()
     if not target:
         raise ModelNotFound(target, detail="no model given")
+    # Optional sources first: their libraries are imported only when their prefix is used.
+    if target.startswith("timm:"):
+        from netinspect.sources.timm import timm_target
+
+        return timm_target(target.removeprefix("timm:"))
+    if target.startswith("hf:"):
+        from netinspect.sources.hf import hf_target
+
+        return hf_target(target.removeprefix("hf:"))
     if is_config_path(target):
         from netinspect.sources.config import load_config_target
 

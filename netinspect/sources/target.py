@@ -16,7 +16,7 @@ CONFIG_SUFFIXES = (".yaml", ".yml")
 @dataclass(frozen=True)
 class ModelTarget:
     name: str
-    source: str  # "torchvision" | "file" | "module" | "config" | "object"
+    source: str  # "torchvision" | "timm" | "hf" | "file" | "module" | "config" | "object"
     factory: Callable[[], Any]
     default_inputs: tuple[str, ...] | None = None
     family: str | None = None

@@ -20,10 +20,9 @@ from netinspect.analysis.diagnose.common import (
 )
 from netinspect.analysis.diagnose.inputs import (
     _diagnose_dtype,
-    _diagnose_indices,
-    _diagnose_meta_limitation,
     _diagnose_missing_batch,
     _diagnose_sequence_input,
+    _diagnose_token_ids,
 )
 from netinspect.analysis.diagnose.layers import (
     _diagnose_conv,
@@ -37,6 +36,7 @@ from netinspect.analysis.diagnose.operands import (
     _diagnose_matmul,
 )
 from netinspect.records import (
+    InputRecord,
     LayerRecord,
 )
 
@@ -58,12 +58,14 @@ def diagnose_failure(
     *,
     param_dtype: str | None = None,
     device: str | None = None,
+    inputs: Sequence[InputRecord] = (),
 ) -> Diagnosis:
     """Explain the failure at ``layers[row_index]`` (the innermost row that raised).
 
     A list fed to a one-tensor layer is looked for first, then shape problems, then a dtype
-    problem; on ``device`` "meta", an op that device cannot run. When nothing is recognised
-    the message is the row and torch's first line.
+    problem. When nothing is recognised the message is the row and torch's first line. (Ops
+    the meta device cannot run never reach here as the model's error: the device policy in
+    ``pipeline.device`` gets past them or says so in its own words.)
     """
     text = exception_message.strip()
     first = clip_text(text.splitlines()[0]) if text else exception_type
@@ -72,16 +74,17 @@ def diagnose_failure(
         # Not an error torch raised: the model's code asked the process to end.
         where = _label(row) if row is not None else "the forward pass"
         return Diagnosis(None, f"{where} called sys.exit({clip_text(text)})", None)
-    meta = _diagnose_meta_limitation(row, exception_type, text) if device == "meta" else None
     # A sample without its batch dim fails far downstream (a BatchNorm reads H as channels);
     # the cause is the input, whatever row raised.
     missing_batch = _diagnose_missing_batch(layers)
     if missing_batch is not None:
         return missing_batch
     if row is None:
-        return meta or Diagnosis(None, first, None)
+        return Diagnosis(None, first, None)
     fallback = Diagnosis(None, f"{_label(row)} raised {exception_type}: {first}", None)
-    found: Diagnosis | None = None
+    found: Diagnosis | None = _diagnose_token_ids(row, inputs)
+    if found is not None:
+        return found
     if row.kind == "function":
         op = op_name(row)
         if op in _BROADCAST_OPS:
@@ -91,7 +94,7 @@ def diagnose_failure(
         elif op in ("matmul", "mm", "bmm", "__matmul__", "__rmatmul__", "linear"):
             found = _diagnose_matmul(row)
     else:
-        found = _diagnose_sequence_input(row, exception_type, text) or _diagnose_indices(row)
+        found = _diagnose_sequence_input(row, exception_type, text)
         # A wrong dtype of integer input is fatal whatever the shapes are; report it first.
         if found is None and row.input_dtypes and not _is_floating(row.input_dtypes[0]):
             found = _diagnose_dtype(row, param_dtype)
@@ -101,4 +104,4 @@ def diagnose_failure(
             found = rule(layers, row)
         if found is None:
             found = _diagnose_dtype(row, param_dtype)
-    return found or meta or fallback
+    return found or fallback

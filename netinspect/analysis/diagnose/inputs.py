@@ -1,4 +1,4 @@
-"""Inputs of the wrong kind: dtypes, lists, ops the meta device cannot run."""
+"""Inputs of the wrong kind: dtypes, float token ids, lists."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from netinspect.analysis.diagnose.common import (
 )
 from netinspect.analysis.diagnose.layers import _spatial_count
 from netinspect.records import (
+    InputRecord,
     LayerRecord,
 )
 
@@ -45,20 +46,34 @@ def _diagnose_dtype(row: LayerRecord, param_dtype: str | None) -> Diagnosis | No
     return Diagnosis(f"{_article(weights)} {weights} input", message, hint)
 
 
-def _diagnose_indices(row: LayerRecord) -> Diagnosis | None:
-    """An Embedding fed floats: it looks rows up by integer index."""
-    if row.kind != "module" or row.type not in ("Embedding", "EmbeddingBag"):
+# --- token ids given as floats ------------------------------------------------------------
+
+
+def _diagnose_token_ids(row: LayerRecord, inputs: Sequence[InputRecord] = ()) -> Diagnosis | None:
+    """An embedding lookup (``nn.Embedding`` or ``F.embedding``) fed floats: token ids are
+    integers, and on the command line an input is float unless its spec says otherwise."""
+    is_module = row.kind == "module" and "num_embeddings" in row.attributes
+    is_function = row.kind == "function" and op_name(row) == "embedding"
+    if not (is_module or is_function) or not row.input_dtypes:
         return None
-    if not row.input_dtypes or not _is_floating(row.input_dtypes[0]):
+    got = row.input_dtypes[0]
+    if not _is_floating(got):
         return None
-    got, shape = row.input_dtypes[0], row.input_shapes[0] if row.input_shapes else ()
-    dims = "x".join(str(d) for d in shape)
-    return Diagnosis(
-        "integer indices (int64)",
-        f"{_label(row)} takes integer indices, got {_article(got)} {got} input {fmt_dims(shape)}",
-        f"pass indices: --input {dims}:int64 (NAME={dims}:int64 for a keyword input), or "
-        ".long() on a tensor",
-    )
+    shape = row.input_shapes[0] if row.input_shapes else ()
+    dims = "x".join(str(d) for d in shape) or "1x128"
+    message = f"{_label(row)} looks up token ids, which are integers, but got {_article(got)} {got} input {fmt_dims(shape)}"
+    # The model input that arrives here, when one has this shape and dtype: name it.
+    given = [i for i in inputs if tuple(i.shape) == tuple(shape) and i.dtype == got]
+    if len(given) == 1:
+        name = given[0].name
+        spec = f"{dims}:int64" if re.fullmatch(r"input\d+", name) else f"{name}={dims}:int64"
+        hint = f"give the input an integer dtype: --input {spec}"
+    else:
+        hint = (
+            f"give the input an integer dtype with :int64 (--input {dims}:int64, "
+            f"or NAME={dims}:int64 for a keyword input such as input_ids)"
+        )
+    return Diagnosis("int64 (or int32) token ids", message, hint)
 
 
 # --- a list where one tensor was expected ---------------------------------------------------
@@ -103,47 +118,6 @@ def _diagnose_sequence_input(
     )
     hint = f"pass one tensor: --input {_example_input(row)}"
     return Diagnosis("one tensor", message, hint)
-
-
-# --- the meta device's limits --------------------------------------------------------------
-
-_META_OP = (
-    re.compile(r"aten::(\w+)"),
-    re.compile(r"torch\.(\w+)\(\)"),
-    re.compile(r"for (\w+)\b.*\bmeta", re.IGNORECASE),
-)
-
-
-def _diagnose_meta_limitation(
-    row: LayerRecord | None, exception_type: str, exception_message: str
-) -> Diagnosis | None:
-    """An op the meta device cannot run: its output size depends on the data (nonzero,
-    masked_select, .item()), or it has no meta kernel. Said in one line with the way out."""
-    text = exception_message.lower()
-    op: str | None
-    if "converted to scalar" in text:
-        op = ".item()"
-    elif exception_type == "NotImplementedError" or any(
-        key in text for key in ("meta", "data-dependent", "data dependent")
-    ):
-        named = next((m.group(1) for p in _META_OP if (m := p.search(exception_message))), None)
-        if named is not None:
-            op = f"{named}()"
-        elif row is not None:
-            op = f"{op_name(row)}()" if row.kind == "function" else f"{row.type} {row.name}"
-        else:
-            op = None
-    else:
-        return None
-    data_dependent = (
-        "data-dependent" in text
-        or "data dependent" in text
-        or "converted to scalar" in text
-        or any(k in (op or "") for k in ("nonzero", "masked_select", "unique", "item", "nms"))
-    )
-    why = "data-dependent output size" if data_dependent else "no meta kernel"
-    message = f"the meta device cannot run {op or 'this model'} ({why}); use --device auto or --device cpu"
-    return Diagnosis(None, message, None)
 
 
 # --- a missing batch dimension --------------------------------------------------------------

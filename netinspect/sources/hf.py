@@ -1,0 +1,282 @@
+"""``hf:...``: a Hugging Face transformers model from its configuration, never its weights.
+
+    hf:MODEL_TYPE     hf:bert, hf:llama: ``AutoConfig.for_model(MODEL_TYPE)``, the defaults
+    hf:PATH           a local directory holding config.json, or a config.json file
+    hf:ORG/NAME       the config from the local Hugging Face cache; never a download
+
+Options follow the name (see ``sources.extras``): ``task=`` picks the head class
+(``hf:llama,task=causal-lm``), every other key overrides the config
+(``hf:llama,num_hidden_layers=2``; nested ones dotted: ``text_config.num_hidden_layers=2``).
+
+The default input comes from the config and the model's ``main_input_name``: token ids
+(``input_ids`` 1x128 int64 and an all-ones ``attention_mask``), ``pixel_values`` at the
+config's image size, ``input_features`` (speech), ``input_values`` (raw audio), plus
+``decoder_input_ids`` for encoder-decoders. transformers is imported only for ``hf:``
+targets (the ``[hf]`` extra).
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import json
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from netinspect.errors import ModelNotFound, UsageError, describe_exception
+from netinspect.sources.extras import require_extra, split_options
+from netinspect.sources.target import ModelTarget
+
+PREFIX = "hf:"
+
+# task -> the transformers auto class whose mapping picks the head for a config.
+TASKS: dict[str, str] = {
+    "base": "AutoModel",
+    "causal-lm": "AutoModelForCausalLM",
+    "masked-lm": "AutoModelForMaskedLM",
+    "seq2seq-lm": "AutoModelForSeq2SeqLM",
+    "seq-cls": "AutoModelForSequenceClassification",
+    "token-cls": "AutoModelForTokenClassification",
+    "qa": "AutoModelForQuestionAnswering",
+    "pretraining": "AutoModelForPreTraining",
+    "image-cls": "AutoModelForImageClassification",
+    "object-detection": "AutoModelForObjectDetection",
+    "semantic-seg": "AutoModelForSemanticSegmentation",
+    "speech-seq2seq": "AutoModelForSpeechSeq2Seq",
+    "ctc": "AutoModelForCTC",
+    "audio-cls": "AutoModelForAudioClassification",
+    "image-text-to-text": "AutoModelForImageTextToText",
+}
+
+# Token sequences: 128 tokens, fewer when the model's positions end earlier.
+DEFAULT_TOKENS = 128
+# Raw audio: one second at 16 kHz.
+DEFAULT_AUDIO_SAMPLES = 16000
+_POSITION_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "n_ctx")
+
+
+def list_model_types() -> list[str]:
+    require_extra("transformers", "hf", "netinspect list hf")
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    return sorted(CONFIG_MAPPING.keys())
+
+
+def _split_target(text: str) -> tuple[str, dict[str, Any]]:
+    """A path that exists is taken whole (it may contain commas); otherwise options follow."""
+    if Path(text).exists():
+        return text, {}
+    return split_options(text, prefix="hf")
+
+
+def _nested_update(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(json.dumps(raw))  # a deep copy of plain JSON data
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[leaf] = value
+    return out
+
+
+def _check_override_keys(config_cls: Any, raw: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """A misspelt key would be stored silently by transformers and change nothing: refuse it."""
+    with _quiet_transformers():
+        defaults = config_cls(**{k: v for k, v in raw.items() if k != "model_type"})
+    known = set(defaults.to_dict())
+    for key in overrides:
+        top = key.split(".")[0]
+        if top not in known:
+            close = difflib.get_close_matches(top, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise UsageError(f"{config_cls.__name__} has no setting {top!r}{hint}")
+
+
+def _raw_config(name: str, full: str) -> tuple[str, dict[str, Any]]:
+    """(model_type, the config's own JSON values) for a path, a cached ORG/NAME or a type."""
+    from transformers import PretrainedConfig
+
+    path = Path(name)
+    if path.is_dir() or path.suffix == ".json" or path.exists():
+        file = path / "config.json" if path.is_dir() else path
+        if not file.is_file():
+            raise UsageError(f"{full}: no config.json in {name}")
+        try:
+            raw = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{full}: cannot read {file}: {describe_exception(exc)}") from None
+    elif "/" in name:
+        try:
+            raw, _ = PretrainedConfig.get_config_dict(name, local_files_only=True)
+        except OSError:
+            raise UsageError(
+                f"{full}: {name} is not in the local Hugging Face cache, and netinspect never "
+                f"downloads; pass a local directory (hf:path/to/model) or a model type "
+                f"(hf:llama)"
+            ) from None
+    else:
+        return name, {}
+    if not isinstance(raw, dict) or not isinstance(raw.get("model_type"), str):
+        raise UsageError(f"{full}: the config has no model_type, so no model class is known")
+    if raw.get("auto_map"):
+        raise UsageError(
+            f"{full}: this config needs the repository's own code (auto_map); netinspect does "
+            "not run remote code: inspect the class with file.py:Class instead"
+        )
+    return str(raw["model_type"]), raw
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """transformers logs and warns about configs (an eos id past a shrunk vocabulary) and
+    weights it initialises; none of it is about shapes."""
+    logger = logging.getLogger("transformers")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _config(name: str, overrides: dict[str, Any], full: str) -> Any:
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    model_type, raw = _raw_config(name, full)
+    known = list(CONFIG_MAPPING.keys())
+    if model_type not in known:
+        suggestions = [PREFIX + s for s in difflib.get_close_matches(model_type, known, n=3)]
+        listing = "" if suggestions else " (netinspect list hf lists them)"
+        raise ModelNotFound(
+            full, suggestions, f"unknown Hugging Face model type {model_type!r}{listing}"
+        )
+    config_cls = CONFIG_MAPPING[model_type]
+    _check_override_keys(config_cls, raw, overrides)
+    values = _nested_update(raw, overrides)
+    values.pop("model_type", None)
+    try:
+        # Through the constructor, so derived values (head_dim from hidden_size) follow.
+        with _quiet_transformers():
+            return config_cls(**values)
+    except Exception as exc:
+        raise UsageError(f"{full}: invalid config: {describe_exception(exc)}") from exc
+
+
+def _head_class(config: Any, task: str, full: str) -> tuple[Any, Any]:
+    """(the auto class, the model class it maps this config to)."""
+    import transformers
+
+    def mapped(auto_name: str) -> Any:
+        auto_cls = getattr(transformers, auto_name, None)
+        mapping = getattr(auto_cls, "_model_mapping", None)
+        if mapping is None:
+            return None
+        try:
+            return mapping[type(config)]
+        except (KeyError, ValueError):
+            return None
+
+    if task not in TASKS:
+        close = difflib.get_close_matches(task, list(TASKS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"unknown task {task!r}{hint}; choose from {', '.join(TASKS)}")
+    model_cls = mapped(TASKS[task])
+    if model_cls is None:
+        offered = [t for t, auto_name in TASKS.items() if mapped(auto_name) is not None]
+        raise UsageError(
+            f"{full}: {config.model_type} has no {task} head in transformers"
+            + (f" (it has: {', '.join(offered)})" if offered else "")
+        )
+    return getattr(transformers, TASKS[task]), model_cls
+
+
+def _sub(config: Any, key: str) -> Any:
+    """``key`` on the config, or on its vision/text/audio sub-config (CLIP, LLaVA)."""
+    value = getattr(config, key, None)
+    if value is not None:
+        return value
+    for sub in ("vision_config", "text_config", "audio_config", "encoder"):
+        inner = getattr(config, sub, None)
+        if inner is not None and getattr(inner, key, None) is not None:
+            return getattr(inner, key)
+    return None
+
+
+def _token_count(config: Any) -> int:
+    limits = [v for k in _POSITION_KEYS if isinstance(v := _sub(config, k), int) and v > 0]
+    return min([DEFAULT_TOKENS, *limits])
+
+
+def _image_size(config: Any) -> tuple[int, int]:
+    size = _sub(config, "image_size")
+    if isinstance(size, (list, tuple)) and len(size) == 2:
+        return int(size[0]), int(size[1])
+    if isinstance(size, dict):  # {"height": ..., "width": ...}
+        return int(size.get("height", 224)), int(size.get("width", 224))
+    return (int(size), int(size)) if isinstance(size, int) else (224, 224)
+
+
+def default_inputs(config: Any, model_cls: Any) -> tuple[str, ...] | None:
+    """Keyword input specs for ``model_cls.forward``, from the config."""
+    try:
+        params = set(inspect.signature(model_cls.forward).parameters)
+    except (TypeError, ValueError):
+        params = set()
+    main = getattr(model_cls, "main_input_name", "input_ids")
+    tokens = _token_count(config)
+    specs: list[str] = []
+    if main == "input_ids" or ("input_ids" in params and main != "input_ids"):
+        specs.append(f"input_ids=1x{tokens}:int64")
+        if "attention_mask" in params:
+            specs.append(f"attention_mask=1x{tokens}:int64:ones")
+    if main == "pixel_values" or ("pixel_values" in params and _sub(config, "image_size")):
+        channels = _sub(config, "num_channels") or 3
+        height, width = _image_size(config)
+        specs.append(f"pixel_values=1x{channels}x{height}x{width}")
+    if main == "input_features":
+        mels, frames = _sub(config, "num_mel_bins"), _sub(config, "max_source_positions")
+        if not (isinstance(mels, int) and isinstance(frames, int)):
+            return None
+        # Whisper's encoder halves the frames with a stride-2 conv: 2 x its positions.
+        specs.append(f"input_features=1x{mels}x{2 * frames}")
+    if main == "input_values":
+        specs.append(f"input_values=1x{DEFAULT_AUDIO_SAMPLES}")
+    if getattr(config, "is_encoder_decoder", False) and "decoder_input_ids" in params:
+        decoder_tokens = min(tokens, _sub(config, "max_target_positions") or tokens)
+        specs.append(f"decoder_input_ids=1x{decoder_tokens}:int64")
+    return tuple(specs) or None
+
+
+def hf_target(text: str) -> ModelTarget:
+    """``text`` is what follows ``hf:``."""
+    full = PREFIX + text
+    name, options = _split_target(text)
+    if not name:
+        raise ModelNotFound(full, detail="hf: needs a model type, a path or ORG/NAME (hf:bert)")
+    task = str(options.pop("task", "base"))
+    require_extra("transformers", "hf", full)
+    config = _config(name, options, full)
+    auto_cls, model_cls = _head_class(config, task, full)
+
+    def factory() -> Any:
+        with _quiet_transformers():
+            return auto_cls.from_config(config)
+
+    return ModelTarget(
+        name=full,
+        source="hf",
+        factory=factory,
+        default_inputs=default_inputs(config, model_cls),
+        family=task,
+    )

@@ -1,0 +1,129 @@
+"""Models that meet each of the meta device's limits (and two whose errors are their own), for
+the device-fallback policy tests."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class MaskAny(nn.Module):
+    """Reads its input mask's values (``if mask.all()``), as Hugging Face attention does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if mask.all():
+            return self.fc(x)
+        return self.fc(x * mask[..., None])
+
+
+class NonzeroOnWeights(nn.Module):
+    """Keeps the rows that its own layer scores above zero: the shape depends on the weights."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.score = nn.Linear(8, 1)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        keep = torch.nonzero(self.score(x).squeeze(-1) >= 0).squeeze(-1)
+        return self.head(x[keep])
+
+
+class GroupedExperts(nn.Module):
+    """Two experts in one grouped matmul, in float32 (meta's kernel takes bf16/fp16 only)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.experts = nn.Parameter(torch.zeros(2, 8, 16))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        offs = torch.tensor([x.shape[0] // 2, x.shape[0]], dtype=torch.int32, device=x.device)
+        return torch._grouped_mm(x, self.experts, offs=offs)
+
+
+@torch.library.custom_op("netinspect_tests::double", mutates_args=())
+def double(x: torch.Tensor) -> torch.Tensor:
+    """A custom op with a cpu kernel and no meta (fake) kernel."""
+    return x * 2
+
+
+class NoMetaKernel(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return double(self.fc(x))
+
+
+class CopiesToCpu(nn.Module):
+    """Its constructor copies a buffer to cpu: impossible for a tensor made on meta."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+        self.register_buffer("table", torch.randn(16, 8).to("cpu"))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x + self.table[: x.shape[0]])
+
+
+class BigCopiesToCpu(CopiesToCpu):
+    """The same with a buffer too large to be kept real while building (1 MiB)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("table", torch.randn(512, 512).to("cpu"))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x + self.table[: x.shape[0], : x.shape[1]])
+
+
+class ItemInInit(nn.Module):
+    """timm's drop-path rates: ``[x.item() for x in torch.linspace(...)]`` in ``__init__``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        rates = [r.item() for r in torch.linspace(0, 0.1, 3)]
+        self.blocks = nn.Sequential(*[nn.Linear(8, 8) for _ in rates])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(x)
+
+
+class NoForward(nn.Module):
+    """Defines no forward: calling it raises NotImplementedError (the model's own error)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+
+class UserError(nn.Module):
+    """Raises a RuntimeError of its own after its first layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.fc(x)
+        raise RuntimeError("this model refuses every input")
+
+
+class WritesIntoInput(nn.Module):
+    """Reads its input's values, then adds a weight-derived value into a copy of the input, in
+    place: with a real input beside meta weights, that write has nowhere to go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        total = x.clone() if bool(x.isfinite().all()) else torch.zeros_like(x)
+        total.add_(self.fc(x))
+        return total

@@ -1,0 +1,205 @@
+"""``hf:`` targets: model types, local configs, the local cache, tasks, overrides, default
+inputs from the config, and what the device policy does with them. Configs are tiny (one
+layer, hidden size 32-64), so each test runs in about a second on meta."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import netinspect_cli.main  # noqa: F401  (registers the commands on the app)
+import pytest
+from netinspect_cli.app import app
+from typer.testing import CliRunner
+
+from netinspect.errors import ForwardFailed, ModelNotFound, UsageError
+from netinspect.pipeline.run import inspect_model
+from netinspect.sources.resolve import resolve_target
+
+pytest.importorskip("transformers")
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
+
+BERT = "hf:bert,num_hidden_layers=1,hidden_size=32,num_attention_heads=2,intermediate_size=64,vocab_size=100,max_position_embeddings=64"
+GPT2 = "hf:gpt2,n_layer=1,n_embd=32,n_head=2,vocab_size=100,n_positions=64,task=causal-lm"
+LLAMA = "hf:llama,num_hidden_layers=1,hidden_size=64,intermediate_size=128,num_attention_heads=4,num_key_value_heads=2"
+MIXTRAL = "hf:mixtral,num_hidden_layers=1,hidden_size=64,intermediate_size=128,num_attention_heads=4,num_key_value_heads=2,vocab_size=100"
+LLAMA_CONFIG = {
+    "model_type": "llama",
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 100,
+}
+
+
+def input_specs(target: str) -> tuple[str, ...]:
+    defaults = resolve_target(target).default_inputs
+    assert defaults is not None
+    return defaults
+
+
+# --- hf:MODEL_TYPE with overrides --------------------------------------------------------------
+def test_bert_default_inputs_and_params_by_hand() -> None:
+    assert input_specs(BERT) == ("input_ids=1x64:int64", "attention_mask=1x64:int64:ones")
+    report = inspect_model(BERT)
+    assert report.model.source == "hf" and report.model.class_name == "BertModel"
+    assert [(i.name, i.shape, i.dtype) for i in report.inputs] == [
+        ("input_ids", (1, 64), "int64"),
+        ("attention_mask", (1, 64), "int64"),
+    ]
+    h, i, vocab, positions = 32, 64, 100, 64
+    embeddings = vocab * h + positions * h + 2 * h + 2 * h  # words, positions, types, LayerNorm
+    layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h
+    pooler = h * h + h
+    assert report.totals.params == embeddings + layer + pooler == 14_976
+    assert dict(zip(report.output_names, report.outputs, strict=True)) == {
+        "last_hidden_state": (1, 64, 32),
+        "pooler_output": (1, 32),
+    }
+
+
+def test_gpt2_causal_lm_head_ties_and_names_its_cache() -> None:
+    report = inspect_model(GPT2)
+    assert report.model.class_name == "GPT2LMHeadModel"
+    h, vocab, positions = 32, 100, 64
+    block = (
+        2 * h + (h * 3 * h + 3 * h) + (h * h + h) + 2 * h + (h * 4 * h + 4 * h) + (4 * h * h + h)
+    )
+    # The LM head is tied to the token embedding: counted once.
+    assert report.totals.params == vocab * h + positions * h + block + 2 * h == 18_016
+    assert report.outputs == ((1, 64, 100),) and report.output_names == ("logits",)
+    # transformers 5 names the key/value cache "cache" in the output.
+    assert report.notes[-1] == (
+        "the output also holds values that are not tensors (not in outputs): cache (DynamicCache)"
+    )
+
+
+def test_llama_with_a_mask_runs_with_real_inputs_and_counts_flops_by_hand() -> None:
+    report = inspect_model(LLAMA)
+    assert report.device == "meta"
+    assert report.notes[0].startswith("meta cannot run `Tensor.item()`/`bool(tensor)` at ")
+    assert report.notes[0].endswith("ran with real inputs on cpu and the weights on meta")
+    tokens, h, i, heads, kv_heads, head_dim = 128, 64, 128, 4, 2, 16
+    projections = 2 * tokens * h * (heads * head_dim + 2 * kv_heads * head_dim + h)
+    mlp = 2 * tokens * h * i * 3  # gate, up, down
+    attention = 2 * (2 * heads * tokens * tokens * head_dim)  # scores and weighted sum
+    assert report.totals.flops == projections + mlp + attention == 13_631_488
+
+
+def test_mixtral_experts_grouped_mm_is_counted_by_hand() -> None:
+    report = inspect_model(MIXTRAL)
+    grouped = [r for r in report.layers if r.name.endswith("experts._grouped_mm")]
+    tokens, top_k, h, i = 128, 2, 64, 128
+    rows = tokens * top_k  # every token goes to its 2 experts
+    assert [r.flops for r in grouped] == [2 * rows * h * (2 * i), 2 * rows * i * h]
+    assert "`torch._grouped_mm`" in report.notes[0] and "ran in bfloat16" in report.notes[0]
+    assert report.outputs == ((1, 128, 64),)
+
+
+def test_t5_gets_decoder_input_ids() -> None:
+    target = "hf:t5,num_layers=1,num_decoder_layers=1,d_model=32,d_kv=8,d_ff=64,num_heads=4,vocab_size=100"
+    assert input_specs(target) == (
+        "input_ids=1x128:int64",
+        "attention_mask=1x128:int64:ones",
+        "decoder_input_ids=1x128:int64",
+    )
+    report = inspect_model(target)
+    assert report.outputs[0] == (1, 128, 32)
+
+
+def test_vit_image_classification_uses_the_config_image_size() -> None:
+    target = "hf:vit,task=image-cls,image_size=32,patch_size=8,hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64"
+    assert input_specs(target) == ("pixel_values=1x3x32x32",)
+    report = inspect_model(target)
+    assert report.model.class_name == "ViTForImageClassification"
+    assert report.outputs == ((1, 2),)  # num_labels defaults to 2
+
+
+def test_whisper_gets_input_features_and_decoder_ids() -> None:
+    target = "hf:whisper,d_model=32,encoder_layers=1,decoder_layers=1,encoder_attention_heads=2,decoder_attention_heads=2,encoder_ffn_dim=64,decoder_ffn_dim=64,num_mel_bins=8,max_source_positions=16,max_target_positions=16"
+    # The encoder's stride-2 conv halves 2 x 16 frames to its 16 positions.
+    assert input_specs(target) == ("input_features=1x8x32", "decoder_input_ids=1x16:int64")
+    assert inspect_model(target).outputs[0] == (1, 16, 32)
+
+
+# --- hf:PATH and hf:ORG/NAME -------------------------------------------------------------------
+def test_a_local_directory_or_config_file(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps(LLAMA_CONFIG))
+    by_dir = inspect_model(f"hf:{tmp_path}")
+    by_file = inspect_model(f"hf:{tmp_path / 'config.json'}")
+    assert by_dir.totals.params == by_file.totals.params
+    h, i, vocab = 64, 128, 100
+    attention = h * h + 2 * h * 32 + h * h  # q, k and v for 2 kv heads of 16, o
+    assert by_dir.totals.params == vocab * h + attention + 3 * h * i + 2 * h + h
+
+
+def test_missing_config_and_no_model_type_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no config.json"):
+        resolve_target(f"hf:{tmp_path}")
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(UsageError, match="no model_type"):
+        resolve_target(f"hf:{tmp_path}")
+
+
+def test_org_name_comes_from_the_local_cache_or_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import huggingface_hub.constants
+
+    snapshot = tmp_path / "models--acme--tiny-llama" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text(json.dumps(LLAMA_CONFIG))
+    (tmp_path / "models--acme--tiny-llama" / "refs").mkdir()
+    (tmp_path / "models--acme--tiny-llama" / "refs" / "main").write_text("abc123")
+    # Where HF_HUB_CACHE points (read when huggingface_hub is imported).
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    found = runner.invoke(app, ["inspect", "hf:acme/tiny-llama", "-f", "json"])
+    assert found.exit_code == 0, found.stderr
+    h, i, vocab = 64, 128, 100
+    expected = vocab * h + (h * h + 2 * h * 32 + h * h) + 3 * h * i + 3 * h
+    assert json.loads(found.stdout)["totals"]["params"] == expected
+    missing = runner.invoke(app, ["inspect", "hf:acme/other-model"])
+    assert missing.exit_code == 2
+    assert missing.stderr.strip() == (
+        "netinspect: error: hf:acme/other-model: acme/other-model is not in the local Hugging "
+        "Face cache, and netinspect never downloads; pass a local directory (hf:path/to/model) "
+        "or a model type (hf:llama)"
+    )
+
+
+# --- usage errors ----------------------------------------------------------------------------
+def test_unknown_type_task_head_and_setting_are_one_line_errors() -> None:
+    with pytest.raises(ModelNotFound, match=r"did you mean hf:llama"):
+        resolve_target("hf:lama")
+    with pytest.raises(UsageError, match=r"unknown task 'causal' \(did you mean causal-lm\?\)"):
+        resolve_target("hf:llama,task=causal")
+    with pytest.raises(UsageError, match=r"llama has no seq2seq-lm head .*causal-lm"):
+        resolve_target("hf:llama,task=seq2seq-lm")
+    with pytest.raises(
+        UsageError, match=r"no setting 'num_hiden_layers' \(did you mean num_hidden_layers\?\)"
+    ):
+        resolve_target("hf:llama,num_hiden_layers=1")
+    with pytest.raises(UsageError, match="malformed option 'num_hidden_layers'"):
+        resolve_target("hf:llama,num_hidden_layers")
+
+
+def test_float_token_ids_get_the_int64_fix_named() -> None:
+    result = runner.invoke(app, ["inspect", BERT, "--input", "input_ids=1x16"])
+    assert result.exit_code == 3
+    assert (
+        "Embedding embeddings.word_embeddings looks up token ids, which are integers, but got "
+        "a float32 input [1,16]"
+    ) in result.stderr
+    with pytest.raises(ForwardFailed) as info:
+        inspect_model(BERT, ["input_ids=1x16"])
+    error = info.value.report.error
+    assert (
+        error is not None
+        and error.hint == "give the input an integer dtype: --input input_ids=1x16:int64"
+    )
+    # ... and the fix works.
+    assert inspect_model(BERT, ["input_ids=1x16:int64"]).outputs[0] == (1, 16, 32)
