@@ -10,6 +10,7 @@ from netinspect.records import (
     FlattenConsumer,
     FlattenPoint,
     InputRecord,
+    InputSource,
     InspectionReport,
     LayerRecord,
     ModelInfo,
@@ -54,6 +55,27 @@ def layer_from_dict(d: dict[str, Any]) -> LayerRecord:
         activation_bytes=int(d.get("activation_bytes", 0)),
         repeat=int(d.get("repeat", 1)),
         data_dependent=bool(d.get("data_dependent", False)),
+        inputs_from=None
+        if d.get("inputs_from") is None
+        else tuple(_input_source(s) for s in d["inputs_from"]),
+    )
+
+
+def _input_source(value: Any) -> InputSource:
+    if isinstance(value, str):
+        return value
+    return int(value)
+
+
+def _consumer_from_dict(c: dict[str, Any]) -> FlattenConsumer:
+    source = c.get("from_layer_index")
+    return FlattenConsumer(
+        layer_index=int(c["layer_index"]),
+        name=c["name"],
+        type=c["type"],
+        expected_in_features=c.get("expected_in_features"),
+        matches=c.get("matches"),
+        from_layer_index=None if source is None else int(source),
     )
 
 
@@ -63,6 +85,8 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
     flatten = None
     if flat is not None:
         c = flat.get("consumer")
+        consumer = None if c is None else _consumer_from_dict(c)
+        consumers = flat.get("consumers")
         flatten = FlattenPoint(
             layer_index=int(flat["layer_index"]),
             name=flat["name"],
@@ -72,15 +96,12 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
             output_shape=_shape_tuple(flat["output_shape"]),
             source=flat.get("source"),
             flattened_dims=_shape_tuple(flat.get("flattened_dims", ())),
-            consumer=None
-            if c is None
-            else FlattenConsumer(
-                layer_index=int(c["layer_index"]),
-                name=c["name"],
-                type=c["type"],
-                expected_in_features=c.get("expected_in_features"),
-                matches=c.get("matches"),
-            ),
+            consumer=consumer,
+            operation=flat.get("operation", ""),
+            # Reports saved before the list existed have the one consumer.
+            consumers=(consumer,)
+            if consumers is None and consumer is not None
+            else tuple(_consumer_from_dict(x) for x in consumers or ()),
         )
     t = d["totals"]
     e = d.get("error")

@@ -17,6 +17,13 @@ SCHEMA_VERSION = 1
 
 Shape = tuple[int, ...]
 LayerKind = Literal["module", "function"]
+# Where one input tensor of a row came from: the ``index`` of the row whose output it is (the
+# innermost, first row to produce it), or a marker: "input" (a model input), "param",
+# "buffer", "const" (anything else: a tensor made in forward, or one not traced).
+InputSource = int | str
+INPUT_SOURCE_MARKERS = ("input", "param", "buffer", "const")
+# How the flatten point makes its 2-D output.
+FlattenOperation = Literal["flattens", "reduces", "selects", "other"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +64,24 @@ class LayerRecord:
     # True when an output shape depends on tensor values (nonzero, a boolean mask, NMS, or
     # computed from such a tensor): another input or other weights give another size.
     data_dependent: bool = False
+    # Data flow: per input tensor (parallel to ``input_shapes``), where it came from. None when
+    # not recorded (reports saved before it existed). After folding (``--depth``, collapsed
+    # repeats) a producer that is hidden is replaced by the visible row that hides it.
+    inputs_from: tuple[InputSource, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class FlattenConsumer:
+    """A row that uses the flattened features, with the size it expects when it declares one."""
+
     layer_index: int
     name: str
     type: str
     expected_in_features: int | None
     matches: bool | None
+    # The row whose 2-D output it reads: the flatten point, or a twin of it (the second class
+    # token ``x[:, 1]`` beside ``x[:, 0]``). None when not known (reports without data flow).
+    from_layer_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +95,16 @@ class FlattenPoint:
     input_shape: Shape
     output_shape: Shape
     source: str | None
-    # The input dims that were multiplied together, e.g. (512, 7, 7) for 25088.
+    # The input dims that were multiplied together, e.g. (512, 7, 7) for 25088; () when the
+    # row does not flatten (it reduces or selects).
     flattened_dims: Shape
+    # The first of ``consumers`` (kept for the JSON key ``flatten.consumer``).
     consumer: FlattenConsumer | None
+    # "flattens" (flatten/view/reshape: the features are the product of the input's dims),
+    # "reduces" (mean, sum, amax...), "selects" (indexing: x[:, 0]), "other"; "" when unknown.
+    operation: FlattenOperation | Literal[""] = ""
+    # Every row that consumes the features (two heads, two class tokens), in row order.
+    consumers: tuple[FlattenConsumer, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from netinspect.records import (
         ErrorRecord,
+        FlattenConsumer,
         FlattenPoint,
         InspectionReport,
         LayerRecord,
@@ -25,7 +26,7 @@ def _shapes(shapes: tuple[Shape, ...]) -> list[list[int]]:
 
 
 def layer_to_dict(layer: LayerRecord) -> dict[str, Any]:
-    return {
+    out = {
         "index": layer.index,
         "name": layer.name,
         "kind": layer.kind,
@@ -48,6 +49,10 @@ def layer_to_dict(layer: LayerRecord) -> dict[str, Any]:
         "repeat": layer.repeat,
         "data_dependent": layer.data_dependent,
     }
+    if layer.inputs_from is not None:
+        # Absent from reports made without data flow (saved before it existed).
+        out["inputs_from"] = list(layer.inputs_from)
+    return out
 
 
 def to_jsonable(value: Any) -> Any:
@@ -57,6 +62,17 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: to_jsonable(v) for k, v in value.items()}
     return value
+
+
+def consumer_to_dict(consumer: FlattenConsumer) -> dict[str, Any]:
+    return {
+        "layer_index": consumer.layer_index,
+        "name": consumer.name,
+        "type": consumer.type,
+        "expected_in_features": consumer.expected_in_features,
+        "matches": consumer.matches,
+        "from_layer_index": consumer.from_layer_index,
+    }
 
 
 def flatten_to_dict(point: FlattenPoint | None) -> dict[str, Any] | None:
@@ -72,15 +88,9 @@ def flatten_to_dict(point: FlattenPoint | None) -> dict[str, Any] | None:
         "output_shape": list(point.output_shape),
         "source": point.source,
         "flattened_dims": list(point.flattened_dims),
-        "consumer": None
-        if consumer is None
-        else {
-            "layer_index": consumer.layer_index,
-            "name": consumer.name,
-            "type": consumer.type,
-            "expected_in_features": consumer.expected_in_features,
-            "matches": consumer.matches,
-        },
+        "consumer": None if consumer is None else consumer_to_dict(consumer),
+        "operation": point.operation,
+        "consumers": [consumer_to_dict(c) for c in point.consumers],
     }
 
 

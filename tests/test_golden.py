@@ -81,6 +81,18 @@ def test_vgg16_invariants(vgg16: InspectionReport, report_validator: Any) -> Non
     # Conv 3x3 pad 1 keeps H, W; each "M" halves them: 224 -> 112 -> 56 -> 28 -> 14 -> 7.
     pools = [r for r in vgg16.layers if r.type == "MaxPool2d"]
     assert [r.output_shapes[0][2] for r in pools] == [112, 56, 28, 14, 7]
+    # Data flow: one source per input tensor; a producing row ran before and its output has
+    # the consumed shape. vgg16 is a chain, so every leaf reads the leaf before it.
+    by_index = {r.index: r for r in vgg16.layers}
+    for row in vgg16.layers:
+        assert row.inputs_from is not None and len(row.inputs_from) == len(row.input_shapes)
+        for source, shape in zip(row.inputs_from, row.input_shapes, strict=True):
+            if isinstance(source, int):
+                assert source < row.index and shape in by_index[source].output_shapes
+    leaves = [r for r in vgg16.layers if r.name.startswith(("features.", "classifier."))]
+    assert leaves[0].inputs_from == ("input",)
+    for a, b in itertools.pairwise(leaves):
+        assert b.inputs_from == (a.index,) or b.name == "classifier.0", (a.name, b.name)
 
 
 def test_vgg16_flatten_point(vgg16: InspectionReport) -> None:

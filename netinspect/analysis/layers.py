@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from netinspect.analysis.numbers import dims_text
 from netinspect.records import (
+    InputSource,
     InspectionReport,
     LayerRecord,
     ShapeExplanation,
@@ -54,7 +55,33 @@ def with_layers(report: InspectionReport, kept: Sequence[LayerRecord]) -> Inspec
     explanations = report.explanations
     if explanations is not None:
         explanations = _fold_explanations(explanations, kept)
+    kept = _remap_inputs_from(report.layers, kept)
     return dataclasses.replace(report, layers=tuple(kept), explanations=explanations)
+
+
+def _remap_inputs_from(
+    layers: Sequence[LayerRecord], kept: Sequence[LayerRecord]
+) -> list[LayerRecord]:
+    """Data flow between visible rows: an input made by a hidden row comes from the visible
+    row that hides it (the folded module, the collapsed run), so every index in
+    ``inputs_from`` names a row that is shown."""
+    if len(kept) == len(layers):
+        return list(kept)
+    # As in _fold_explanations: a hidden row belongs to the last visible row before it.
+    visible = sorted(row.index for row in kept)
+
+    def owner(source: InputSource) -> InputSource:
+        if not isinstance(source, int):
+            return source
+        pos = bisect.bisect_right(visible, source) - 1
+        return visible[pos] if pos >= 0 else source
+
+    out = []
+    for row in kept:
+        if row.inputs_from is not None and any(isinstance(s, int) for s in row.inputs_from):
+            row = dataclasses.replace(row, inputs_from=tuple(map(owner, row.inputs_from)))
+        out.append(row)
+    return out
 
 
 def _fold_explanations(

@@ -9,36 +9,31 @@ from __future__ import annotations
 
 import sys
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType, TracebackType
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
 from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
 
 from netinspect.capture.callsite import caller_outside_torch
 from netinspect.capture.costs import CostMode
+from netinspect.capture.flow import DataFlow
+from netinspect.capture.params import ParamCounter, makes_tensor
 from netinspect.capture.rows import (
     RowBuilder,
-    _describe,
+    describe,
     is_builtin_module,
     module_attributes,
     op_display,
     op_settings,
 )
-from netinspect.capture.tensors import (
-    WeightKey,
-    _storage_root,
-    is_trainable,
-    tensor_leaves,
-    weight_tensors,
-)
-from netinspect.records import (
-    LayerRecord,
-)
+from netinspect.capture.tensors import _storage_root, is_uninitialized, tensor_leaves
+from netinspect.records import LayerRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +42,12 @@ class FailedCall:
 
     row_index: int
     exception: BaseException
+
+
+# Our own bookkeeping reads .shape, .dtype, .numel()... of every tensor it sees. With torch
+# function handling off, those are plain attribute reads instead of a trip through every
+# active TorchFunctionMode (ours, torch.device's) in Python.
+_NoTorchFunction = torch._C.DisableTorchFunction
 
 
 class _OpMode(TorchFunctionMode):
@@ -67,19 +68,7 @@ class _OpMode(TorchFunctionMode):
         if self.capture.is_in_hook:
             # Our own hooks read .shape, .numel()... of the tensors: not model code, not rows.
             return func(*args, **kwargs)
-        self.capture.claim_used_params(args, kwargs)
-        row = self.capture.open_op_row(func, args, kwargs)
-        if row is None:
-            return func(*args, **kwargs)
-        try:
-            result = func(*args, **kwargs)
-        except BaseException as exc:
-            self.capture.note_failure(row, exc)
-            raise
-        finally:
-            self.capture.leave_row(row)
-        self.capture.close_op_row(row, result, (args, kwargs))
-        return result
+        return self.capture.run_op(func, args, kwargs)
 
 
 class CallCapture:
@@ -105,9 +94,11 @@ class CallCapture:
         self._names: dict[int, str] = {}
         self._handles: list[RemovableHandle] = []
         self._training: dict[nn.Module, bool] = {}
+        # Running modules, innermost last, with the storage roots of their inputs.
         self._stack: list[tuple[nn.Module, RowBuilder]] = []
+        self._input_roots: list[set[int]] = []
         self._call_counts: dict[str, int] = {}
-        self._counted: set[WeightKey] = set()
+        self.params = ParamCounter(model, self._names)
         self._mode: _OpMode | None = None
         self._cost_mode: CostMode | None = None
         # Rows now running, innermost last (module calls and function ops): FLOPs go to [-1].
@@ -116,8 +107,14 @@ class CallCapture:
         # output (or an op that returns its input) adds no activation bytes. Weak: no tensor
         # is kept alive, and a reused id is told apart by identity.
         self._produced: dict[int, weakref.ref[torch.Tensor]] = {}
+        self.flow = DataFlow(model.parameters(), model.buffers())
         # The model's own weights: a view of one (class_token.expand) is not an activation.
-        self._weight_ids = {id(t) for t in (*model.parameters(), *model.buffers())}
+        self._weight_ids = self.flow.markers.keys()
+        # torch modules whose forward hands tensors to child modules (nn.TransformerEncoderLayer):
+        # the ops inside them are no rows, but their results are followed (see capture.flow).
+        self._traced_inside: set[int] = set()
+        # torch's own modules: the ops inside them (F.conv2d in Conv2d) are not rows.
+        self._builtin: set[int] = set()
         # Op name -> calls, for aten ops with no FLOP formula (the totals are then partial).
         self.uncounted_ops: dict[str, int] = {}
         # FLOPs of ops that ran while no row was open (nothing in a normal pass).
@@ -135,6 +132,16 @@ class CallCapture:
             for name, module in self.model.named_modules(remove_duplicate=True):
                 self._names[id(module)] = name
                 self._training[module] = module.training
+                if is_builtin_module(module):
+                    self._builtin.add(id(module))
+                    if next(module.children(), None) is not None:
+                        self._traced_inside.add(id(module))
+                if _has_lazy_init(module):
+                    # Runs before the lazy module's own pre-hook, which materialises its
+                    # parameters (and runs their initialisers): not model code, not rows.
+                    self._handles.append(
+                        module.register_forward_pre_hook(self._enter_lazy_init, prepend=True)
+                    )
                 self._handles.append(
                     module.register_forward_pre_hook(self._pre_hook, with_kwargs=True)
                 )
@@ -175,9 +182,12 @@ class CallCapture:
         for module, was_training in self._training.items():
             module.training = was_training
         self._training.clear()
+        self.is_in_hook = False
 
     # --- costs -----------------------------------------------------------------------------
     def _charge(self, flops: int, macs: int) -> None:
+        if self.is_in_hook:
+            return  # a lazy module materialising its weights: not the model's computation
         if self._active:
             row = self._active[-1]
             row.flops += flops
@@ -187,16 +197,16 @@ class CallCapture:
             self.unattributed_macs += macs
 
     def _note_uncounted(self, name: str) -> None:
-        self.uncounted_ops[name] = self.uncounted_ops.get(name, 0) + 1
+        if not self.is_in_hook:
+            self.uncounted_ops[name] = self.uncounted_ops.get(name, 0) + 1
 
-    def _new_output_bytes(self, output: Any, inputs: Any) -> int:
+    def _new_output_bytes(self, outputs: list[torch.Tensor], input_roots: set[int]) -> int:
         """Bytes of the output tensors this call allocated. A view counts its base when the
         call allocated the base (Linear on a 3-D input returns a view of its own matmul);
         views of the call's inputs or of the model's weights, in-place results and tensors
         already credited to an inner row are not new memory."""
-        input_roots = {id(_storage_root(t)) for t in tensor_leaves(inputs)}
         total = 0
-        for t in tensor_leaves(output):
+        for t in outputs:
             root = _storage_root(t)
             key = id(root)
             if key in input_roots or key in self._weight_ids:
@@ -208,9 +218,9 @@ class CallCapture:
             total += root.numel() * root.element_size()
         return total
 
-    def _has_data_dependent_shape(self, output: Any) -> bool:
+    def _has_data_dependent_shape(self, leaves: list[torch.Tensor]) -> bool:
         check = self.is_data_dependent
-        return check is not None and any(check(t) for t in tensor_leaves(output))
+        return check is not None and any(check(t) for t in leaves)
 
     def leave_row(self, row: RowBuilder) -> None:
         """Row ``row`` stopped running (normally or by raising)."""
@@ -225,10 +235,15 @@ class CallCapture:
         self._call_counts[name] = index + 1
         return index
 
+    def _enter_lazy_init(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        # Reset by _pre_hook, which runs right after the lazy module's own pre-hook.
+        self.is_in_hook = True
+
     def _pre_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.is_in_hook = True
         try:
-            self._open_module_row(module, args, kwargs)
+            with _NoTorchFunction():
+                self._open_module_row(module, args, kwargs)
         finally:
             self.is_in_hook = False
 
@@ -237,7 +252,10 @@ class CallCapture:
     ) -> None:
         name = self._names.get(id(module), type(module).__name__)
         parent = self._stack[-1][1] if self._stack else None
-        shapes, dtypes = _describe((args, kwargs))
+        leaves = tensor_leaves((args, kwargs))
+        if parent is None:
+            self.flow.note_model_inputs(leaves)
+        shapes, dtypes = describe(leaves)
         # torch's frame that called our pre-hook runs until the module returns: its children's
         # call-site walks reach it and stop there.
         caller = sys._getframe(2)
@@ -254,86 +272,92 @@ class CallCapture:
             input_shapes=shapes,
             input_dtypes=dtypes,
             attributes=module_attributes(module),
+            inputs_from=self.flow.sources(leaves),
         )
         row.caller_frame_id = id(caller)
         self._known_sources[id(caller)] = (caller.f_code, source)
-        self._claim(row, weight_tensors(module, recurse=False), note_shared=True)
+        self.params.claim_own(row, module)
         self.rows.append(row)
         self._stack.append((module, row))
+        self._input_roots.append({id(_storage_root(t)) for t in leaves})
         self._active.append(row)
-
-    def claim_used_params(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        """Weights an op uses before their own module ran (or one that never runs: the
-        out_proj of nn.MultiheadAttention, Swin's qkv passed to F.linear) are counted at the
-        innermost running module: the one whose code uses them."""
-        if not self._stack:
-            return
-        used: list[nn.Parameter] = []
-        for value in (*args, *kwargs.values()):
-            if isinstance(value, nn.Parameter):
-                used.append(value)
-            elif isinstance(value, (list, tuple)):
-                used += [v for v in value if isinstance(v, nn.Parameter)]
-        fresh = [(id(p), p) for p in used if id(p) not in self._counted]
-        if fresh:
-            self._claim(self._stack[-1][1], iter(fresh), note_shared=False)
-
-    def _claim(
-        self,
-        row: RowBuilder,
-        weights: Iterator[tuple[WeightKey, torch.Tensor]],
-        *,
-        note_shared: bool,
-    ) -> None:
-        """Count each weight tensor once, at the first row that claims it."""
-        for key, t in weights:
-            numel = t.numel()
-            if key not in self._counted:
-                self._counted.add(key)
-                row.params += numel
-                if is_trainable(key, t):
-                    row.trainable_params += numel
-            elif note_shared:
-                row.shared_params += numel
 
     def _post_hook(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
         self.is_in_hook = True
         try:
-            self._close_module_row(module, args, kwargs, output)
+            with _NoTorchFunction():
+                self._close_module_row(module, output)
         finally:
             self.is_in_hook = False
 
-    def _close_module_row(
-        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
-    ) -> None:
+    def _close_module_row(self, module: nn.Module, output: Any) -> None:
         if not self._stack or self._stack[-1][0] is not module:
             return
         _, row = self._stack.pop()
         self._known_sources.pop(row.caller_frame_id, None)
+        input_roots = self._input_roots.pop()
         self.leave_row(row)
         exc = sys.exc_info()[1]
         if output is None and exc is not None:
             # always_call hooks run inside forward's ``except``: this module raised.
             self.note_failure(row, exc)
             return
-        row.output_shapes, row.output_dtypes = _describe(output)
-        row.activation_bytes = self._new_output_bytes(output, (args, kwargs))
-        row.data_dependent = self._has_data_dependent_shape(output)
+        leaves = tensor_leaves(output)
+        row.output_shapes, row.output_dtypes = describe(leaves)
+        row.activation_bytes = self._new_output_bytes(leaves, input_roots)
+        row.data_dependent = self._has_data_dependent_shape(leaves)
+        self.flow.note_outputs(row.index, leaves)
         row.is_finished = True
 
-    def open_op_row(
+    def run_op(
         self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> RowBuilder | None:
-        owner = self._stack[-1] if self._stack else None
-        if owner is None or is_builtin_module(owner[0]):
-            return None
-        shapes, dtypes = _describe((args, kwargs))
-        if not shapes:
-            return None  # creation ops and non-tensor calls (x.size(), .shape) are not rows
+    ) -> Any:
+        """One functional op called while the model runs: a row when model code called it."""
+        if not self._stack:
+            return func(*args, **kwargs)  # outside the model's forward
+        owner = id(self._stack[-1][0])
+        fresh = self.params.fresh_used(args, kwargs)
+        row = None
+        leaves: list[torch.Tensor] = []
+        if owner not in self._builtin:
+            leaves = tensor_leaves((args, kwargs))
+            if leaves:
+                with _NoTorchFunction():
+                    row = self._open_op_row(func, args, kwargs, leaves)
+        elif owner in self._traced_inside:
+            leaves = tensor_leaves((args, kwargs))
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            if row is not None:
+                self.note_failure(row, exc)
+            # The op tried to compute with the weights: they are used.
+            self.params.claim_used(self._stack, fresh)
+            raise
+        finally:
+            if row is not None:
+                self.leave_row(row)
+        with _NoTorchFunction():
+            if fresh and makes_tensor(result):
+                self.params.claim_used(self._stack, fresh)
+            if row is not None:
+                self._close_op_row(row, result, leaves)
+            elif owner in self._traced_inside:
+                self.flow.note_derived(leaves, tensor_leaves(result))
+        return result
+
+    def _open_op_row(
+        self,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        leaves: list[torch.Tensor],
+    ) -> RowBuilder:
+        shapes, dtypes = describe(leaves)
         short, type_name = op_display(func)
-        parent = owner[1]
+        parent = self._stack[-1][1]
         name = f"{parent.name}.{short}" if parent.name else short
         row = RowBuilder(
             index=len(self.rows),
@@ -347,20 +371,25 @@ class CallCapture:
             input_shapes=shapes,
             input_dtypes=dtypes,
             attributes=op_settings(short, args, kwargs),
+            inputs_from=self.flow.sources(leaves),
         )
         self.rows.append(row)
         self._active.append(row)
         return row
 
-    def close_op_row(self, row: RowBuilder, result: Any, inputs: Any = ()) -> None:
-        row.output_shapes, row.output_dtypes = _describe(result)
-        row.activation_bytes = self._new_output_bytes(result, inputs)
-        row.data_dependent = self._has_data_dependent_shape(result)
+    def _close_op_row(self, row: RowBuilder, result: Any, inputs: list[torch.Tensor]) -> None:
+        leaves = tensor_leaves(result)
+        row.output_shapes, row.output_dtypes = describe(leaves)
+        row.data_dependent = self._has_data_dependent_shape(leaves)
         row.is_finished = True
         # No tensor came out (x.size(), x.dim() with a tensor argument): not a data op.
-        if not row.output_shapes and not row.flops and self.rows and self.rows[-1] is row:
+        if not leaves and not row.flops and self.rows and self.rows[-1] is row:
             self.rows.pop()
             self._call_counts[row.name] -= 1
+            return
+        input_roots = {id(_storage_root(t)) for t in inputs}
+        row.activation_bytes = self._new_output_bytes(leaves, input_roots)
+        self.flow.note_outputs(row.index, leaves)
 
     def note_escape(self, exc: BaseException) -> None:
         """A BaseException (``sys.exit()``) left the model: torch runs always-call hooks only
@@ -375,3 +404,14 @@ class CallCapture:
 
     def records(self) -> tuple[LayerRecord, ...]:
         return tuple(r.freeze() for r in self.rows)
+
+
+def _has_lazy_init(module: nn.Module) -> bool:
+    """A lazy module (nn.LazyLinear...) whose first call will materialise its weights."""
+    if not isinstance(module, LazyModuleMixin):
+        return False
+    return any(
+        is_uninitialized(t)
+        for t in (*module._parameters.values(), *module._buffers.values())
+        if t is not None
+    )

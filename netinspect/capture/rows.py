@@ -6,9 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
-from netinspect.capture.tensors import dtype_name, shape_of, tensor_leaves
+from netinspect.capture.tensors import dtype_name, shape_of
 from netinspect.records import (
     LayerKind,
     LayerRecord,
@@ -21,15 +22,25 @@ def is_builtin_module(module: nn.Module) -> bool:
     return type(module).__module__.startswith("torch.")
 
 
+_MISSING = object()
+_PLAIN = frozenset({bool, int, float, str, type(None)})
+_NUMBERS = frozenset({int, float, type(None)})
+
+
 def module_attributes(module: nn.Module) -> dict[str, Any]:
     """Constructor settings that torch.nn declares in ``__constants__`` (in_features, stride...)."""
     out: dict[str, Any] = {}
+    own = module.__dict__
     for name in getattr(type(module), "__constants__", ()):
-        value = getattr(module, name, None)
-        if isinstance(value, (bool, int, float, str)) or value is None:
+        # Settings are plain instance attributes; the rare property goes through getattr.
+        value = own.get(name, _MISSING)
+        if value is _MISSING:
+            value = getattr(module, name, None)
+        kind = type(value)
+        if kind in _PLAIN or isinstance(value, (bool, int, float, str)):
             out[name] = value
-        elif isinstance(value, (tuple, list)) and all(
-            isinstance(v, (int, float, type(None))) for v in value
+        elif (kind is tuple or kind is list) and all(
+            type(v) in _NUMBERS or isinstance(v, (int, float)) for v in value
         ):
             out[name] = tuple(value)
     return out
@@ -107,6 +118,8 @@ class RowBuilder:
     # id() of the frame that called this module's hooks, while the call runs.
     caller_frame_id: int = 0
     data_dependent: bool = False
+    # Per input tensor, where it came from (see ``capture.flow``); parallel to input_shapes.
+    inputs_from: tuple[int | str, ...] = ()
 
     def freeze(self) -> LayerRecord:
         return LayerRecord(
@@ -130,9 +143,10 @@ class RowBuilder:
             macs=self.macs,
             activation_bytes=self.activation_bytes,
             data_dependent=self.data_dependent,
+            inputs_from=self.inputs_from,
         )
 
 
-def _describe(obj: Any) -> tuple[tuple[Shape, ...], tuple[str, ...]]:
-    leaves = list(tensor_leaves(obj))
-    return tuple(shape_of(t) for t in leaves), tuple(dtype_name(t.dtype) for t in leaves)
+def describe(leaves: list[torch.Tensor]) -> tuple[tuple[Shape, ...], tuple[str, ...]]:
+    """(shapes, dtype names) of tensor leaves."""
+    return tuple(map(shape_of, leaves)), tuple(dtype_name(t.dtype) for t in leaves)

@@ -9,17 +9,47 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 from netinspect.records import Shape
 
 _MAX_LEAF_DEPTH = 8
 
 
-def tensor_leaves(obj: Any) -> Iterator[torch.Tensor]:
-    """Every tensor inside ``obj`` in order (see ``named_leaves``)."""
-    for _, value in named_leaves(obj):
-        if isinstance(value, torch.Tensor):
-            yield value
+def tensor_leaves(obj: Any) -> list[torch.Tensor]:
+    """Every tensor inside ``obj`` in order (see ``named_leaves``).
+
+    Every row asks this of its inputs and outputs, so the common case (tensors in tuples,
+    lists and dicts, a few levels deep) is walked here without building names; anything else
+    goes to ``named_leaves``."""
+    out: list[torch.Tensor] = []
+    if _collect(obj, out, 0):
+        return out
+    return [v for _, v in named_leaves(obj) if isinstance(v, torch.Tensor)]
+
+
+_PLAIN = frozenset({str, bytes, int, float, bool, complex, type(None)})
+_FAST_DEPTH = 4
+
+
+def _collect(obj: Any, out: list[torch.Tensor], depth: int) -> bool:
+    """Appends the tensors of a plain nest of tuples, lists and dicts; False when ``obj`` holds
+    anything else (or nests deeper), for ``named_leaves`` to walk."""
+    kind = type(obj)
+    if kind is torch.Tensor or kind is nn.Parameter or isinstance(obj, torch.Tensor):
+        out.append(obj)
+        return True
+    if kind in _PLAIN:
+        return True
+    if depth >= _FAST_DEPTH:
+        return False
+    if kind is tuple or kind is list:
+        values: Iterable[Any] = obj
+    elif kind is dict:
+        values = obj.values()
+    else:
+        return False
+    return all(_collect(v, out, depth + 1) for v in values)
 
 
 def named_tensor_leaves(obj: Any) -> Iterator[tuple[str, torch.Tensor]]:
@@ -110,11 +140,22 @@ def _storage_root(t: torch.Tensor) -> torch.Tensor:
 
 
 def shape_of(t: torch.Tensor) -> Shape:
-    return tuple(int(d) for d in t.shape)
+    return tuple(map(int, t.shape))
+
+
+_DTYPE_NAMES: dict[torch.dtype, str] = {}
 
 
 def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype).removeprefix("torch.")
+    return name
+
+
+def is_uninitialized(t: torch.Tensor) -> bool:
+    """A lazy module's parameter or buffer before its first forward (no shape yet)."""
+    return isinstance(t, (UninitializedParameter, UninitializedBuffer))
 
 
 WeightKey = Hashable
@@ -128,10 +169,14 @@ def weight_tensors(module: nn.Module, *, recurse: bool) -> Iterator[tuple[Weight
     modules = module.modules() if recurse else (module,)
     seen: set[WeightKey] = set()
     for m in modules:
+        # ``_parameters`` directly: ``parameters(recurse=False)`` is a chain of generators,
+        # and every module call asks.
         found: list[tuple[WeightKey, torch.Tensor]] = [
-            (id(p), p) for p in m.parameters(recurse=False)
+            (id(p), p) for p in m._parameters.values() if p is not None
         ]
-        weight_bias = getattr(m, "_weight_bias", None)
+        # Looked up on the class: a missing attribute on a module instance raises inside
+        # nn.Module.__getattr__, which costs more than the rest of this function.
+        weight_bias = getattr(m, "_weight_bias", None) if hasattr(type(m), "_weight_bias") else None
         if callable(weight_bias):
             owner: object = m
             while isinstance(inner := getattr(owner, "_packed_params", None), nn.Module):

@@ -17,6 +17,7 @@ from netinspect.capture.hooks import CallCapture
 from netinspect.capture.tensors import (
     dtype_name,
     is_trainable,
+    is_uninitialized,
     named_tensor_leaves,
     non_tensor_leaves,
     shape_of,
@@ -36,10 +37,13 @@ from netinspect.records import (
 
 
 def count_parameters(model: nn.Module) -> Totals:
-    """Unique weight tensors: parameters (tied ones once) and quantized modules' packed weights."""
+    """Unique weight tensors: parameters (tied ones once) and quantized modules' packed weights.
+    A lazy module's parameters count once its first call has materialised them."""
     params = trainable = nbytes = 0
     by_dtype: dict[str, int] = {}
     for key, p in weight_tensors(model, recurse=True):
+        if is_uninitialized(p):
+            continue
         n = p.numel()
         params += n
         if is_trainable(key, p):
@@ -62,9 +66,13 @@ def _cost_totals(
 ) -> dict[str, Any]:
     """FLOPs/MACs and memory totals: row sums, so they agree with the rows at every depth."""
     trainable_bytes = sum(
-        p.numel() * p.element_size() for p in model.parameters() if p.requires_grad
+        p.numel() * p.element_size()
+        for p in model.parameters()
+        if p.requires_grad and not is_uninitialized(p)
     )
-    buffer_bytes = sum(b.numel() * b.element_size() for b in model.buffers())
+    buffer_bytes = sum(
+        b.numel() * b.element_size() for b in model.buffers() if not is_uninitialized(b)
+    )
     activation_bytes = sum(r.activation_bytes for r in layers)
     return {
         "flops": sum(r.flops for r in layers) + capture.unattributed_flops,
@@ -157,6 +165,13 @@ def assemble_report(
             notes.append(
                 f"the output also holds values that are not tensors (not in outputs): {shown}{more}"
             )
+    lazy = [name for name, p in model.named_parameters() if is_uninitialized(p)]
+    if lazy:
+        notes.append(
+            f"{len(lazy)} parameters of lazy modules were never materialised (the pass did not "
+            f"reach them), so they are not counted: {', '.join(lazy[:3])}"
+            + (" ..." if len(lazy) > 3 else "")
+        )
     if totals.uncalled_params and result.exception is None:
         # After a failure the modules past it were never reached: no news there.
         notes.append(

@@ -19,7 +19,7 @@ from torch import nn
 from netinspect.capture.bridge import MetaBridge, MetaLimit
 from netinspect.capture.guard import ModelStateGuard
 from netinspect.capture.hooks import CallCapture
-from netinspect.capture.tensors import dtype_name
+from netinspect.capture.tensors import dtype_name, is_uninitialized
 from netinspect.errors import ForwardFailed, InputSpecError, UsageError
 from netinspect.pipeline.assemble import assemble_report, count_parameters
 from netinspect.pipeline.device import (
@@ -84,10 +84,13 @@ def resolve_request(
         own_device = _module_device(user_model)
         dev = own_device if str(device) == "auto" else resolve_device(device)
         model = user_model
-        if dev != own_device or (
-            dtype_str and _torch_dtype(dtype_str) != _module_float_dtype(user_model)
+        if (
+            dev != own_device
+            or (dtype_str and _torch_dtype(dtype_str) != _module_float_dtype(user_model))
+            or any(is_uninitialized(p) for p in user_model.parameters())
         ):
-            # Never move or cast the user's own module: work on a copy.
+            # Never move or cast the user's own module, nor let the pass materialise its lazy
+            # modules' weights: work on a copy.
             model = copy_to(user_model, dev, _torch_dtype(dtype_str) if dtype_str else None)
         held = model
         target = ModelTarget(name=type(user_model).__name__, source="object", factory=lambda: held)
@@ -221,7 +224,9 @@ def memory_needed(
     what = "the dummy input"
     if meta_model is not None:
         need += count_parameters(meta_model).param_bytes
-        need += sum(b.numel() * b.element_size() for b in meta_model.buffers())
+        need += sum(
+            b.numel() * b.element_size() for b in meta_model.buffers() if not is_uninitialized(b)
+        )
         what = "the model and its dummy input"
     if meta_pass is not None:
         largest = max((r.activation_bytes for r in meta_pass.capture.rows), default=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from netinspect.analysis.numbers import dims_text
@@ -113,16 +114,12 @@ def flatten_summary(point: FlattenPoint) -> list[str]:
     """Plain-language lines about the flatten point (shared by the table and markdown)."""
     where = f" at {point.source}" if point.source else ""
     lines = [f"{point.type} ({point.name}, row {point.layer_index}){where}"]
-    arrow = f"{fmt_shape(point.input_shape)} -> {fmt_shape(point.output_shape)}"
-    if point.flattened_dims and len(point.flattened_dims) > 1:
-        dims = "×".join(str(d) for d in point.flattened_dims)
-        arrow += f" = {dims} = {point.output_shape[1]:,}"
-    elif not point.flattened_dims:
-        arrow += " (selects from the input rather than flattening it)"
-    lines.append(arrow)
-    consumer = point.consumer
-    if consumer is not None:
+    lines.append(_flatten_arrow(point))
+    consumers = point.consumers or ((point.consumer,) if point.consumer is not None else ())
+    for consumer in consumers:
         feeds = f"feeds {consumer.name} {consumer.type}"
+        if consumer.from_layer_index not in (None, point.layer_index):
+            feeds = f"row {consumer.from_layer_index} (the same {point.type}) {feeds}"
         if consumer.expected_in_features is not None:
             feeds += f"(in_features={consumer.expected_in_features:,})"
             if consumer.matches:
@@ -131,6 +128,29 @@ def flatten_summary(point: FlattenPoint) -> list[str]:
                 feeds += f": MISMATCH, it gets {point.output_shape[-1]:,}"
         lines.append(feeds)
     return lines
+
+
+def _flatten_arrow(point: FlattenPoint) -> str:
+    """``[1, 512, 7, 7] -> [1, 25088] = 512×7×7 = 25,088``, or what the row does instead."""
+    src, out = point.input_shape, point.output_shape
+    arrow = f"{fmt_shape(src)} -> {fmt_shape(out)}"
+    op = point.type.rsplit(".", 1)[-1]
+    match point.operation:
+        case "reduces":
+            over = src[2:] if len(src) > 2 and src[1] == out[1] else ()
+            dims = f" over {'×'.join(map(str, over))}" if over else ""
+            return arrow + f" (reduces{dims} with {op} rather than flattening)"
+        case "selects":
+            return arrow + " (selects from the input rather than flattening it)"
+        case "other":
+            return arrow + f" (not a flatten: {math.prod(src[1:]):,} values in, {out[1]:,} out)"
+    # "flattens", or a report saved before ``operation`` existed.
+    if point.flattened_dims and len(point.flattened_dims) > 1:
+        dims = "×".join(str(d) for d in point.flattened_dims)
+        arrow += f" = {dims} = {out[1]:,}"
+    elif not point.flattened_dims:
+        arrow += " (selects from the input rather than flattening it)"
+    return arrow
 
 
 def totals_lines(

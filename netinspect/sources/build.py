@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -197,7 +198,15 @@ def copy_to(model: nn.Module, device: torch.device, dtype: torch.dtype | None) -
     """
     moved = copy.deepcopy(model)
     owners: dict[int, list[tuple[nn.Module, str]]] = {}
+    # A lazy module's uninitialised weights have no shape for .to() to copy: they are
+    # recreated, still uninitialised, on the new device (its first call materialises them).
+    lazy: dict[int, list[tuple[dict[str, Any], str, torch.Tensor]]] = {}
     for module in moved.modules():
+        for table in (module._parameters, module._buffers):
+            for name, t in list(table.items()):
+                if isinstance(t, (UninitializedParameter, UninitializedBuffer)):
+                    lazy.setdefault(id(t), []).append((table, name, t))
+                    del table[name]
         for name, param in module._parameters.items():
             if param is not None:
                 owners.setdefault(id(param), []).append((module, name))
@@ -207,4 +216,15 @@ def copy_to(model: nn.Module, device: torch.device, dtype: torch.dtype | None) -
         shared = first_module._parameters[first_name]
         for module, name in slots[1:]:
             module._parameters[name] = shared
+    for places in lazy.values():
+        old = places[0][2]
+        settings: dict[str, Any] = {
+            "requires_grad": old.requires_grad,
+            "device": device,
+            "dtype": dtype if dtype is not None and old.is_floating_point() else old.dtype,
+        }
+        kind: Any = type(old)  # UninitializedParameter or UninitializedBuffer: same arguments
+        fresh = kind(**settings)
+        for table, name, _ in places:
+            table[name] = fresh
     return moved
