@@ -205,6 +205,12 @@ def test_mark_propagation_stops_at_in_place_writes_and_scalars() -> None:
         total = torch.zeros(2)
         total.index_add_(0, keep[:, 0], torch.ones(3))  # written in place: its shape is fixed
         count = keep.sum()  # 0-dim: fixed
+        # Row counts read in Python and used to size new tensors (torchvision's keypoints).
+        by_len = torch.zeros((len(keep), 3, 17))
+        by_shape = torch.zeros(keep.shape[0], 17)
+        by_columns = torch.zeros(keep.shape[1])  # nonzero's 2 columns: fixed
     assert mode.is_data_dependent(keep) and mode.is_data_dependent(picked)
     assert not mode.is_data_dependent(total) and not mode.is_data_dependent(count)
     assert not mode.is_data_dependent(x)
+    assert mode.is_data_dependent(by_len) and mode.is_data_dependent(by_shape)
+    assert not mode.is_data_dependent(by_columns)

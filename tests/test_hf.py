@@ -21,10 +21,39 @@ pytest.importorskip("transformers")
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
 
-BERT = "hf:bert,num_hidden_layers=1,hidden_size=32,num_attention_heads=2,intermediate_size=64,vocab_size=100,max_position_embeddings=64"
+BERT = ",".join(
+    [
+        "hf:bert",
+        "num_hidden_layers=1",
+        "hidden_size=32",
+        "num_attention_heads=2",
+        "intermediate_size=64",
+        "vocab_size=100",
+        "max_position_embeddings=64",
+    ]
+)
 GPT2 = "hf:gpt2,n_layer=1,n_embd=32,n_head=2,vocab_size=100,n_positions=64,task=causal-lm"
-LLAMA = "hf:llama,num_hidden_layers=1,hidden_size=64,intermediate_size=128,num_attention_heads=4,num_key_value_heads=2"
-MIXTRAL = "hf:mixtral,num_hidden_layers=1,hidden_size=64,intermediate_size=128,num_attention_heads=4,num_key_value_heads=2,vocab_size=100"
+LLAMA = ",".join(
+    [
+        "hf:llama",
+        "num_hidden_layers=1",
+        "hidden_size=64",
+        "intermediate_size=128",
+        "num_attention_heads=4",
+        "num_key_value_heads=2",
+    ]
+)
+MIXTRAL = ",".join(
+    [
+        "hf:mixtral",
+        "num_hidden_layers=1",
+        "hidden_size=64",
+        "intermediate_size=128",
+        "num_attention_heads=4",
+        "num_key_value_heads=2",
+        "vocab_size=100",
+    ]
+)
 LLAMA_CONFIG = {
     "model_type": "llama",
     "hidden_size": 64,
@@ -101,7 +130,18 @@ def test_mixtral_experts_grouped_mm_is_counted_by_hand() -> None:
 
 
 def test_t5_gets_decoder_input_ids() -> None:
-    target = "hf:t5,num_layers=1,num_decoder_layers=1,d_model=32,d_kv=8,d_ff=64,num_heads=4,vocab_size=100"
+    target = ",".join(
+        [
+            "hf:t5",
+            "num_layers=1",
+            "num_decoder_layers=1",
+            "d_model=32",
+            "d_kv=8",
+            "d_ff=64",
+            "num_heads=4",
+            "vocab_size=100",
+        ]
+    )
     assert input_specs(target) == (
         "input_ids=1x128:int64",
         "attention_mask=1x128:int64:ones",
@@ -112,7 +152,18 @@ def test_t5_gets_decoder_input_ids() -> None:
 
 
 def test_vit_image_classification_uses_the_config_image_size() -> None:
-    target = "hf:vit,task=image-cls,image_size=32,patch_size=8,hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64"
+    target = ",".join(
+        [
+            "hf:vit",
+            "task=image-cls",
+            "image_size=32",
+            "patch_size=8",
+            "hidden_size=32",
+            "num_hidden_layers=1",
+            "num_attention_heads=2",
+            "intermediate_size=64",
+        ]
+    )
     assert input_specs(target) == ("pixel_values=1x3x32x32",)
     report = inspect_model(target)
     assert report.model.class_name == "ViTForImageClassification"
@@ -120,7 +171,21 @@ def test_vit_image_classification_uses_the_config_image_size() -> None:
 
 
 def test_whisper_gets_input_features_and_decoder_ids() -> None:
-    target = "hf:whisper,d_model=32,encoder_layers=1,decoder_layers=1,encoder_attention_heads=2,decoder_attention_heads=2,encoder_ffn_dim=64,decoder_ffn_dim=64,num_mel_bins=8,max_source_positions=16,max_target_positions=16"
+    target = ",".join(
+        [
+            "hf:whisper",
+            "d_model=32",
+            "encoder_layers=1",
+            "decoder_layers=1",
+            "encoder_attention_heads=2",
+            "decoder_attention_heads=2",
+            "encoder_ffn_dim=64",
+            "decoder_ffn_dim=64",
+            "num_mel_bins=8",
+            "max_source_positions=16",
+            "max_target_positions=16",
+        ]
+    )
     # The encoder's stride-2 conv halves 2 x 16 frames to its 16 positions.
     assert input_specs(target) == ("input_features=1x8x32", "decoder_input_ids=1x16:int64")
     assert inspect_model(target).outputs[0] == (1, 16, 32)
@@ -138,7 +203,7 @@ def test_a_local_directory_or_config_file(tmp_path: Path) -> None:
 
 
 def test_missing_config_and_no_model_type_are_usage_errors(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="no config.json"):
+    with pytest.raises(UsageError, match=r"no config\.json"):
         resolve_target(f"hf:{tmp_path}")
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(UsageError, match="no model_type"):
