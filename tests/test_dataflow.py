@@ -274,6 +274,14 @@ def test_lazy_modules_are_materialised_and_counted(device: str) -> None:
     assert [r.name for r in report.layers] == ["", "conv", "flatten", "fc"]
 
 
+def test_callers_lazy_module_stays_uninitialised() -> None:
+    model = dm.LazyNet()
+    report = inspect_model(model, torch.zeros(1, 3, 8, 8))  # auto: its own device, cpu
+    assert report.totals.params == 3114
+    assert type(model.fc) is nn.LazyLinear
+    assert isinstance(model.fc.weight, nn.parameter.UninitializedParameter)
+
+
 def test_lazy_module_on_the_cli_exits_0() -> None:
     target = f"{MODELS / 'dataflow_models.py'}:LazyNet"
     for device in ("meta", "cpu", "auto"):

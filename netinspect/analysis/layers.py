@@ -186,8 +186,8 @@ def collapse_repeats(report: InspectionReport) -> InspectionReport:
 
     Identical means the same kind and type, the same parameter count (own and shared), the same
     input and output shapes, and the same subtree (child types, names relative to the block,
-    shapes and parameter counts, recursively). A run holding the flatten point or the failed
-    row stays expanded so that they remain visible. Linear in the number of rows.
+    shapes and parameter counts, recursively). A run holding the flatten point, one of its
+    consumers or the failed row stays expanded so that they remain visible. Linear in the number of rows.
     """
     layers = report.layers
     if not layers:
@@ -209,6 +209,12 @@ def collapse_repeats(report: InspectionReport) -> InspectionReport:
         )
         sig[i] = interned.setdefault(key, len(interned))
     pinned = {p.layer_index for p in (report.flatten, report.error) if p is not None}
+    if report.flatten is not None:
+        # The rows that read the features stay visible too: the summary names them.
+        for c in report.flatten.consumers:
+            pinned.add(c.layer_index)
+            if c.from_layer_index is not None:
+                pinned.add(c.from_layer_index)
     # pinned_before[j]: pinned rows among layers[:j], so "any pinned in a span" is O(1).
     pinned_before = [0]
     for row in layers:

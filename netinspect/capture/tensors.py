@@ -49,7 +49,10 @@ def _collect(obj: Any, out: list[torch.Tensor], depth: int) -> bool:
         values = obj.values()
     else:
         return False
-    return all(_collect(v, out, depth + 1) for v in values)
+    for value in values:  # noqa: SIM110  (a loop: all() over a generator costs a frame per item)
+        if not _collect(value, out, depth + 1):
+            return False
+    return True
 
 
 def named_tensor_leaves(obj: Any) -> Iterator[tuple[str, torch.Tensor]]:
@@ -155,6 +158,9 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 def is_uninitialized(t: torch.Tensor) -> bool:
     """A lazy module's parameter or buffer before its first forward (no shape yet)."""
+    kind = type(t)
+    if kind is nn.Parameter or kind is torch.Tensor:
+        return False  # the common case, without Parameter's Python-level isinstance hook
     return isinstance(t, (UninitializedParameter, UninitializedBuffer))
 
 
