@@ -98,7 +98,6 @@ class CallCapture:
         self._stack: list[tuple[nn.Module, RowBuilder]] = []
         self._input_roots: list[set[int]] = []
         self._call_counts: dict[str, int] = {}
-        self.params = ParamCounter(model, self._names)
         self._mode: _OpMode | None = None
         self._cost_mode: CostMode | None = None
         # Rows now running, innermost last (module calls and function ops): FLOPs go to [-1].
@@ -107,7 +106,11 @@ class CallCapture:
         # output (or an op that returns its input) adds no activation bytes. Weak: no tensor
         # is kept alive, and a reused id is told apart by identity.
         self._produced: dict[int, weakref.ref[torch.Tensor]] = {}
-        self.flow = DataFlow(model.parameters(), model.buffers())
+        params, buffers = list(model.parameters()), list(model.buffers())
+        self.flow = DataFlow(params, buffers)
+        self.params = ParamCounter(model, self._names, params)
+        # Lazy modules' weights not materialised yet: the pass materialises those it reaches.
+        self.lazy_weights = [t for t in (*params, *buffers) if is_uninitialized(t)]
         # The model's own weights: a view of one (class_token.expand) is not an activation.
         self._weight_ids = self.flow.markers.keys()
         # torch modules whose forward hands tensors to child modules (nn.TransformerEncoderLayer):

@@ -25,11 +25,13 @@ from netinspect.capture.tensors import WeightKey, is_trainable, is_uninitialized
 class ParamCounter:
     """Counts each weight tensor once and says at which row."""
 
-    def __init__(self, model: nn.Module, names: dict[int, str]) -> None:
+    def __init__(
+        self, model: nn.Module, names: dict[int, str], params: Sequence[nn.Parameter]
+    ) -> None:
         self.model = model
         self._module_names = names
         self._counted: set[WeightKey] = set()
-        self._model_params = {id(p) for p in model.parameters()}
+        self._model_params = {id(p) for p in params}
         # id(param) -> every qualified name it has (tied weights have several); built on the
         # first weight used outside its module, which most models never do.
         self._qualified: dict[int, list[str]] | None = None

@@ -165,7 +165,9 @@ def assemble_report(
             notes.append(
                 f"the output also holds values that are not tensors (not in outputs): {shown}{more}"
             )
-    lazy = [name for name, p in model.named_parameters() if is_uninitialized(p)]
+    lazy = []
+    if any(is_uninitialized(t) for t in result.capture.lazy_weights):
+        lazy = [name for name, p in model.named_parameters() if is_uninitialized(p)]
     if lazy:
         notes.append(
             f"{len(lazy)} parameters of lazy modules were never materialised (the pass did not "
