@@ -159,14 +159,14 @@ def _row(
     failed = layer.index == error_index
     for column in options.columns:
         if column is Column.shapes:
-            mark = DATA_DEPENDENT_MARK if layer.data_dependent else ""
+            value_mark = DATA_DEPENDENT_MARK if layer.data_dependent else ""
             cells.append(word_pieces(shape_parts(layer.input_shapes, sep=",")))
             # A row that raised has no output: mark it rather than show "-".
             no_output = failed and not layer.output_shapes
             cells.append(
                 "✖"
                 if no_output
-                else word_pieces(shape_parts(layer.output_shapes, sep=",", mark=mark))
+                else word_pieces(shape_parts(layer.output_shapes, sep=",", mark=value_mark))
             )
         else:
             cells += column_cells(layer, (column,), shape_sep=",", failed=failed)
