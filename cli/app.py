@@ -60,7 +60,10 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Show Python tracebac
 
 
 def eprint(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """One line on stderr; control characters from models and files are shown escaped."""
+    from netinspect.render.safe import printable
+
+    print(printable(message, one_line=True), file=sys.stderr, flush=True)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -172,7 +172,7 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
 
     console = Console(stderr=True)
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

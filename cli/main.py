@@ -109,7 +109,9 @@ def main() -> None:
         if close:
             # `netinspect --verison` was routed to `inspect`, which has no such option.
             message, where = f"{message} (did you mean {close}?)", "; see 'netinspect --help'"
-        print(f"netinspect: error: {message}{where}", file=sys.stderr)
+        from .app import eprint
+
+        eprint(f"netinspect: error: {message}{where}")
         sys.exit(getattr(exc, "exit_code", 2))
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -18,6 +18,7 @@ from netinspect.render.options import (
     RenderOptions,
     parse_columns,
 )
+from netinspect.render.safe import printable, printable_json
 
 __all__ = [
     "DEFAULT_COLUMNS",
@@ -42,11 +43,11 @@ def render_report(report: InspectionReport, fmt: OutputFormat, options: RenderOp
         case OutputFormat.json:
             from netinspect.render.json_format import render_json
 
-            return render_json(report)
+            return printable_json(render_json(report))
         case OutputFormat.markdown:
             from netinspect.render.markdown import render_markdown
 
-            return render_markdown(report, options.columns, graph=options.graph)
+            return printable(render_markdown(report, options.columns, graph=options.graph))
         case OutputFormat.html | OutputFormat.mermaid:
             raise AssertionError("picture formats render from the dict")
 
@@ -58,11 +59,11 @@ def render_report_dict(data: Mapping[str, Any], fmt: OutputFormat, options: Rend
         case OutputFormat.html:
             from netinspect.render.html import render_html
 
-            return render_html(data)
+            return printable(render_html(data))
         case OutputFormat.mermaid:
             from netinspect.render.mermaid import render_mermaid
 
-            return render_mermaid(data)
+            return printable(render_mermaid(data))
         case OutputFormat.table | OutputFormat.json | OutputFormat.markdown:
             from netinspect.deserialize import report_from_dict
 

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from netinspect.compare.diff import FieldChange, LayerDiff, LayerView, ReportDiff
 from netinspect.render.options import RenderOptions
+from netinspect.render.safe import printable, printable_json, printable_records
 from netinspect.render.table import make_console
 from netinspect.render.text import fmt_int, fmt_shape, fmt_shapes
 
@@ -204,6 +205,7 @@ def _side_cell(view: LayerView | None, bold: set[str], dim: bool) -> Text:
 
 def render_diff_table(diff: ReportDiff, options: RenderOptions) -> str:
     """Side by side: each differing row's type, shapes and params before and after."""
+    diff = printable_records(diff)  # names and labels may come from hostile files
     buffer = StringIO()
     console = make_console(buffer, options)
     changed = diff.layer_changes
@@ -236,7 +238,7 @@ def render_diff_table(diff: ReportDiff, options: RenderOptions) -> str:
 
 
 def render_diff_json(diff: ReportDiff) -> str:
-    return json.dumps(diff.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return printable_json(json.dumps(diff.to_dict(), indent=2, ensure_ascii=False)) + "\n"
 
 
 # --- check results ---------------------------------------------------------------------------
@@ -252,6 +254,7 @@ _CHECK_WORDS = {
 
 def render_check_table(results: Sequence[CheckResult], options: RenderOptions) -> str:
     """A line per target; a regression is followed by its side-by-side diff."""
+    results = printable_records(list(results))
     parts: list[str] = []
     for result in results:
         word = _CHECK_WORDS[result.status]
@@ -309,7 +312,8 @@ def check_results_to_dict(results: Sequence[CheckResult]) -> dict[str, Any]:
 
 
 def render_check_json(results: Sequence[CheckResult]) -> str:
-    return json.dumps(check_results_to_dict(results), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(check_results_to_dict(results), indent=2, ensure_ascii=False)
+    return printable_json(text) + "\n"
 
 
 def _escape_data(text: str) -> str:
@@ -350,4 +354,4 @@ def render_check_github(
         if file:
             props.insert(0, f"file={_escape_property(file)}")
         lines.append(f"::error {','.join(props)}::{_escape_data(message)}")
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines)) + "\n"

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from netinspect.analysis.sizes import DimSizes, SizesReport, describe_dim, join_shapes
+from netinspect.render.safe import printable, printable_json
 
 SIZES_SCHEMA_VERSION = 1
 
@@ -53,7 +54,7 @@ def _dim_to_dict(d: DimSizes) -> dict[str, Any]:
 
 
 def render_sizes_json(report: SizesReport) -> str:
-    return json.dumps(sizes_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return printable_json(json.dumps(sizes_to_dict(report), indent=2, ensure_ascii=False)) + "\n"
 
 
 def render_sizes_text(report: SizesReport) -> str:
@@ -93,4 +94,4 @@ def render_sizes_text(report: SizesReport) -> str:
         if report.fixed_by:
             text += f" because {report.fixed_by}"
         lines.append(text)
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines)) + "\n"

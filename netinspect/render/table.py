@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import replace
 from io import StringIO
@@ -12,17 +13,30 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from netinspect.records import InspectionReport
+from netinspect.records import InspectionReport, LayerRecord
+from netinspect.render.layout import (
+    Piece,
+    fit_widths,
+    fold,
+    full_width,
+    min_width,
+    name_pieces,
+    table_overhead,
+    word_pieces,
+)
 from netinspect.render.options import Column, RenderOptions
+from netinspect.render.safe import printable_records
 from netinspect.render.text import (
     DATA_DEPENDENT_LEGEND,
+    DATA_DEPENDENT_MARK,
     column_cells,
     explanation_rows,
     failure_lines,
     flatten_summary,
     has_data_dependent_shapes,
     inputs_text,
-    short_name,
+    label_parts,
+    shape_parts,
     totals_lines,
 )
 
@@ -36,6 +50,9 @@ def make_console(buffer: StringIO, options: RenderOptions) -> Console:
         force_terminal=options.color,
         no_color=not options.color,
         highlight=False,
+        # Text from models and files is printed as it is: "[/]" in a name is not markup.
+        markup=False,
+        emoji=False,
         soft_wrap=False,
     )
 
@@ -47,40 +64,160 @@ _DATA_HEADERS: dict[Column, tuple[str, ...]] = {
     Column.flops: ("FLOPs",),
     Column.memory: ("Activations",),
 }
+# Deeper rows are indented as deep as this: a 240-deep tree keeps a readable table.
+_MAX_INDENT_LEVELS = 24
+
+# A cell: pieces that fold only between them (a name, shapes), or a string that never wraps
+# (a type name, a number). Each row: its cells, the name's indent, the row's style.
+Cell = list[Piece] | str
+Row = tuple[list[Cell], str, str]
 
 
-def _add_columns(
-    table: Table, options: RenderOptions, rows: list[tuple[list[str | Text], str]]
-) -> int:
-    """Numbers never wrap, and a shape is never split: shape columns are as wide as their
-    longest single shape (a cell with several wraps between them). The layer name and type
-    share what is left of the terminal and fold when it is narrow."""
-    headers = ["#", "Layer", "Type"] + [h for c in options.columns for h in _DATA_HEADERS[c]]
+# Two spaces between columns, or one when two would not fit the terminal.
+_PADDINGS = ((0, 1), (0, 0))
+
+
+def _main_table(
+    title: str | None = None, caption: str | None = None, padding: tuple[int, int] = (0, 1)
+) -> Table:
+    return Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=padding,
+        collapse_padding=True,
+        expand=False,
+    )
+
+
+def _layout(
+    options: RenderOptions, headers: list[str], rows: list[Row]
+) -> tuple[tuple[int, int], list[int], int]:
+    """Fixed column widths (see ``render.layout``): the layer column (1) may fold its names at
+    dots, a shape column folds between shapes, everything else is as wide as its widest cell.
+    Returns the padding, the widths and the width of the whole table (the real spacing of the
+    rendered table counted, measured with ``table_overhead``)."""
     is_shape = [h.endswith("shape") for h in headers]
-    natural = [cell_len(h) for h in headers]
-    for cells, _ in rows:
+    minimums = [cell_len(h) for h in headers]
+    naturals = list(minimums)
+    for cells, indent, _ in rows:
         for i, cell in enumerate(cells):
-            text = cell.plain if isinstance(cell, Text) else cell
-            pieces = text.split(" ") if is_shape[i] else [text]
-            natural[i] = max(natural[i], *(cell_len(p) for p in pieces))
-    fixed = sum(w for i, w in enumerate(natural) if i not in (1, 2)) + len(headers) - 1
-    room = options.width - fixed
-    if room < 16:
-        # Even folded names leave no room: keep readable names and let the table run wider.
-        room = min(natural[1], 20) + min(natural[2], 14)
-    type_width = min(natural[2], max(8, room * 2 // 5))
-    layer_width = min(natural[1], max(8, room - type_width))
-    type_width = min(natural[2], max(8, room - layer_width))
-    needed = fixed + layer_width + type_width
-    table.add_column("#", justify="right", style="dim", no_wrap=True)
-    table.add_column("Layer", overflow="fold", max_width=layer_width)
-    table.add_column("Type", overflow="fold", max_width=type_width)
-    for i, header in enumerate(headers[3:], start=3):
-        if is_shape[i]:
-            table.add_column(header, width=natural[i])
+            lead = indent if i == 1 else ""
+            if isinstance(cell, str):
+                low = high = cell_len(cell)
+            else:
+                low, high = min_width(cell, lead), full_width(cell, lead)
+            minimums[i] = max(minimums[i], low)
+            naturals[i] = max(naturals[i], high)
+    grow = [1] + [i for i, shape in enumerate(is_shape) if shape]
+    for padding in _PADDINGS:
+        overhead = table_overhead(functools.partial(_main_table, padding=padding), len(headers))
+        widths = fit_widths(minimums, naturals, options.width - overhead, grow)
+        if sum(widths) + overhead <= options.width:
+            break
+    return padding, widths, sum(widths) + overhead
+
+
+def _add_columns(table: Table, headers: list[str], widths: list[int]) -> None:
+    for i, (header, width) in enumerate(zip(headers, widths, strict=True)):
+        is_text = i in (1, 2) or header.endswith("shape")
+        table.add_column(
+            header,
+            justify="left" if is_text else "right",
+            style="dim" if i == 0 else "",
+            width=width,
+            no_wrap=True,
+            overflow="fold",
+        )
+
+
+def _row(
+    layer: LayerRecord,
+    options: RenderOptions,
+    base_depth: int,
+    marks: Mapping[int, str],
+    flat_index: int | None,
+    error_index: int | None,
+) -> Row:
+    name, name_marks = label_parts(layer)
+    label = name_pieces(name) + word_pieces(name_marks)
+    style = ""
+    if layer.index == flat_index:
+        label.append((" ", "◀ flatten", "bold"))
+        style = "bold yellow"
+    mark = marks.get(layer.index)
+    if mark is not None:
+        label.append((" ", f"◀ {mark}", "bold"))
+        style = MARK_STYLES.get(mark, "bold")
+    if layer.index == error_index:
+        label.append(("  ", "✖ failed here", "bold"))
+        style = "bold red"
+    elif layer.kind == "function":
+        style = style or "cyan"
+    cells: list[Cell] = [str(layer.index), label, layer.type]
+    failed = layer.index == error_index
+    for column in options.columns:
+        if column is Column.shapes:
+            value_mark = DATA_DEPENDENT_MARK if layer.data_dependent else ""
+            cells.append(word_pieces(shape_parts(layer.input_shapes, sep=",")))
+            # A row that raised has no output: mark it rather than show "-".
+            no_output = failed and not layer.output_shapes
+            cells.append(
+                "✖"
+                if no_output
+                else word_pieces(shape_parts(layer.output_shapes, sep=",", mark=value_mark))
+            )
         else:
-            table.add_column(header, justify="right", no_wrap=True)
-    return needed
+            cells += column_cells(layer, (column,), shape_sep=",", failed=failed)
+    indent = "  " * min(layer.depth - base_depth, _MAX_INDENT_LEVELS)
+    return cells, indent, style
+
+
+def _explain_table(padding: tuple[int, int] = (0, 1)) -> Table:
+    return Table(title="Shape arithmetic", box=box.SIMPLE_HEAD, pad_edge=False, padding=padding)
+
+
+def _print_explanations(console: Console, report: InspectionReport, width: int) -> None:
+    """The --explain table: a layer's dotted name folds after a dot, its type stays whole,
+    the arithmetic wraps between words."""
+    rows = []
+    for index, label, arithmetic, stride, field in explanation_rows(report):
+        name, _, type_name = label.rpartition(" (")
+        pieces = [*name_pieces(name), (" ", f"({type_name}", "")]
+        rows.append((index, pieces, arithmetic, stride, field))
+    headers = ["#", "Layer", "Arithmetic", "Stride", "RF"]
+    words = [w for r in rows for line in r[2].splitlines() for w in line.split(" ")]
+    lines = [line for r in rows for line in r[2].splitlines()]
+    minimums = [
+        max([1, *(cell_len(r[0]) for r in rows)]),
+        max([5, *(min_width(r[1]) for r in rows)]),
+        max([10, *(cell_len(w) for w in words)]),
+        max([6, *(cell_len(r[3]) for r in rows)]),
+        max([2, *(cell_len(r[4]) for r in rows)]),
+    ]
+    naturals = list(minimums)
+    naturals[1] = max([5, *(full_width(r[1]) for r in rows)])
+    naturals[2] = max([10, *(cell_len(line) for line in lines)])
+    overhead = table_overhead(_explain_table, len(headers))
+    widths = fit_widths(minimums, naturals, width - overhead, [1, 2])
+    table = _explain_table()
+    for i, (header, size) in enumerate(zip(headers, widths, strict=True)):
+        table.add_column(
+            header,
+            justify="right" if i in (0, 3, 4) else "left",
+            style="dim" if i == 0 else "",
+            width=size,
+            no_wrap=i != 2,
+            overflow="fold",
+        )
+    for index, pieces, arithmetic, stride, field in rows:
+        table.add_row(index, fold(pieces, widths[1]), arithmetic, stride, field)
+    console.print(table)
+    console.print(
+        "Stride: input pixels between neighbouring outputs; RF: receptive field in input "
+        "pixels (main path)."
+    )
 
 
 # Row marks (``netinspect watch``: what changed since the previous run) and their style.
@@ -94,67 +231,34 @@ def render_table(
     (``◀ changed``) and highlighted (``MARK_STYLES``)."""
     marks = marks or {}
     buffer = StringIO()
+    report = printable_records(report)
     title = f"{report.model.name} ({report.model.class_name})"
     caption = f"input {inputs_text(report)} · device {report.device}"
-    table = Table(
-        title=title,
-        caption=caption,
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        padding=(0, 1),
-        # One space between columns, not two: the shapes fit in 80 columns.
-        collapse_padding=True,
-        expand=False,
-    )
     flat_index = report.flatten.layer_index if report.flatten else None
     error_index = report.error.layer_index if report.error else None
-    rows: list[tuple[list[str | Text], str]] = []
     base_depth = min((layer.depth for layer in report.layers), default=0)
-    for layer in report.layers:
-        label = Text("  " * (layer.depth - base_depth) + short_name(layer))
-        style = ""
-        if layer.index == flat_index:
-            label.append(" ◀ flatten", style="bold")
-            style = "bold yellow"
-        mark = marks.get(layer.index)
-        if mark is not None:
-            label.append(f" ◀ {mark}", style="bold")
-            style = MARK_STYLES.get(mark, "bold")
-        if layer.index == error_index:
-            label.append("  ✖ failed here", style="bold")
-            style = "bold red"
-        elif layer.kind == "function":
-            style = style or "cyan"
-        cells: list[str | Text] = [str(layer.index), label, layer.type]
-        cells += column_cells(
-            layer, options.columns, shape_sep=",", failed=layer.index == error_index
-        )
-        rows.append((cells, style))
-    needed = _add_columns(table, options, rows)
-    # Numbers are never cropped: when even the narrowest layout is wider than the terminal,
-    # render it wider and let the terminal wrap the lines.
+    rows = [
+        _row(layer, options, base_depth, marks, flat_index, error_index) for layer in report.layers
+    ]
+    headers = ["#", "Layer", "Type"] + [h for c in options.columns for h in _DATA_HEADERS[c]]
+    padding, widths, needed = _layout(options, headers, rows)
+    table = _main_table(title, caption, padding)
+    _add_columns(table, headers, widths)
+    # Nothing is ever split: when even the narrowest layout is wider than the terminal, render
+    # it wider and let the terminal wrap the lines.
     console = make_console(buffer, replace(options, width=max(options.width, needed)))
-    for cells, style in rows:
-        table.add_row(*cells, style=style)
+    for cells, indent, style in rows:
+        folded = [
+            cell if isinstance(cell, str) else fold(cell, col.width or 0, indent if i == 1 else "")
+            for i, (cell, col) in enumerate(zip(cells, table.columns, strict=True))
+        ]
+        table.add_row(*folded, style=style)
     console.print(table)
     if has_data_dependent_shapes(report):
         console.print(DATA_DEPENDENT_LEGEND)
 
     if report.explanations is not None:
-        arithmetic = Table(
-            title="Shape arithmetic", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1)
-        )
-        arithmetic.add_column("#", justify="right", style="dim", no_wrap=True)
-        arithmetic.add_column("Layer", overflow="fold", min_width=8)
-        arithmetic.add_column("Arithmetic", overflow="fold", min_width=20)
-        arithmetic.add_column("Stride", justify="right", no_wrap=True)
-        arithmetic.add_column("RF", justify="right", no_wrap=True)
-        for row in explanation_rows(report):
-            arithmetic.add_row(*row)
-        console.print(arithmetic)
-        console.print(
-            "Stride: input pixels between neighbouring outputs; RF: receptive field in input pixels (main path)."
-        )
+        _print_explanations(console, report, options.width)
 
     if report.error is not None:
         console.print(Text("Forward pass failed", style="bold red"))

@@ -26,14 +26,29 @@ def has_data_dependent_shapes(report: InspectionReport) -> bool:
     return bool(report.data_dependent_outputs) or any(r.data_dependent for r in report.layers)
 
 
+def shape_parts(
+    shapes: Sequence[Shape], limit: int = 3, sep: str = ", ", *, mark: str = ""
+) -> list[str]:
+    """Every tensor leaf's shape; past ``limit`` leaves, the count of the rest (``+2 more``)."""
+    if not shapes:
+        return ["-"]
+    parts = [mark + fmt_shape(s, sep) for s in shapes[:limit]]
+    if len(shapes) > limit:
+        parts.append(f"+{len(shapes) - limit} more")
+    return parts
+
+
 def fmt_shapes(shapes: Sequence[Shape], limit: int = 3, sep: str = ", ", *, mark: str = "") -> str:
     """Every tensor leaf's shape; past ``limit`` leaves, the count of the rest."""
-    if not shapes:
-        return "-"
-    shown = " ".join(mark + fmt_shape(s, sep) for s in shapes[:limit])
-    if len(shapes) > limit:
-        shown += f" +{len(shapes) - limit} more"
-    return shown
+    return " ".join(shape_parts(shapes, limit, sep, mark=mark))
+
+
+def clip(text: str, limit: int = 300) -> str:
+    """At most ``limit`` characters of a value from outside (an exception's text can run to
+    megabytes; the table shows one readable line of it)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
 
 
 def fmt_int(n: int) -> str:
@@ -95,19 +110,27 @@ def cost_lines(
     ]
 
 
-def short_name(layer: LayerRecord) -> str:
+def label_parts(layer: LayerRecord) -> tuple[str, list[str]]:
+    """A row's short name (the last part of its dotted name, ``flatten()`` for an op) and the
+    marks after it (``#2`` for a second call, ``× 3`` for a collapsed repeat)."""
     if layer.kind == "function":
         op = layer.name.rsplit(".", 1)[-1] if layer.parent else layer.name
-        label = f"{op}()"
+        name = f"{op}()"
     elif not layer.name:
-        label = "(root)"
+        name = "(root)"
     else:
-        label = layer.name.rsplit(".", 1)[-1]
+        name = layer.name.rsplit(".", 1)[-1]
+    marks = []
     if layer.call_index:
-        label += f" #{layer.call_index + 1}"
+        marks.append(f"#{layer.call_index + 1}")
     if layer.repeat > 1:
-        label += f" × {layer.repeat}"
-    return label
+        marks.append(f"× {layer.repeat}")
+    return name, marks
+
+
+def short_name(layer: LayerRecord) -> str:
+    name, marks = label_parts(layer)
+    return " ".join([name, *marks])
 
 
 def flatten_summary(point: FlattenPoint) -> list[str]:
@@ -188,11 +211,11 @@ def failure_lines(error: ErrorRecord) -> list[tuple[str, str]]:
     if error.input_shapes:
         rows.append(("Input", fmt_shapes(error.input_shapes, limit=4)))
     if error.expected:
-        rows.append(("Expected", error.expected))
-    rows.append(("Problem", error.message))
+        rows.append(("Expected", clip(error.expected, 1000)))
+    rows.append(("Problem", clip(error.message, 1000)))
     if error.hint:
-        rows.append(("Hint", error.hint))
-    first = (error.exception_message.strip().splitlines() or [""])[0]
+        rows.append(("Hint", clip(error.hint, 1000)))
+    first = clip((error.exception_message.strip().splitlines() or [""])[0])
     rows.append(
         ("torch said", f"{error.exception_type}: {first}" if first else error.exception_type)
     )
