@@ -84,11 +84,15 @@ class CallCapture:
         *,
         record_ops: bool = True,
         is_data_dependent: Callable[[torch.Tensor], bool] | None = None,
+        count_costs: bool = True,
     ) -> None:
         self.model = model
         self.record_ops = record_ops
         # Whether a tensor's shape came from values (``MetaBridge.is_data_dependent``).
         self.is_data_dependent = is_data_dependent
+        # Off for the symbolic pass: FLOPs and activation bytes of symbolic shapes would be
+        # expressions (costly to build, and a formula that branches on a size adds guards).
+        self.count_costs = count_costs
         self.rows: list[RowBuilder] = []
         self.failure: FailedCall | None = None
         self._names: dict[int, str] = {}
@@ -154,8 +158,9 @@ class CallCapture:
             if self.record_ops:
                 self._mode = _OpMode(self)
                 self._mode.__enter__()  # type: ignore[no-untyped-call]  # torch's modes are untyped
-            self._cost_mode = CostMode(self._charge, self._note_uncounted)
-            self._cost_mode.__enter__()  # type: ignore[no-untyped-call]  # torch's modes are untyped
+            if self.count_costs:
+                self._cost_mode = CostMode(self._charge, self._note_uncounted)
+                self._cost_mode.__enter__()  # type: ignore[no-untyped-call]  # torch's modes are untyped
         except BaseException:
             self._cleanup()
             raise
@@ -221,6 +226,11 @@ class CallCapture:
     def _has_data_dependent_shape(self, leaves: list[torch.Tensor]) -> bool:
         check = self.is_data_dependent
         return check is not None and any(check(t) for t in leaves)
+
+    @property
+    def running_row(self) -> int | None:
+        """Index of the innermost row now running; None between rows."""
+        return self._active[-1].index if self._active else None
 
     def leave_row(self, row: RowBuilder) -> None:
         """Row ``row`` stopped running (normally or by raising)."""
@@ -306,7 +316,8 @@ class CallCapture:
             return
         leaves = tensor_leaves(output)
         row.output_shapes, row.output_dtypes = describe(leaves)
-        row.activation_bytes = self._new_output_bytes(leaves, input_roots)
+        if self.count_costs:
+            row.activation_bytes = self._new_output_bytes(leaves, input_roots)
         row.data_dependent = self._has_data_dependent_shape(leaves)
         self.flow.note_outputs(row.index, leaves)
         row.is_finished = True
@@ -387,8 +398,9 @@ class CallCapture:
             self.rows.pop()
             self._call_counts[row.name] -= 1
             return
-        input_roots = {id(_storage_root(t)) for t in inputs}
-        row.activation_bytes = self._new_output_bytes(leaves, input_roots)
+        if self.count_costs:
+            input_roots = {id(_storage_root(t)) for t in inputs}
+            row.activation_bytes = self._new_output_bytes(leaves, input_roots)
         self.flow.note_outputs(row.index, leaves)
 
     def note_escape(self, exc: BaseException) -> None:
