@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from netinspect.analysis.intsets import contains
 from netinspect.errors import InputSpecError
 from netinspect.records import Progression, Shape, SymShape
 from netinspect.specs import InputSpec, TensorSpec, format_input_spec, int_shape, tensor_specs
@@ -359,3 +360,45 @@ def first_positions(specs: Sequence[InputSpec]) -> dict[str, int]:
                 if isinstance(d, str):
                     out.setdefault(d, i)
     return out
+
+
+def exact_bounds(
+    valid: Sequence[Progression], window: int
+) -> tuple[list[int], int | None, int | None, int | None]:
+    """(accepted sizes in 1..window, minimum, maximum or None, step or None) of an exact set."""
+    accepted = [x for x in range(1, window + 1) if contains(valid, x)]
+    minimum = valid[0].start if valid else None
+    maximum = None
+    if valid and all(p.stop is not None for p in valid):
+        maximum = max(p.stop for p in valid if p.stop is not None)
+    return accepted, minimum, maximum, valid[0].step if len(valid) == 1 else None
+
+
+def probed_bounds(
+    accepted: Sequence[int], unbounded: bool
+) -> tuple[int | None, int | None, int | None]:
+    """(minimum, maximum or None, step or None) of sizes probed in a window."""
+    if not accepted:
+        return None, None, None
+    return accepted[0], None if unbounded else accepted[-1], find_step(accepted)
+
+
+def method_detail(
+    name: str,
+    symbolic_passes: int,
+    concrete_sizes: int,
+    unexplored_from: int | None,
+    probed_window: int | None,
+) -> str:
+    """``symbolic: 2 passes, concrete: 16 sizes``, and what was left to probing."""
+    text = f"symbolic: {symbolic_passes} pass{'es' if symbolic_passes != 1 else ''}"
+    if concrete_sizes:
+        text += f", concrete: {concrete_sizes} size{'s' if concrete_sizes != 1 else ''}"
+    if unexplored_from is not None:
+        text += f"; sizes from {unexplored_from} on not all explored"
+    if probed_window is not None:
+        text += (
+            f"; then probed 1 to {probed_window}: torch fixes {name} to a constant on a "
+            "symbolic pass (the model uses the size as a plain int), so each pass covers one size"
+        )
+    return text

@@ -90,9 +90,7 @@ class CallCapture:
         self.record_ops = record_ops
         # Whether a tensor's shape came from values (``MetaBridge.is_data_dependent``).
         self.is_data_dependent = is_data_dependent
-        # Off for the symbolic pass: FLOPs and activation bytes of symbolic shapes would be
-        # expressions (costly to build, and a formula that branches on a size adds guards).
-        self.count_costs = count_costs
+        self.count_costs = count_costs  # off on the symbolic pass (capture/symbolic.py)
         self.rows: list[RowBuilder] = []
         self.failure: FailedCall | None = None
         self._names: dict[int, str] = {}
@@ -211,7 +209,7 @@ class CallCapture:
         views of the call's inputs or of the model's weights, in-place results and tensors
         already credited to an inner row are not new memory."""
         total = 0
-        for t in outputs:
+        for t in outputs if self.count_costs else ():
             root = _storage_root(t)
             key = id(root)
             if key in input_roots or key in self._weight_ids:
@@ -226,11 +224,6 @@ class CallCapture:
     def _has_data_dependent_shape(self, leaves: list[torch.Tensor]) -> bool:
         check = self.is_data_dependent
         return check is not None and any(check(t) for t in leaves)
-
-    @property
-    def running_row(self) -> int | None:
-        """Index of the innermost row now running; None between rows."""
-        return self._active[-1].index if self._active else None
 
     def leave_row(self, row: RowBuilder) -> None:
         """Row ``row`` stopped running (normally or by raising)."""
@@ -316,8 +309,7 @@ class CallCapture:
             return
         leaves = tensor_leaves(output)
         row.output_shapes, row.output_dtypes = describe(leaves)
-        if self.count_costs:
-            row.activation_bytes = self._new_output_bytes(leaves, input_roots)
+        row.activation_bytes = self._new_output_bytes(leaves, input_roots)
         row.data_dependent = self._has_data_dependent_shape(leaves)
         self.flow.note_outputs(row.index, leaves)
         row.is_finished = True
@@ -398,9 +390,8 @@ class CallCapture:
             self.rows.pop()
             self._call_counts[row.name] -= 1
             return
-        if self.count_costs:
-            input_roots = {id(_storage_root(t)) for t in inputs}
-            row.activation_bytes = self._new_output_bytes(leaves, input_roots)
+        input_roots = {id(_storage_root(t)) for t in inputs}
+        row.activation_bytes = self._new_output_bytes(leaves, input_roots)
         self.flow.note_outputs(row.index, leaves)
 
     def note_escape(self, exc: BaseException) -> None:

@@ -142,6 +142,15 @@ def _plain(expr: Any, names: Mapping[sympy.Symbol, sympy.Symbol]) -> sympy.Basic
     return expr.func(*args)
 
 
+def _running_row(capture: CallCapture | None) -> int | None:
+    """The innermost row still running: rows open in pre-order and close in reverse, so it is
+    the last row not yet finished."""
+    for row in reversed(capture.rows if capture is not None else ()):
+        if not row.is_finished:
+            return row.index
+    return None
+
+
 def _no_stack_summary(is_debug: bool = False, framework_loc: str | None = None) -> Any:
     from torch._guards import SLoc
 
@@ -238,7 +247,7 @@ def run_symbolic_pass(
             sizes[name] = int(sym)
 
     capture: CallCapture | None = None
-    log = _GuardLog(lambda: capture.running_row if capture is not None else None)
+    log = _GuardLog(lambda: _running_row(capture))
     env.guards = log
     fake_mode = FakeTensorMode(shape_env=env, allow_non_fake_inputs=True)
     result = SymbolicPass(

@@ -57,7 +57,7 @@ from netinspect.sources.resolve import resolve_target
 from netinspect.sources.target import ModelTarget
 from netinspect.sources.tree import make_recursion_room, restoring_recursion_limit
 from netinspect.sources.weights import load_weights
-from netinspect.specs import FLOAT_DTYPES, InputSpec, is_symbolic, parse_input_specs
+from netinspect.specs import FLOAT_DTYPES, InputSpec, parse_input_specs
 
 _REAL_FLOATS = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
@@ -74,7 +74,7 @@ def resolve_request(
     hints: Mapping[str, int] | None = None,
 ) -> Request:
     """Step 1: resolve the target, choose the device, parse the dtype and the input specs
-    (named dims get their hints here: the ordinary pass runs at the hints)."""
+    (named dims bound to their hints: the ordinary pass runs at the hints)."""
     dtype_str = None
     if dtype is not None:
         dtype_str = dtype_name(dtype) if isinstance(dtype, torch.dtype) else parse_dtype_arg(dtype)
@@ -105,13 +105,7 @@ def resolve_request(
         if is_auto and target.auto_device:
             dev = torch.device(target.auto_device)
             notes.append(f"inspected on {dev}: {target.auto_device_reason}")
-    specs = _input_specs(target, inputs, model)
-    bound = None
-    if specs is not None and is_symbolic(specs):
-        bound = bind_inputs(specs, hints, target.default_inputs)
-        specs = bound.concrete
-    elif hints:
-        raise UsageError("--hint needs an --input with named dims, e.g. --input 1x3xHxW")
+    specs, bound = bind_inputs(_input_specs(target, inputs, model), hints, target.default_inputs)
     float_dtype = (
         _torch_dtype(dtype_str) if dtype_str else
         (_module_float_dtype(model) if model is not None else torch.float32)
@@ -380,14 +374,12 @@ def inspect_model(
     """Inspect a model: a torchvision name, ``file.py:Name``, ``pkg.mod:Name``, a YAML config
     path, or an ``nn.Module`` (left exactly as it was).
 
-    ``inputs``: spec strings as on the CLI (``["1x3x224x224"]``), or real tensors: a tensor,
-    a sequence of tensors (positional) or a dict (keyword). ``device``: "auto" (meta, with a
-    cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the shape arithmetic
-    (``analysis.explain.explain_report``). Named dims (``["Bx3xHxW"]``) add every shape as a
-    formula, the conditions torch needed and the exact sizes per name (``report.symbolic``);
-    ``hints`` sets their sizes for the pass (``{"H": 224}``), by default from the model's
-    default input. Raises ``ForwardFailed`` (with the partial report) when the model raises,
-    and ``UsageError`` subclasses for bad requests.
+    ``inputs``: spec strings as on the CLI (``["1x3x224x224"]``; named dims ``["Bx3xHxW"]``
+    add formulas and conditions, ``report.symbolic``, at ``hints`` such as ``{"H": 224}``), or
+    real tensors: a tensor, a sequence of tensors (positional) or a dict (keyword). ``device``:
+    "auto" (meta, with a cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the
+    shape arithmetic (``analysis.explain.explain_report``). Raises ``ForwardFailed`` (with the
+    partial report) when the model raises, and ``UsageError`` subclasses for bad requests.
     """
     if isinstance(model_or_name, os.PathLike):
         model_or_name = os.fspath(model_or_name)
@@ -407,8 +399,7 @@ def inspect_model(
     model, prepared, result = run_with_fallback(request, model)
     report = assemble_report(request, model, prepared, result)
     if request.symbolic is not None and result.exception is None:
-        extra = {**request.target.default_args, **request.forward_args}
-        report = add_symbolic(report, model, request.symbolic, request.float_dtype, extra)
+        report = add_symbolic(report, model, request)
     if result.exception is not None:
         report = confirm_min_input(
             request, report, lambda trial: capture_pass(model, prepare_for(trial, META), PLAN_META)

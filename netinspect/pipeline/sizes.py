@@ -4,8 +4,8 @@ One symbolic pass at the hints gives the conditions along the hints' branch; sol
 a set of sizes where the model runs exactly like at the hint (``analysis.guards``). Sizes
 outside it either fail or take another branch (torch specialises size 1, and a ``≠`` guard
 is a decision on a size), so they are explored: a few sizes left over are run one by one on
-the meta device (a concrete pass each), and an infinite remainder gets another symbolic pass
-with only that dim symbolic, its hint the smallest size not yet covered. Each pass covers a
+the meta device (a concrete pass each), and a longer remainder gets another symbolic pass
+with only that dim symbolic, its hint the size nearest the hint not yet covered. Each pass covers a
 whole region, its hint included, so the exploration ends; a pass that fails covers the sizes
 failing the same way. Probing (``pipeline.probe.probe_sizes``) stays as the fallback when
 the symbolic pass cannot run at all (data-dependent ops, detection models).
@@ -13,6 +13,7 @@ the symbolic pass cannot run at all (data-dependent ops, detection models).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,12 +25,14 @@ from netinspect.analysis.intsets import contains, first_missing, missing, neares
 from netinspect.analysis.sizes import (
     DimSizes,
     SizesReport,
-    find_step,
+    exact_bounds,
     first_positions,
     fixed_by,
     infer_accepted,
+    method_detail,
     name_free_dims,
     outputs_at,
+    probed_bounds,
     runs,
     scan_dim,
     summarize,
@@ -109,43 +112,32 @@ def find_sizes(
         )
     specs = parse_input_specs(texts)
     if dim_names(specs):
-        from netinspect.pipeline.symbolic import bind_inputs
+        from netinspect.pipeline.symbolic import bind_hint_values
 
-        bound = bind_inputs(specs, hints, target.default_inputs)
+        bound = bind_hint_values(specs, hints, target.default_inputs)
         named, given = specs, bound.hints
         linked = tuple(k for k, s in enumerate(specs) if dim_names([s]))
     else:
         if hints:
             raise UsageError("--hint needs an --input with named dims, e.g. --input 1x3xHxW")
         named, given, linked = name_free_dims(specs, vary)
-    concrete = bind_hints(named, given)
-    if method == "probe":
+    texts = [format_input_spec(s) for s in bind_hints(named, given)]
+
+    def probe() -> SizesReport:
         return probe_sizes(
-            model_name,
-            [format_input_spec(s) for s in concrete],
-            up_to=up_to,
-            allow_import=allow_import,
-            vary=vary,
-            progress=progress,
+            model_name, texts, up_to=up_to, allow_import=allow_import, vary=vary, progress=progress
         )
+
+    if method == "probe":
+        return probe()
     explorer = _Explorer(target, named, given, progress)
     main = explorer.symbolic(given)
-    if main.is_limitation:
-        reason = f"{type(main.exception).__name__}: {first_line(main.exception)[:160]}"
-        if method == "symbolic":
-            raise UsageError(f"the symbolic pass cannot run {target.name}: {reason}")
-        report = probe_sizes(
-            model_name,
-            [format_input_spec(s) for s in concrete],
-            up_to=up_to,
-            allow_import=allow_import,
-            vary=vary,
-            progress=progress,
-        )
-        from dataclasses import replace
-
-        return replace(report, fallback=f"the symbolic pass could not run: {reason}")
-    return explorer.report(main, linked, up_to, start)
+    if not main.is_limitation:
+        return explorer.report(main, linked, up_to, start)
+    reason = f"{type(main.exception).__name__}: {first_line(main.exception)[:160]}"
+    if method == "symbolic":
+        raise UsageError(f"the symbolic pass cannot run {target.name}: {reason}")
+    return dataclasses.replace(probe(), fallback=f"the symbolic pass could not run: {reason}")
 
 
 class _Explorer:
@@ -368,18 +360,11 @@ class _Explorer:
         window = up_to or max(2 * d.hint, 64)
         if d.probed is not None:
             window, accepted_in_window, unbounded = d.probed
-            minimum = accepted_in_window[0] if accepted_in_window else None
-            maximum = None if unbounded or not accepted_in_window else accepted_in_window[-1]
-            step = find_step(accepted_in_window) if accepted_in_window else None
+            minimum, maximum, step = probed_bounds(accepted_in_window, unbounded)
             valid = None
         else:
             assert valid is not None
-            accepted_in_window = [x for x in range(1, window + 1) if contains(valid, x)]
-            minimum = valid[0].start if valid else None
-            maximum = None
-            if valid and all(p.stop is not None for p in valid):
-                maximum = max(p.stop for p in valid if p.stop is not None)
-            step = valid[0].step if len(valid) == 1 else None
+            accepted_in_window, minimum, maximum, step = exact_bounds(valid, window)
         depends = any(d.name in names_in(dim) for shape in main.outputs for dim in shape)
         samples = []
         for n in sorted({d.hint} | ({minimum} if minimum is not None else set())):
@@ -396,16 +381,13 @@ class _Explorer:
             self._failure({**self.hints, d.name: minimum - 1}) if minimum and minimum > 1 else None
         )
         above = self._failure({**self.hints, d.name: maximum + 1}) if maximum is not None else None
-        detail = f"symbolic: {d.symbolic_passes} pass{'es' if d.symbolic_passes != 1 else ''}"
-        if d.concrete_sizes:
-            detail += f", concrete: {d.concrete_sizes} size{'s' if d.concrete_sizes != 1 else ''}"
-        if d.unresolved:
-            detail += f"; sizes from {first_missing(d.covered())} on not all explored"
-        if d.probed is not None:
-            detail += (
-                f"; then probed 1 to {window}: torch fixes {d.name} to a constant on a symbolic "
-                "pass (the model uses the size as a plain int), so each pass covers one size"
-            )
+        detail = method_detail(
+            d.name,
+            d.symbolic_passes,
+            d.concrete_sizes,
+            first_missing(d.covered()) if d.unresolved else None,
+            window if d.probed is not None else None,
+        )
         return DimSizes(
             dim=position,
             label=d.name,

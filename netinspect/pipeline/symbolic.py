@@ -3,17 +3,18 @@ its formulas and conditions to the report (``--input Bx3xHxW``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-import torch
 from torch import nn
 
 from netinspect.errors import UsageError
 from netinspect.records import InspectionReport
 from netinspect.specs import InputSpec, bind_hints, default_hints, dim_names, parse_input_specs
+
+if TYPE_CHECKING:
+    from netinspect.pipeline.request import Request
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ class BoundInputs:
     hint_sources: dict[str, str]
 
 
-def bind_inputs(
+def bind_hint_values(
     specs: tuple[InputSpec, ...],
     hints: Mapping[str, int] | None,
     default_inputs: tuple[str, ...] | list[str] | None,
@@ -53,22 +54,34 @@ def bind_inputs(
     return BoundInputs(specs, bind_hints(specs, chosen), chosen, sources)
 
 
-def add_symbolic(
-    report: InspectionReport,
-    model: nn.Module,
-    bound: BoundInputs,
-    float_dtype: torch.dtype,
-    extra_kwargs: Mapping[str, Any],
-) -> InspectionReport:
+def bind_inputs(
+    specs: tuple[InputSpec, ...] | None,
+    hints: Mapping[str, int] | None,
+    default_inputs: tuple[str, ...] | list[str] | None,
+) -> tuple[tuple[InputSpec, ...] | None, BoundInputs | None]:
+    """The specs the ordinary pass runs (named dims at their hints), and the binding; the
+    specs unchanged and None without named dims."""
+    if specs is not None and dim_names(specs):
+        bound = bind_hint_values(specs, hints, default_inputs)
+        return bound.concrete, bound
+    if hints:
+        raise UsageError("--hint needs an --input with named dims, e.g. --input 1x3xHxW")
+    return specs, None
+
+
+def add_symbolic(report: InspectionReport, model: nn.Module, request: Request) -> InspectionReport:
     """The report with formulas per row, the conditions torch needed and the exact sizes per
     name; when the symbolic pass cannot run, the report says why and keeps its numbers."""
     from netinspect.analysis.symbolic import attach_symbolic
     from netinspect.capture.symbolic import run_symbolic_pass
 
-    start = time.perf_counter()
+    bound = request.symbolic
+    assert bound is not None
     sym = run_symbolic_pass(
-        model, bound.symbolic, bound.hints, float_dtype=float_dtype, extra_kwargs=extra_kwargs
+        model,
+        bound.symbolic,
+        bound.hints,
+        float_dtype=request.float_dtype,
+        extra_kwargs={**request.target.default_args, **request.forward_args},
     )
-    report = attach_symbolic(report, sym, bound.symbolic, bound.hint_sources)
-    del start
-    return report
+    return attach_symbolic(report, sym, bound.symbolic, bound.hint_sources)
