@@ -4,8 +4,10 @@
 
 Each measurement runs in a fresh subprocess that imports everything first (torch, torchvision,
 sympy, torch's fake-tensor and symbolic-shape modules, netinspect), so the time is the work
-beyond imports; torch's first-use warm-up of the symbolic machinery is part of that work. All
-rows come from one run of this script: compare the ratio, not absolute times (shared machine).
+beyond imports; torch's first-use warm-up of the symbolic machinery is part of that work. Both
+wall-clock and CPU seconds (time.process_time) are shown: on a shared, oversubscribed machine
+the CPU time is what the run itself cost. All rows come from one run of this script: compare
+ratios, not absolute times.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sympy, torch, torchvision
 import torch._subclasses.fake_tensor, torch.fx.experimental.symbolic_shapes
 import netinspect.pipeline.run, netinspect.pipeline.sizes, netinspect.pipeline.probe
 job, name, spec = sys.argv[1], sys.argv[2], sys.argv[3].split(";")
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 if job == "inspect":
     report = netinspect.pipeline.run.inspect_model(name, spec)
     what = "" if report.symbolic is None else report.symbolic.symbols[-1].valid_text
@@ -29,8 +31,8 @@ else:
     method = "probe" if job == "probe" else "symbolic"
     report = netinspect.pipeline.sizes.find_sizes(name, spec, method=method)
     what = report.summary
-elapsed = time.perf_counter() - t0
-print(json.dumps({"seconds": elapsed, "result": what, "passes": getattr(report, "probes", 0)}))
+elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "result": what, "passes": getattr(report, "probes", 0)}))
 """
 
 
@@ -56,21 +58,26 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"## `sizes {args.sizes_model}`: symbolic passes against probing\n")
-    print("| method | seconds | passes | answer |")
-    print("|---|---:|---:|---|")
+    print("| method | wall s | CPU s | passes | answer |")
+    print("|---|---:|---:|---:|---|")
     symbolic = run_worker("symbolic", args.sizes_model, args.sizes_input)
     probed = run_worker("probe", args.sizes_model, args.sizes_input)
     for label, row in (("symbolic", symbolic), ("probing", probed)):
         if "error" in row:
-            print(f"| {label} | | | {row['error']} |")
+            print(f"| {label} | | | | {row['error']} |")
         else:
-            print(f"| {label} | {row['seconds']:.2f} | {row['passes']} | {row['result']} |")
+            print(
+                f"| {label} | {row['seconds']:.2f} | {row['cpu']:.2f} | {row['passes']} "
+                f"| {row['result']} |"
+            )
     if "error" not in symbolic and "error" not in probed:
-        ratio = float(probed["seconds"]) / float(symbolic["seconds"])  # type: ignore[arg-type]
-        print(f"\nsymbolic is {ratio:.1f}x faster than probing")
+        wall = float(probed["seconds"]) / float(symbolic["seconds"])  # type: ignore[arg-type]
+        cpu = float(probed["cpu"]) / float(symbolic["cpu"])  # type: ignore[arg-type]
+        print(f"\nsymbolic is {wall:.1f}x faster than probing (wall), {cpu:.1f}x (CPU)")
 
     print("\n## Symbolic inspection (time after imports)\n")
-    print("| model | plain `1x3x224x224` s | `1x3xHxW` s | `Bx3xHxW` s | H (Bx3xHxW) |")
+    print("Seconds as wall / CPU.\n")
+    print("| model | plain `1x3x224x224` | `1x3xHxW` | `Bx3xHxW` | H (Bx3xHxW) |")
     print("|---|---:|---:|---:|---|")
     for name in args.models.split(","):
         plain = run_worker("inspect", name, "1x3x224x224")
@@ -78,7 +85,9 @@ def main() -> None:
         batch = run_worker("inspect", name, "Bx3xHxW")
         cells = []
         for row in (plain, fixed_batch, batch):
-            cells.append(str(row["error"]) if "error" in row else f"{row['seconds']:.2f}")
+            cells.append(
+                str(row["error"]) if "error" in row else f"{row['seconds']:.2f} / {row['cpu']:.2f}"
+            )
         print(f"| {name} | {' | '.join(cells)} | {batch.get('result', '')} |")
 
 

@@ -252,12 +252,14 @@ def test_sizes_are_exact_and_symbolic(target: str, expected: str) -> None:
 
 @pytest.mark.slow  # 64 concrete passes of resnet18 besides the symbolic one
 def test_sizes_resnet18_covers_the_size_one_branch() -> None:
-    # The symbolic pass covers H ≥ 33; sizes 1 to 32 take torch's size-1 branches and are
-    # run one by one: resnet18 accepts every H ≥ 1 in eval mode.
+    # The main symbolic pass covers H ≥ 33; sizes 1 to 32 take torch's size-1 branches and
+    # are explored (more passes, the last few sizes one by one): resnet18 accepts every H ≥ 1
+    # in eval mode.
     report = find_sizes("resnet18", "1x3xHxW")
     h = report.dims[0]
     assert h.valid == (P(1, 1, None),)
-    assert h.method_detail == "symbolic: 1 pass, concrete: 32 sizes"
+    assert h.method_detail is not None and h.method_detail.startswith("symbolic:")
+    assert "concrete:" in h.method_detail
 
 
 @pytest.mark.slow
