@@ -28,7 +28,18 @@ InputOption = Annotated[
         "-i",
         metavar="SPEC",
         help="Input spec, repeatable: 1x3x224x224, 1,3,224,224, 1x128:int64, text=1x10, "
-        "[3x224x224,3x200x300] (a list input). Default: the model's usual input.",
+        "[3x224x224,3x200x300] (a list input). A name makes a dim symbolic: Bx3xHxW shows "
+        "every shape as a formula of B, H, W. Default: the model's usual input.",
+    ),
+]
+HintOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--hint",
+        metavar="NAME=SIZE",
+        help="The size a named --input dim takes on the pass, repeatable: --hint H=224 "
+        "(or H=224,W=320). Default: the model's default input there, else batch 2, "
+        "spatial 224, length 128.",
     ),
 ]
 DeviceOption = Annotated[
@@ -195,6 +206,7 @@ def inspect_command(
         ),
     ],
     inputs: InputOption = None,
+    hint: HintOption = None,
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
     depth: DepthOption = None,
@@ -211,10 +223,11 @@ def inspect_command(
 ) -> None:
     """Inspect MODEL: per-layer shapes and params, the flatten point, totals."""
     with handle_errors(debug):
-        from netinspect.specs import parse_forward_args
+        from netinspect.specs import parse_forward_args, parse_hints
 
-        # Before importing torch: a malformed --arg costs nothing.
+        # Before importing torch: a malformed --arg or --hint costs nothing.
         kwargs = parse_forward_args(forward_args or [])
+        hints = parse_hints(hint or [])
 
         from netinspect.analysis.layers import collapse_repeats, fold_to_depth
         from netinspect.errors import ForwardFailed
@@ -235,6 +248,7 @@ def inspect_command(
                 weights=str(weights) if weights else None,
                 allow_import=tuple(allow_import or ()),
                 forward_args=kwargs,
+                hints=hints or None,
             )
         except ForwardFailed as exc:
             report = exc.report

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from .app import EXIT_FORWARD_FAILED, DebugOption, app, eprint, handle_errors
-from .inspect_cmd import AllowImportOption
+from .inspect_cmd import AllowImportOption, HintOption
 
 
 class SizesFormat(str, Enum):
@@ -22,6 +22,12 @@ class SizesFormat(str, Enum):
 class Vary(str, Enum):
     all = "all"
     first = "first"
+
+
+class Method(str, Enum):
+    auto = "auto"
+    symbolic = "symbolic"
+    probe = "probe"
 
 
 # Off a terminal (a CI log), a long run says how far it got this often, in seconds.
@@ -71,16 +77,27 @@ def sizes_command(
             "--input",
             "-i",
             metavar="SPEC",
-            help="The input whose free dims are varied, e.g. 1x3x224x224; repeat it for a "
-            "model with several inputs (the first is varied).",
+            help="The input and its free dims: 1x3xHxW names them (each name is varied; the "
+            "same name in several inputs moves together). A plain 1x3x224x224 varies H and W "
+            "of the first input. Repeat it for a model with several inputs.",
         ),
     ] = None,
+    hint: HintOption = None,
+    method: Annotated[
+        Method,
+        typer.Option(
+            "--method",
+            help="auto: exact sets from symbolic passes, probing when the symbolic pass cannot "
+            "run; symbolic: never probe; probe: try sizes one by one (the earlier method).",
+        ),
+    ] = Method.auto,
     up_to: Annotated[
         Optional[int],
         typer.Option(
             "--up-to",
             min=1,
-            help="Probe each dim from 1 to N, at most 100,000 (default: 2x the given size, ≥ 64).",
+            help="Probing: try each dim from 1 to N, at most 100,000 (default: 2x the given "
+            "size, ≥ 64); the symbolic method lists accepted runs up to N.",
         ),
     ] = None,
     vary: Annotated[
@@ -97,19 +114,25 @@ def sizes_command(
     allow_import: AllowImportOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Find the input sizes MODEL accepts: per free dim the minimum, the maximum if bounded,
-    the step, and whether the output shape depends on it (meta device, eval mode)."""
+    """Find the input sizes MODEL accepts, exactly: per free dim the minimum, the maximum if
+    bounded, the step, and whether the output shape depends on it (meta device, eval mode)."""
     with handle_errors(debug):
-        from netinspect.pipeline.probe import probe_sizes
+        from netinspect.specs import parse_hints
+
+        hints = parse_hints(hint or [])
+
+        from netinspect.pipeline.sizes import find_sizes
         from netinspect.render.sizes_format import render_sizes_json, render_sizes_text
 
         with _progress() as progress:
-            report = probe_sizes(
+            report = find_sizes(
                 model,
                 input_spec,
+                hints=hints or None,
                 up_to=up_to,
                 allow_import=tuple(allow_import or ()),
                 vary=vary.value,
+                method=method.value,
                 progress=progress,
             )
         match fmt:

@@ -6,6 +6,7 @@ from typing import Any
 
 from netinspect.records import (
     SCHEMA_VERSION,
+    ConditionRecord,
     ErrorRecord,
     FlattenConsumer,
     FlattenPoint,
@@ -14,8 +15,13 @@ from netinspect.records import (
     InspectionReport,
     LayerRecord,
     ModelInfo,
+    Progression,
     Shape,
     ShapeExplanation,
+    SymbolicFlatten,
+    SymbolicReport,
+    SymbolRecord,
+    SymShape,
     Totals,
 )
 
@@ -58,6 +64,8 @@ def layer_from_dict(d: dict[str, Any]) -> LayerRecord:
         inputs_from=None
         if d.get("inputs_from") is None
         else tuple(_input_source(s) for s in d["inputs_from"]),
+        input_shapes_symbolic=_sym_shapes(d.get("input_shapes_symbolic")),
+        output_shapes_symbolic=_sym_shapes(d.get("output_shapes_symbolic")),
     )
 
 
@@ -76,6 +84,59 @@ def _consumer_from_dict(c: dict[str, Any]) -> FlattenConsumer:
         expected_in_features=c.get("expected_in_features"),
         matches=c.get("matches"),
         from_layer_index=None if source is None else int(source),
+    )
+
+
+def _sym_shapes(values: Any) -> tuple[SymShape, ...] | None:
+    if values is None:
+        return None
+    return tuple(tuple(str(x) for x in shape) for shape in values)
+
+
+def symbolic_from_dict(d: dict[str, Any]) -> SymbolicReport:
+    flat = d.get("flatten")
+    return SymbolicReport(
+        symbols=tuple(
+            SymbolRecord(
+                name=str(s["name"]),
+                hint=int(s["hint"]),
+                hint_source=str(s.get("hint_source", "")),
+                positions=tuple(s.get("positions", ())),
+                valid=tuple(
+                    Progression(int(p["start"]), int(p["step"]), p.get("stop"))
+                    for p in s.get("valid", ())
+                ),
+                valid_text=str(s.get("valid_text", "")),
+                range_lower=int((s.get("range") or [1, None])[0]),
+                range_upper=(s.get("range") or [1, None])[1],
+                specialised=s.get("specialised"),
+            )
+            for s in d.get("symbols", ())
+        ),
+        conditions=tuple(
+            ConditionRecord(
+                expression=str(c["expression"]),
+                symbols=tuple(c.get("symbols", ())),
+                layer_index=c.get("layer_index"),
+                source=c.get("source"),
+                is_binding=bool(c.get("binding", True)),
+            )
+            for c in d.get("conditions", ())
+        ),
+        outputs=_sym_shapes(d.get("outputs")) or (),
+        flatten=None
+        if flat is None
+        else SymbolicFlatten(
+            flattened_dims=tuple(str(x) for x in flat["flattened_dims"]),
+            features=str(flat["features"]),
+            depends_on=tuple(flat.get("depends_on", ())),
+            consumer_condition=flat.get("consumer_condition"),
+            consumer_valid=tuple(
+                (str(k), str(v)) for k, v in (flat.get("consumer_valid") or {}).items()
+            ),
+        ),
+        notes=tuple(d.get("notes", ())),
+        error=d.get("error"),
     )
 
 
@@ -134,6 +195,12 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
                 if x.get("receptive_field") is None
                 else tuple(float(v) for v in x["receptive_field"]),
                 warnings=tuple(x.get("warnings", ())),
+                cumulative_stride_symbolic=None
+                if x.get("cumulative_stride_symbolic") is None
+                else tuple(x["cumulative_stride_symbolic"]),
+                receptive_field_symbolic=None
+                if x.get("receptive_field_symbolic") is None
+                else tuple(x["receptive_field_symbolic"]),
             )
             for x in explain
         )
@@ -150,7 +217,14 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
         device=str(d["device"]),
         dtype=str(d["dtype"]),
         inputs=tuple(
-            InputRecord(name=i["name"], shape=_shape_tuple(i["shape"]), dtype=i["dtype"])
+            InputRecord(
+                name=i["name"],
+                shape=_shape_tuple(i["shape"]),
+                dtype=i["dtype"],
+                shape_symbolic=None
+                if i.get("shape_symbolic") is None
+                else tuple(str(x) for x in i["shape_symbolic"]),
+            )
             for i in d["inputs"]
         ),
         layers=tuple(layer_from_dict(x) for x in d["layers"]),
@@ -176,4 +250,5 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
         error=error,
         notes=tuple(d.get("notes", ())),
         environment=dict(d.get("environment", {})),
+        symbolic=None if d.get("symbolic") is None else symbolic_from_dict(d["symbolic"]),
     )

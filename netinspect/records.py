@@ -16,6 +16,9 @@ from netinspect.serialize import report_to_dict
 SCHEMA_VERSION = 1
 
 Shape = tuple[int, ...]
+# A shape on a symbolic pass: each dim an expression of the named dims in Python syntax
+# ("B", "512", "H//32", "(H - 1)//2 + 1"); ``netinspect.symexpr`` prints them as ⌊H/32⌋.
+SymShape = tuple[str, ...]
 LayerKind = Literal["module", "function"]
 # Where one input tensor of a row came from: the ``index`` of the row whose output it is (the
 # innermost, first row to produce it), or a marker: "input" (a model input), "param",
@@ -68,6 +71,19 @@ class LayerRecord:
     # not recorded (reports saved before it existed). After folding (``--depth``, collapsed
     # repeats) a producer that is hidden is replaced by the visible row that hides it.
     inputs_from: tuple[InputSource, ...] | None = None
+    # With named input dims (``--input Bx3xHxW``): the same shapes as expressions of them;
+    # None on a plain inspection.
+    input_shapes_symbolic: tuple[SymShape, ...] | None = None
+    output_shapes_symbolic: tuple[SymShape, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Progression:
+    """Sizes ``start, start + step, ...`` up to ``stop`` inclusive (None: without end)."""
+
+    start: int
+    step: int
+    stop: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +137,8 @@ class InputRecord:
     name: str
     shape: Shape
     dtype: str
+    # The spec's dims with their names (("B", "3", "H", "W")); None without named dims.
+    shape_symbolic: SymShape | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +193,74 @@ class ShapeExplanation:
     cumulative_stride: tuple[float, ...] | None = None
     receptive_field: tuple[float, ...] | None = None
     warnings: tuple[str, ...] = ()
+    # With named input dims: the same as expressions of them ("32·⌊H/32⌋/7"); a receptive
+    # field that depends on them only through an adaptive window is given at the hint
+    # ("212 at the hint").
+    cumulative_stride_symbolic: tuple[str, ...] | None = None
+    receptive_field_symbolic: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRecord:
+    """One named input dim on a symbolic pass."""
+
+    name: str
+    hint: int
+    # Where the hint came from: "--hint", "the default input 1x3x224x224", ...
+    hint_source: str
+    # Where the name appears: "input0[2]".
+    positions: tuple[str, ...]
+    # The sizes where every condition holds, the other names at their hints: exact, along
+    # the branch the hints took (``netinspect sizes`` explores the others).
+    valid: tuple[Progression, ...]
+    valid_text: str
+    # The range torch derived for the symbol (upper None: unbounded).
+    range_lower: int = 1
+    range_upper: int | None = None
+    # Why torch fixed this dim to one size (a hint of 1, or an equality it needed); None when
+    # it stayed symbolic.
+    specialised: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionRecord:
+    """A condition torch needed on the symbolic pass (a guard), as an expression."""
+
+    expression: str  # Python syntax over the names: "H//32 >= 1", "(H//32)*(W//32) == 49"
+    symbols: tuple[str, ...]
+    # The innermost row running when torch needed it, and the model line behind it.
+    layer_index: int | None
+    source: str | None
+    # False when the other conditions already imply it (for each name, the others at their
+    # hints); the table lists only the binding ones.
+    is_binding: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolicFlatten:
+    """The flatten point as a formula."""
+
+    flattened_dims: SymShape  # ("512", "H//32", "W//32")
+    features: str  # "512*(H//32)*(W//32)", or "25088" when no name changes it
+    depends_on: tuple[str, ...]
+    # "512*(H//32)*(W//32) == 25088": when the consumer's in_features matches (None when the
+    # count is constant or there is no in_features to match).
+    consumer_condition: str | None
+    # Per name the sizes where it holds (the others at their hints), e.g. ("H", "224 to 255").
+    consumer_valid: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolicReport:
+    """What the symbolic pass adds to a report (``--input`` with named dims)."""
+
+    symbols: tuple[SymbolRecord, ...]
+    conditions: tuple[ConditionRecord, ...]
+    outputs: tuple[SymShape, ...]
+    flatten: SymbolicFlatten | None
+    notes: tuple[str, ...] = ()
+    # Why the symbolic pass could not run or stopped (the rows then have no formulas).
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +287,8 @@ class InspectionReport:
     explanations: tuple[ShapeExplanation, ...] | None = None
     # Indexes into ``outputs`` of the shapes that depend on tensor values (detection boxes).
     data_dependent_outputs: tuple[int, ...] = ()
+    # Present only with named input dims (``--input Bx3xHxW``): the JSON key too.
+    symbolic: SymbolicReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``--format json`` prints."""

@@ -13,10 +13,13 @@ if TYPE_CHECKING:
         ErrorRecord,
         FlattenConsumer,
         FlattenPoint,
+        InputRecord,
         InspectionReport,
         LayerRecord,
+        Progression,
         Shape,
         ShapeExplanation,
+        SymbolicReport,
         Totals,
     )
 
@@ -26,7 +29,7 @@ def _shapes(shapes: tuple[Shape, ...]) -> list[list[int]]:
 
 
 def layer_to_dict(layer: LayerRecord) -> dict[str, Any]:
-    out = {
+    out: dict[str, Any] = {
         "index": layer.index,
         "name": layer.name,
         "kind": layer.kind,
@@ -52,6 +55,10 @@ def layer_to_dict(layer: LayerRecord) -> dict[str, Any]:
     if layer.inputs_from is not None:
         # Absent from reports made without data flow (saved before it existed).
         out["inputs_from"] = list(layer.inputs_from)
+    if layer.input_shapes_symbolic is not None:
+        # Only with named input dims, so reports without them stay byte-identical.
+        out["input_shapes_symbolic"] = [list(x) for x in layer.input_shapes_symbolic]
+        out["output_shapes_symbolic"] = [list(x) for x in layer.output_shapes_symbolic or ()]
     return out
 
 
@@ -121,13 +128,17 @@ def _numbers(values: tuple[float, ...] | None) -> list[int | float] | None:
 
 
 def explanation_to_dict(e: ShapeExplanation) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "layer_index": e.layer_index,
         "arithmetic": list(e.arithmetic),
         "cumulative_stride": _numbers(e.cumulative_stride),
         "receptive_field": _numbers(e.receptive_field),
         "warnings": list(e.warnings),
     }
+    if e.cumulative_stride_symbolic is not None:
+        out["cumulative_stride_symbolic"] = list(e.cumulative_stride_symbolic)
+        out["receptive_field_symbolic"] = list(e.receptive_field_symbolic or ())
+    return out
 
 
 def totals_to_dict(totals: Totals) -> dict[str, Any]:
@@ -160,9 +171,7 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
         },
         "device": report.device,
         "dtype": report.dtype,
-        "inputs": [
-            {"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in report.inputs
-        ],
+        "inputs": [_input_to_dict(i) for i in report.inputs],
         "layers": [layer_to_dict(layer) for layer in report.layers],
         "flatten": flatten_to_dict(report.flatten),
         "outputs": _shapes(report.outputs),
@@ -176,4 +185,61 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
     if report.explanations is not None:
         # Only when asked for (--explain), so reports without it stay byte-identical.
         out["explain"] = [explanation_to_dict(e) for e in report.explanations]
+    if report.symbolic is not None:
+        # Only with named input dims (--input Bx3xHxW).
+        out["symbolic"] = symbolic_to_dict(report.symbolic)
     return out
+
+
+def _input_to_dict(i: InputRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": i.name, "shape": list(i.shape), "dtype": i.dtype}
+    if i.shape_symbolic is not None:
+        out["shape_symbolic"] = list(i.shape_symbolic)
+    return out
+
+
+def progression_to_dict(p: Progression) -> dict[str, Any]:
+    return {"start": p.start, "step": p.step, "stop": p.stop}
+
+
+def symbolic_to_dict(sym: SymbolicReport) -> dict[str, Any]:
+    flat = sym.flatten
+    return {
+        "symbols": [
+            {
+                "name": s.name,
+                "hint": s.hint,
+                "hint_source": s.hint_source,
+                "positions": list(s.positions),
+                "range": [s.range_lower, s.range_upper],
+                "valid": [progression_to_dict(p) for p in s.valid],
+                "valid_text": s.valid_text,
+                "specialised": s.specialised,
+            }
+            for s in sym.symbols
+        ],
+        "hints": {s.name: s.hint for s in sym.symbols},
+        "conditions": [
+            {
+                "expression": c.expression,
+                "symbols": list(c.symbols),
+                "layer_index": c.layer_index,
+                "source": c.source,
+                "binding": c.is_binding,
+            }
+            for c in sym.conditions
+        ],
+        "ranges": {s.name: [s.range_lower, s.range_upper] for s in sym.symbols},
+        "outputs": [list(x) for x in sym.outputs],
+        "flatten": None
+        if flat is None
+        else {
+            "flattened_dims": list(flat.flattened_dims),
+            "features": flat.features,
+            "depends_on": list(flat.depends_on),
+            "consumer_condition": flat.consumer_condition,
+            "consumer_valid": dict(flat.consumer_valid),
+        },
+        "notes": list(sym.notes),
+        "error": sym.error,
+    }

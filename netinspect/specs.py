@@ -4,16 +4,20 @@
     value   := tensor | "[" tensor ("," tensor)* "]"      (a list input, e.g. detection images)
     tensor  := dim (sep dim)* [":" dtype] [":" fill]
     sep     := "x" | "X" | "×" | ","   ("," only outside brackets)
-    dim     := a positive integer
+    dim     := a positive integer | a name
+    name    := a letter, then letters, digits or "_" (never x or X: they separate dims)
     fill    := "zeros" | "ones"         (the dummy values; zeros by default)
 
 Examples: ``1x3x224x224``, ``1,3,224,224``, ``1x128:int64``, ``text=1x10``,
-``images=[3x224x224,3x200x300]``, ``attention_mask=1x128:int64:ones``.
+``images=[3x224x224,3x200x300]``, ``attention_mask=1x128:int64:ones``. A name makes the dim
+symbolic: ``Bx3xHxW``, ``Bx128:int64`` (the same name twice is one size). Its value for the
+pass (the hint) comes from ``--hint H=224`` or a default (``default_hints``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,9 +61,14 @@ MAX_DIM = 2**40
 MAX_ELEMENTS = 2**60
 
 
+# A dim of a spec: a size, or the name of a symbolic size ("H").
+SpecDim = int | str
+_SEPARATORS = "xX×"
+
+
 @dataclass(frozen=True, slots=True)
 class TensorSpec:
-    shape: tuple[int, ...]
+    shape: tuple[SpecDim, ...]
     # None: the model's floating dtype (float32 unless --dtype says otherwise).
     dtype: str | None = None
     fill: str = "zeros"
@@ -105,14 +114,34 @@ class _Scanner:
         while self.peek() == " ":
             self.pos += 1
 
-    def dim(self) -> int:
+    def name(self) -> str:
         start = self.pos
+        while (
+            self.peek()
+            and self.peek() not in _SEPARATORS
+            and (self.peek().isalnum() or self.peek() == "_")
+        ):
+            if not self.peek().isascii():
+                raise self.fail(f"unexpected {self.peek()!r} in a dim name")
+            self.pos += 1
+        return self.spec[start : self.pos]
+
+    def dim(self) -> SpecDim:
+        start = self.pos
+        ch = self.peek()
+        if ch.isalpha() and ch.isascii() and ch not in _SEPARATORS:
+            return self.name()
         if self.peek() == "-":
             raise self.fail("dimensions must be positive integers, got a negative number")
         while self.peek().isdigit() and self.peek().isascii():
             self.pos += 1
         if start == self.pos:
-            raise self.unexpected("a dimension (a positive integer)")
+            error = self.unexpected("a dimension (a positive integer or a name such as H)")
+            if start >= 2 and self.spec[start - 1] in "xX" and self.spec[start - 2].isalpha():
+                error = self.fail(
+                    f"{error.reason}; a name cannot contain 'x', which separates dims"
+                )
+            raise error
         if self.pos - start > len(str(MAX_DIM)):
             # Checked before int(): Python refuses to convert strings of thousands of digits.
             raise self.fail(f"dimension of {self.pos - start} digits is absurdly large", start)
@@ -156,9 +185,10 @@ class _Scanner:
                 if word.lower() not in FILLS:
                     raise self.fail(f"unknown fill {word!r} (choose from zeros, ones)", at)
                 fill = word.lower()
-        if math.prod(dims) > MAX_ELEMENTS:
+        numeric = math.prod(d for d in dims if isinstance(d, int))
+        if numeric > MAX_ELEMENTS:
             raise self.fail(
-                f"{math.prod(dims):.3g} elements: more than any device, even meta, can "
+                f"{numeric:.3g} elements: more than any device, even meta, can "
                 f"describe (at most 2**{MAX_ELEMENTS.bit_length() - 1})"
             )
         return TensorSpec(tuple(dims), dtype, fill)
@@ -216,6 +246,122 @@ def parse_input_specs(specs: list[str] | tuple[str, ...]) -> tuple[InputSpec, ..
             " ".join(specs), "positional inputs must come before keyword inputs (name=...)"
         )
     return parsed
+
+
+def tensor_specs(spec: InputSpec) -> tuple[TensorSpec, ...]:
+    """The tensors of one input: itself, or the items of a list input."""
+    return spec.value if isinstance(spec.value, tuple) else (spec.value,)
+
+
+def dim_names(specs: tuple[InputSpec, ...] | list[InputSpec]) -> list[str]:
+    """The symbolic dims' names in order of first appearance."""
+    names: dict[str, None] = {}
+    for spec in specs:
+        for t in tensor_specs(spec):
+            names.update((d, None) for d in t.shape if isinstance(d, str))
+    return list(names)
+
+
+def is_symbolic(specs: tuple[InputSpec, ...] | list[InputSpec]) -> bool:
+    return bool(dim_names(specs))
+
+
+def int_shape(t: TensorSpec) -> tuple[int, ...]:
+    """The shape of a spec whose dims are all sizes (after ``bind_hints``)."""
+    if not all(isinstance(d, int) for d in t.shape):
+        raise ValueError(f"unbound symbolic dims in {format_tensor_spec(t)}")
+    return tuple(int(d) for d in t.shape)
+
+
+def bind_hints(
+    specs: tuple[InputSpec, ...] | list[InputSpec], hints: Mapping[str, int]
+) -> tuple[InputSpec, ...]:
+    """The specs with each named dim in ``hints`` replaced by its size (all of them: what the
+    concrete pass runs; some: a pass where only the others stay symbolic)."""
+
+    def bind(t: TensorSpec) -> TensorSpec:
+        shape = tuple(hints.get(d, d) if isinstance(d, str) else d for d in t.shape)
+        return TensorSpec(shape, t.dtype, t.fill)
+
+    return tuple(
+        InputSpec(
+            s.name,
+            tuple(bind(t) for t in s.value) if isinstance(s.value, tuple) else bind(s.value),
+        )
+        for s in specs
+    )
+
+
+def parse_hints(texts: list[str] | tuple[str, ...]) -> dict[str, int]:
+    """``--hint H=224`` (repeatable, or ``H=224,W=320``): the size each named dim takes on the
+    pass. Raises UsageError on a malformed one or a name given twice."""
+    out: dict[str, int] = {}
+    for text in texts:
+        for part in text.split(","):
+            name, sep, raw = (p.strip() for p in part.partition("="))
+            value = raw.removeprefix("+")
+            if not sep or not name or not name.isidentifier() or not value.isdigit():
+                raise UsageError(
+                    f"malformed --hint {text!r}: expected NAME=SIZE, e.g. --hint H=224"
+                )
+            if len(value) > len(str(MAX_DIM)) or int(value) > MAX_DIM or int(value) < 1:
+                raise UsageError(f"--hint {name}={raw}: a size from 1 to 2**40")
+            if name in out:
+                raise UsageError(f"--hint {name} given twice")
+            out[name] = int(value)
+    return out
+
+
+# Where no default input says otherwise: a batch dim gets 2 (sizes 0 and 1 are specialised by
+# torch, so 1 would hide the batch from the formulas), the spatial dims of an image-like
+# input 224, a sequence length 128.
+FALLBACK_BATCH_HINT = 2
+FALLBACK_SPATIAL_HINT = 224
+FALLBACK_LENGTH_HINT = 128
+
+
+def default_hints(
+    specs: tuple[InputSpec, ...], defaults: tuple[InputSpec, ...]
+) -> dict[str, tuple[int, str]]:
+    """A hint for every named dim: (size, where it came from). The model's default input gives
+    the size at the same place (position or keyword, same rank); a 0 or 1 there becomes 2, so
+    torch keeps the dim symbolic. Without one: batch 2, spatial 224, length 128."""
+    out: dict[str, tuple[int, str]] = {}
+    positional = [d for d in defaults if d.name is None]
+    keyword = {d.name: d for d in defaults if d.name is not None}
+    position = 0
+    for spec in specs:
+        if spec.name is None:
+            default = positional[position] if position < len(positional) else None
+            position += 1
+        else:
+            default = keyword.get(spec.name)
+        items = tensor_specs(spec)
+        default_items = tensor_specs(default) if default is not None else ()
+        for k, t in enumerate(items):
+            ref = default_items[k] if k < len(default_items) else None
+            for i, d in enumerate(t.shape):
+                if not isinstance(d, str) or d in out:
+                    continue
+                if ref is not None and len(ref.shape) == len(t.shape):
+                    value = ref.shape[i]
+                    if isinstance(value, int):
+                        shown = format_tensor_spec(ref)
+                        if value < 2:
+                            out[d] = (
+                                2,
+                                f"the default input {shown} has {value}; torch fixes 0 and 1",
+                            )
+                        else:
+                            out[d] = (value, f"the default input {shown}")
+                        continue
+                if i == 0 and len(t.shape) >= 2:
+                    out[d] = (FALLBACK_BATCH_HINT, "the batch default")
+                elif len(t.shape) >= 3 and i >= 2:
+                    out[d] = (FALLBACK_SPATIAL_HINT, "the spatial default")
+                else:
+                    out[d] = (FALLBACK_LENGTH_HINT, "the length default")
+    return out
 
 
 def format_tensor_spec(t: TensorSpec) -> str:

@@ -47,9 +47,15 @@ def test_input_parser_only_raises_input_spec_error(text: str) -> None:
     except InputSpecError as exc:
         assert str(exc).startswith("malformed --input")
         return
-    # Whatever parses is well formed: positive dims only.
+    # Whatever parses is well formed: positive dims, or names (symbolic dims) that are
+    # identifiers without the separator x.
     values = spec.value if isinstance(spec.value, tuple) else (spec.value,)
-    assert all(d > 0 for t in values for d in t.shape)
+    for t in values:
+        for d in t.shape:
+            if isinstance(d, int):
+                assert d > 0
+            else:
+                assert d.isidentifier() and not set(d) & set("xX"), d
 
 
 @settings(max_examples=200, deadline=None)

@@ -183,4 +183,4 @@ def test_cli_vary_option() -> None:
     result = runner.invoke(app, args[:-2])
     assert result.exit_code == 0
     assert "inputs 0, 1 (same shape) varied together" in result.output
-    assert "H, W ≥ 128, in steps of 8" in result.output
+    assert "H, W ≥ 128, multiples of 8" in result.output

@@ -364,5 +364,11 @@ def explain_layers(layers: Sequence[LayerRecord]) -> tuple[ShapeExplanation, ...
 
 
 def explain_report(report: InspectionReport) -> InspectionReport:
-    """The report with ``explanations`` filled in (what ``--explain`` prints)."""
-    return dataclasses.replace(report, explanations=explain_layers(report.layers))
+    """The report with ``explanations`` filled in (what ``--explain`` prints); with named
+    input dims, as formulas of them (``analysis.symbolic_explain``)."""
+    explained = dataclasses.replace(report, explanations=explain_layers(report.layers))
+    if report.symbolic is not None:
+        from netinspect.analysis.symbolic_explain import explain_symbolic
+
+        explained = explain_symbolic(explained)
+    return explained

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from netinspect.records import (
-    Shape,
-)
+from netinspect.analysis.intsets import contains
+from netinspect.errors import InputSpecError
+from netinspect.records import Progression, Shape, SymShape
+from netinspect.specs import InputSpec, TensorSpec, format_input_spec, int_shape, tensor_specs
+from netinspect.symexpr import describe_set, evaluate, names_in
 
 # How far past the probed window we look to call a dim unbounded.
 _FAR_FACTORS = (2, 4)
@@ -43,6 +45,11 @@ class DimSizes:
     output_samples: tuple[tuple[int, tuple[Shape, ...]], ...]
     below_minimum: str | None
     above_maximum: str | None
+    # The exact set of accepted sizes (the other dims as given), when the symbolic method
+    # answered; None when sizes were probed.
+    valid: tuple[Progression, ...] | None = None
+    # How this dim was answered: "symbolic: 2 passes, concrete: 16 sizes".
+    method_detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,15 @@ class SizesReport:
     # Positions (0 = the first) of the inputs whose dims were varied together: the first, and
     # with ``vary="all"`` every other input of the same shape (RAFT's two images).
     varied_inputs: tuple[int, ...] = (0,)
+    # "symbolic": derived from the conditions of symbolic passes (exact); "probing": sizes
+    # tried one by one (``fallback`` says why the symbolic pass could not run).
+    method: str = "probing"
+    fallback: str | None = None
+    # Conditions tying several dims together ("(H//32)*(W//32) == 49"), Python syntax.
+    joint_conditions: tuple[str, ...] = ()
+    # The outputs as formulas of the named dims, from the symbolic pass.
+    outputs_symbolic: tuple[SymShape, ...] = ()
+    symbolic_passes: int = 0
 
 
 def dim_labels(shape: Shape) -> dict[int, str]:
@@ -118,6 +134,8 @@ def join_shapes(shapes: Sequence[Shape], fmt: Callable[[Shape], str] = _fmt_shap
 
 def describe_dim(d: DimSizes) -> str:
     """``≥ 32``, ``224 to 255 only``, ``≥ 32, in steps of 32 (32, 64, ...)``, or the runs."""
+    if d.valid is not None:
+        return describe_set(d.valid)
     if d.minimum is None:
         return f"no size from 1 to {d.probed_up_to} works"
     if d.step is None:
@@ -279,3 +297,108 @@ def infer_accepted(results: dict[int, Outcome], window: int) -> list[int]:
         if is_ok:
             accepted.append(n)
     return accepted
+
+
+def fixed_by(
+    row_keys: Sequence[tuple[str, int, str]],
+    row_shapes: Sequence[tuple[tuple[SymShape, ...], tuple[SymShape, ...]]],
+) -> str | None:
+    """The first row whose spatial output no longer depends on the names while its input did
+    (an adaptive pool, a resize to a fixed size): ``avgpool (AdaptiveAvgPool2d) fixes 7×7``."""
+    for (name, _, type_name), (ins, outs) in zip(row_keys, row_shapes, strict=False):
+        if not ins or not outs or len(ins[0]) < 3 or len(outs[0]) != len(ins[0]):
+            continue
+        depends_in = any(names_in(d) for d in ins[0][2:])
+        depends_out = any(names_in(d) for d in outs[0][2:])
+        if depends_in and not depends_out:
+            return f"{name or '(root)'} ({type_name}) fixes {'×'.join(outs[0][2:])}"
+    return None
+
+
+# --- named dims (the symbolic method, ``pipeline.sizes``) ---------------------------------
+
+
+def name_free_dims(
+    specs: tuple[InputSpec, ...], vary: str
+) -> tuple[tuple[InputSpec, ...], dict[str, int], tuple[int, ...]]:
+    """Plain specs (``1x3x224x224``) with their free dims named as ``sizes`` always varied
+    them (H and W of the first input; with ``vary="all"`` the same dims of every input of the
+    same shape, which then move together), the given sizes as hints."""
+    first = specs[0].value
+    if not isinstance(first, TensorSpec):
+        raise InputSpecError(format_input_spec(specs[0]), "sizes varies a tensor input, not a list")
+    base = int_shape(first)
+    labels = dim_labels(base)
+    if not labels:
+        raise InputSpecError(format_input_spec(specs[0]), "a 1-D input has no free dim to vary")
+    hints = {label: base[i] for i, label in labels.items()}
+    out = []
+    linked = []
+    for k, spec in enumerate(specs):
+        value = spec.value
+        same = isinstance(value, TensorSpec) and value.shape == first.shape
+        if k == 0 or (vary == "all" and same):
+            assert isinstance(value, TensorSpec)
+            shape = tuple(labels.get(i, d) for i, d in enumerate(value.shape))
+            out.append(InputSpec(spec.name, TensorSpec(shape, value.dtype)))
+            linked.append(k)
+        else:
+            out.append(spec)
+    return tuple(out), hints, tuple(linked)
+
+
+def outputs_at(outputs: Sequence[Sequence[str]], sizes: Mapping[str, int]) -> tuple[Shape, ...]:
+    """The symbolic pass's output shapes at given sizes (inside its region)."""
+    return tuple(tuple(int(evaluate(d, sizes)) for d in shape) for shape in outputs)
+
+
+def first_positions(specs: Sequence[InputSpec]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for spec in specs:
+        for t in tensor_specs(spec):
+            for i, d in enumerate(t.shape):
+                if isinstance(d, str):
+                    out.setdefault(d, i)
+    return out
+
+
+def exact_bounds(
+    valid: Sequence[Progression], window: int
+) -> tuple[list[int], int | None, int | None, int | None]:
+    """(accepted sizes in 1..window, minimum, maximum or None, step or None) of an exact set."""
+    accepted = [x for x in range(1, window + 1) if contains(valid, x)]
+    minimum = valid[0].start if valid else None
+    maximum = None
+    if valid and all(p.stop is not None for p in valid):
+        maximum = max(p.stop for p in valid if p.stop is not None)
+    return accepted, minimum, maximum, valid[0].step if len(valid) == 1 else None
+
+
+def probed_bounds(
+    accepted: Sequence[int], unbounded: bool
+) -> tuple[int | None, int | None, int | None]:
+    """(minimum, maximum or None, step or None) of sizes probed in a window."""
+    if not accepted:
+        return None, None, None
+    return accepted[0], None if unbounded else accepted[-1], find_step(accepted)
+
+
+def method_detail(
+    name: str,
+    symbolic_passes: int,
+    concrete_sizes: int,
+    unexplored_from: int | None,
+    probed_window: int | None,
+) -> str:
+    """``symbolic: 2 passes, concrete: 16 sizes``, and what was left to probing."""
+    text = f"symbolic: {symbolic_passes} pass{'es' if symbolic_passes != 1 else ''}"
+    if concrete_sizes:
+        text += f", concrete: {concrete_sizes} size{'s' if concrete_sizes != 1 else ''}"
+    if unexplored_from is not None:
+        text += f"; sizes from {unexplored_from} on not all explored"
+    if probed_window is not None:
+        text += (
+            f"; then probed 1 to {probed_window}: torch fixes {name} to a constant on a "
+            "symbolic pass (the model uses the size as a plain int), so each pass covers one size"
+        )
+    return text

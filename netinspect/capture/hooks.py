@@ -84,11 +84,13 @@ class CallCapture:
         *,
         record_ops: bool = True,
         is_data_dependent: Callable[[torch.Tensor], bool] | None = None,
+        count_costs: bool = True,
     ) -> None:
         self.model = model
         self.record_ops = record_ops
         # Whether a tensor's shape came from values (``MetaBridge.is_data_dependent``).
         self.is_data_dependent = is_data_dependent
+        self.count_costs = count_costs  # off on the symbolic pass (capture/symbolic.py)
         self.rows: list[RowBuilder] = []
         self.failure: FailedCall | None = None
         self._names: dict[int, str] = {}
@@ -157,8 +159,9 @@ class CallCapture:
             if self.record_ops:
                 self._mode = _OpMode(self)
                 self._mode.__enter__()  # type: ignore[no-untyped-call]  # torch's modes are untyped
-            self._cost_mode = CostMode(self._charge, self._note_uncounted)
-            self._cost_mode.__enter__()  # type: ignore[no-untyped-call]  # torch's modes are untyped
+            if self.count_costs:
+                self._cost_mode = CostMode(self._charge, self._note_uncounted)
+                self._cost_mode.__enter__()  # type: ignore[no-untyped-call]  # torch's modes are untyped
         except BaseException:
             self._cleanup()
             raise
@@ -209,7 +212,7 @@ class CallCapture:
         views of the call's inputs or of the model's weights, in-place results and tensors
         already credited to an inner row are not new memory."""
         total = 0
-        for t in outputs:
+        for t in outputs if self.count_costs else ():
             root = _storage_root(t)
             key = id(root)
             if key in input_roots or key in self._weight_ids:

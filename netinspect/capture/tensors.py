@@ -143,7 +143,9 @@ def _storage_root(t: torch.Tensor) -> torch.Tensor:
 
 
 def shape_of(t: torch.Tensor) -> Shape:
-    return tuple(map(int, t.shape))
+    # tuple(), not int() per dim: on a symbolic pass the dims are SymInts, and int() would
+    # specialise them to their hints (and add a guard).
+    return tuple(t.shape)
 
 
 _DTYPE_NAMES: dict[torch.dtype, str] = {}

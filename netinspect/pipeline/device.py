@@ -38,7 +38,7 @@ from netinspect.errors import (
     InputTooLarge,
     exception_text,
 )
-from netinspect.specs import TensorSpec
+from netinspect.specs import TensorSpec, int_shape
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -83,7 +83,7 @@ def _module_float_dtype(model: nn.Module) -> torch.dtype:
 def _tensor_bytes(spec: TensorSpec, float_dtype: torch.dtype) -> int:
     dtype = _torch_dtype(spec.dtype) if spec.dtype else float_dtype
     numel = 1
-    for d in spec.shape:
+    for d in int_shape(spec):
         numel *= d
     return numel * dtype.itemsize
 

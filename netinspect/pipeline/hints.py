@@ -20,7 +20,7 @@ from netinspect.analysis.diagnose.layers import window_hint
 from netinspect.errors import exception_text
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.records import InspectionReport, Shape
-from netinspect.specs import InputSpec, TensorSpec
+from netinspect.specs import InputSpec, TensorSpec, int_shape
 
 # Each try is a meta pass (milliseconds); a chain of pools rarely needs more than a few.
 _MAX_TRIES = 8
@@ -48,7 +48,7 @@ def confirm_min_input(
         param_dtype=report.dtype,
         device="meta",
     ).min_input
-    base = specs[0].value.shape
+    base = int_shape(specs[0].value)
     if reaching is None or len(base) < len(reaching) or not error.input_shapes:
         return report
     spatial = len(reaching)

@@ -24,7 +24,7 @@ from netinspect.pipeline.device import _torch_dtype
 from netinspect.records import (
     InputRecord,
 )
-from netinspect.specs import InputSpec, TensorSpec, format_input_spec, parse_dtype
+from netinspect.specs import InputSpec, TensorSpec, format_input_spec, int_shape, parse_dtype
 
 InputsArg = Sequence[str] | torch.Tensor | Sequence[torch.Tensor] | Mapping[str, Any] | None
 
@@ -41,7 +41,7 @@ def _make_tensor(spec: TensorSpec, device: torch.device, float_dtype: torch.dtyp
     # Zeros: valid indices for embeddings, cheap (calloc) on real devices, no RNG state used.
     # Ones where the spec asks (an attention mask that shows every token).
     make = torch.ones if spec.fill == "ones" else torch.zeros
-    return make(spec.shape, dtype=dtype, device=device)
+    return make(int_shape(spec), dtype=dtype, device=device)
 
 
 def _prepare_inputs(
@@ -60,12 +60,12 @@ def _prepare_inputs(
             if isinstance(spec.value, tuple):
                 value = [_make_tensor(t, device, float_dtype) for t in spec.value]
                 records += [
-                    InputRecord(f"{label}[{j}]", t.shape, t.dtype or dtype_name(float_dtype))
+                    InputRecord(f"{label}[{j}]", int_shape(t), t.dtype or dtype_name(float_dtype))
                     for j, t in enumerate(spec.value)
                 ]
             else:
                 value = _make_tensor(spec.value, device, float_dtype)
-                records.append(InputRecord(label, spec.value.shape, dtype_name(value.dtype)))
+                records.append(InputRecord(label, int_shape(spec.value), dtype_name(value.dtype)))
             if spec.name:
                 kwargs[spec.name] = value
             else:

@@ -74,7 +74,15 @@ def probe_sizes(
     from netinspect.sources.build import build_model
     from netinspect.sources.resolve import resolve_target
     from netinspect.sources.tree import make_recursion_room
-    from netinspect.specs import TensorSpec, format_input_spec, parse_input_specs
+    from netinspect.specs import (
+        TensorSpec,
+        bind_hints,
+        default_hints,
+        format_input_spec,
+        int_shape,
+        is_symbolic,
+        parse_input_specs,
+    )
 
     start = time.perf_counter()
     target = resolve_target(model_name, allow_import=allow_import)
@@ -85,18 +93,22 @@ def probe_sizes(
             "", f"{target.name} has no default input: pass one, e.g. --input 1x3x224x224"
         )
     specs = parse_input_specs(specs_text)
+    if is_symbolic(specs):
+        # Probing tries sizes; named dims are the symbolic method's (pipeline.sizes).
+        specs = bind_hints(specs, {n: h for n, (h, _) in default_hints(specs, ()).items()})
     first = specs[0]
     if not isinstance(first.value, TensorSpec):
         raise InputSpecError(specs_text[0], "sizes varies a plain tensor input, not a list input")
     base = first.value
-    labels = dim_labels(base.shape)
+    base_shape = int_shape(base)
+    labels = dim_labels(base_shape)
     if not labels:
         raise InputSpecError(specs_text[0], "a 1-D input has no free dim to vary")
     if up_to is not None and up_to < 1:
         raise UsageError("--up-to must be at least 1")
     if up_to is not None and up_to > MAX_UP_TO:
         raise UsageError(f"--up-to {up_to} is above the limit of {MAX_UP_TO:,}")
-    too_big = [base.shape[d] for d in labels if base.shape[d] > MAX_UP_TO]
+    too_big = [base_shape[d] for d in labels if base_shape[d] > MAX_UP_TO]
     if too_big:
         raise InputSpecError(
             specs_text[0], f"sizes probes dims up to {MAX_UP_TO:,}, but one is {too_big[0]:,}"
@@ -108,7 +120,7 @@ def probe_sizes(
         i
         for i, s in enumerate(specs)
         if i == 0
-        or (vary == "all" and isinstance(s.value, TensorSpec) and s.value.shape == base.shape)
+        or (vary == "all" and isinstance(s.value, TensorSpec) and s.value.shape == base_shape)
     }
 
     device = torch.device("meta")
@@ -119,7 +131,7 @@ def probe_sizes(
 
     def tensor(spec: TensorSpec) -> torch.Tensor:
         dtype = getattr(torch, spec.dtype) if spec.dtype else float_dtype
-        return torch.zeros(spec.shape, dtype=dtype, device=device)
+        return torch.zeros(int_shape(spec), dtype=dtype, device=device)
 
     def resized(i: int, shape: Shape) -> TensorSpec:
         """Input ``i``'s spec at the probed ``shape`` (unchanged when it is not linked)."""
@@ -163,7 +175,7 @@ def probe_sizes(
             (),
         ),
     )
-    given_out, given_exc = run(base.shape)
+    given_out, given_exc = run(base_shape)
     if given_exc is not None and _is_meta_limitation(given_exc):
         raise UsageError(
             f"sizes probes on the meta device, but {target.name} cannot run there: "
@@ -189,13 +201,13 @@ def probe_sizes(
     dims: list[DimSizes] = []
     for dim, label in labels.items():
         varying.append((dim, label))
-        given = base.shape[dim]
+        given = base_shape[dim]
         window = up_to or min(max(2 * given, 64), MAX_UP_TO)
 
         def with_size(n: int, dim: int = dim) -> Shape:
-            return (*base.shape[:dim], n, *base.shape[dim + 1 :])
+            return (*base_shape[:dim], n, *base_shape[dim + 1 :])
 
-        seen: dict[int, Outcome] = {base.shape[dim]: given_out}
+        seen: dict[int, Outcome] = {base_shape[dim]: given_out}
 
         def probe(
             n: int, with_size: Callable[[int], Shape] = with_size, seen: dict[int, Outcome] = seen
@@ -254,7 +266,7 @@ def probe_sizes(
     outputs_at_given = given_out or ()
     return SizesReport(
         model=target.name,
-        input_shape=base.shape,
+        input_shape=base_shape,
         mode="eval",
         device="meta",
         dims=tuple(dims),
@@ -266,7 +278,7 @@ def probe_sizes(
         summary=summarize(
             target.name, "eval", dims, outputs_at_given, fixed_by if constant else None
         ),
-        given_failure=explain_failure(base.shape) if given_out is None else None,
+        given_failure=explain_failure(base_shape) if given_out is None else None,
         varied_inputs=tuple(sorted(linked)),
     )
 

@@ -13,6 +13,7 @@ from netinspect.capture.bridge import MetaBridge
 from netinspect.capture.hooks import CallCapture
 from netinspect.pipeline.device import Plan
 from netinspect.pipeline.inputs import InputsArg
+from netinspect.pipeline.symbolic import BoundInputs
 from netinspect.sources.target import ModelTarget
 from netinspect.specs import InputSpec
 
@@ -36,6 +37,8 @@ class Request:
     # True when ``model`` is the caller's own object (not a copy): what its forward changes
     # in it is put back after the pass (capture.guard).
     is_callers_module: bool = False
+    # With named input dims: their specs and hints (``specs`` above is then bound to them).
+    symbolic: BoundInputs | None = None
 
 
 @dataclass

@@ -50,6 +50,7 @@ from netinspect.pipeline.inputs import (
     parse_dtype_arg,
 )
 from netinspect.pipeline.request import PassResult, Request
+from netinspect.pipeline.symbolic import add_symbolic, bind_inputs
 from netinspect.records import InspectionReport
 from netinspect.sources.build import _build, copy_to, unwrap_model
 from netinspect.sources.resolve import resolve_target
@@ -70,8 +71,10 @@ def resolve_request(
     weights: str | None = None,
     allow_import: tuple[str, ...] = (),
     forward_args: Mapping[str, Any] | None = None,
+    hints: Mapping[str, int] | None = None,
 ) -> Request:
-    """Step 1: resolve the target, choose the device, parse the dtype and the input specs."""
+    """Step 1: resolve the target, choose the device, parse the dtype and the input specs
+    (named dims bound to their hints: the ordinary pass runs at the hints)."""
     dtype_str = None
     if dtype is not None:
         dtype_str = dtype_name(dtype) if isinstance(dtype, torch.dtype) else parse_dtype_arg(dtype)
@@ -102,7 +105,7 @@ def resolve_request(
         if is_auto and target.auto_device:
             dev = torch.device(target.auto_device)
             notes.append(f"inspected on {dev}: {target.auto_device_reason}")
-    specs = _input_specs(target, inputs, model)
+    specs, bound = bind_inputs(_input_specs(target, inputs, model), hints, target.default_inputs)
     float_dtype = (
         _torch_dtype(dtype_str) if dtype_str else
         (_module_float_dtype(model) if model is not None else torch.float32)
@@ -127,6 +130,7 @@ def resolve_request(
         model=model,
         notes=notes,
         is_callers_module=model is not None and model is model_or_name,
+        symbolic=bound,
     )
 
 
@@ -365,15 +369,17 @@ def inspect_model(
     allow_import: tuple[str, ...] = (),
     forward_args: Mapping[str, Any] | None = None,
     explain: bool = False,
+    hints: Mapping[str, int] | None = None,
 ) -> InspectionReport:
     """Inspect a model: a torchvision name, ``file.py:Name``, ``pkg.mod:Name``, a YAML config
     path, or an ``nn.Module`` (left exactly as it was).
 
-    ``inputs``: spec strings as on the CLI (``["1x3x224x224"]``), or real tensors: a tensor,
-    a sequence of tensors (positional) or a dict (keyword). ``device``: "auto" (meta, with a
-    cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the shape arithmetic
-    (``analysis.explain.explain_report``). Raises ``ForwardFailed`` (with the partial
-    report) when the model raises, and ``UsageError`` subclasses for bad requests.
+    ``inputs``: spec strings as on the CLI (``["1x3x224x224"]``; named dims ``["Bx3xHxW"]``
+    add formulas and conditions, ``report.symbolic``, at ``hints`` such as ``{"H": 224}``), or
+    real tensors: a tensor, a sequence of tensors (positional) or a dict (keyword). ``device``:
+    "auto" (meta, with a cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the
+    shape arithmetic (``analysis.explain.explain_report``). Raises ``ForwardFailed`` (with the
+    partial report) when the model raises, and ``UsageError`` subclasses for bad requests.
     """
     if isinstance(model_or_name, os.PathLike):
         model_or_name = os.fspath(model_or_name)
@@ -387,10 +393,13 @@ def inspect_model(
         weights=weights,
         allow_import=allow_import,
         forward_args=forward_args,
+        hints=hints,
     )
     model = request.model if request.model is not None else build_checked(request)
     model, prepared, result = run_with_fallback(request, model)
     report = assemble_report(request, model, prepared, result)
+    if request.symbolic is not None and result.exception is None:
+        report = add_symbolic(report, model, request)
     if result.exception is not None:
         report = confirm_min_input(
             request, report, lambda trial: capture_pass(model, prepare_for(trial, META), PLAN_META)

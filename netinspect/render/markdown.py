@@ -14,6 +14,7 @@ from netinspect.render.text import (
     flatten_summary,
     has_data_dependent_shapes,
     inputs_text,
+    symbolic_lines,
     totals_lines,
 )
 
@@ -85,10 +86,14 @@ def render_markdown(
         out.extend(f"- **{k}:** {_cell(v)}" for k, v in failure_lines(report.error))
         out.append("")
     if report.flatten is not None:
-        lines = flatten_summary(report.flatten)
+        by_index = {layer.index: layer for layer in report.layers}
+        lines = flatten_summary(
+            report.flatten, report.symbolic, by_index.get(report.flatten.layer_index)
+        )
         out.append(f"**Flatten point:** {lines[0]}  ")
         out.extend(f"{line}  " for line in lines[1:])
         out.append("")
+    out.extend(f"- **{k or '…'}:** {_cell(v)}" for k, v in symbolic_lines(report))
     out.extend(f"- **{k}:** {v}" for k, v in totals_lines(report, quote=lambda op: f"`{op}`"))
     out.extend(f"- **Note:** {note}" for note in report.notes)
     return "\n".join(out) + "\n"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
 from netinspect.analysis.sizes import DimSizes, SizesReport, describe_dim, join_shapes
 from netinspect.render.safe import printable, printable_json
+from netinspect.symexpr import readable, readable_shape
 
 SIZES_SCHEMA_VERSION = 1
 
@@ -31,6 +33,11 @@ def sizes_to_dict(report: SizesReport) -> dict[str, Any]:
         "probes": report.probes,
         "given_failure": report.given_failure,
         "varied_inputs": list(report.varied_inputs),
+        "method": report.method,
+        "fallback": report.fallback,
+        "joint_conditions": list(report.joint_conditions),
+        "outputs_symbolic": [list(s) for s in report.outputs_symbolic],
+        "symbolic_passes": report.symbolic_passes,
     }
 
 
@@ -50,6 +57,10 @@ def _dim_to_dict(d: DimSizes) -> dict[str, Any]:
         ],
         "below_minimum": d.below_minimum,
         "above_maximum": d.above_maximum,
+        "valid": None
+        if d.valid is None
+        else [{"start": p.start, "step": p.step, "stop": p.stop} for p in d.valid],
+        "method_detail": d.method_detail,
     }
 
 
@@ -58,20 +69,37 @@ def render_sizes_json(report: SizesReport) -> str:
 
 
 def render_sizes_text(report: SizesReport) -> str:
+    if report.method == "symbolic":
+        how = (
+            f"exact, from the conditions of {report.symbolic_passes} symbolic "
+            f"pass{'es' if report.symbolic_passes != 1 else ''}"
+        )
+        extra = report.probes - report.symbolic_passes
+        if extra:
+            how += f" and {extra} size{'s' if extra != 1 else ''} run one by one"
+        probed = [d.label for d in report.dims if d.valid is None]
+        if probed:
+            how += f" (exact except {', '.join(probed)}: probed, see below)"
+    else:
+        how = f"probed on {report.device} ({report.probes} passes)"
     lines = [
         report.summary,
         "",
-        f"input {_shape(report.input_shape)}, {report.mode} mode, probed on {report.device} "
-        f"({report.probes} passes, {report.seconds:.2f} s)",
+        f"input {_shape(report.input_shape)}, {report.mode} mode, {how}, {report.seconds:.2f} s",
     ]
+    if report.fallback:
+        lines.append(f"  probing, because {report.fallback}")
     if len(report.varied_inputs) > 1:
         positions = ", ".join(str(i) for i in report.varied_inputs)
         lines.append(f"  inputs {positions} (same shape) varied together")
     if report.given_failure:
         lines.append(f"  the given input fails: {report.given_failure}")
     for d in report.dims:
-        lines.append(f"  {d.label} (dim {d.dim}, given {d.given}): {describe_dim(d)}")
-        if d.maximum is None and d.minimum is not None:
+        where = f"dim {d.dim}, " if d.dim >= 0 else ""
+        lines.append(f"  {d.label} ({where}given {d.given}): {describe_dim(d)}")
+        if d.method_detail:
+            lines.append(f"      {d.method_detail}")
+        elif d.maximum is None and d.minimum is not None:
             lines.append(
                 f"      every size probed up to {d.probed_up_to} (and {2 * d.probed_up_to}, "
                 f"{4 * d.probed_up_to}) works past the minimum"
@@ -89,9 +117,27 @@ def render_sizes_text(report: SizesReport) -> str:
                 f"{d.label}={n} → {join_shapes(shapes, _shape)}" for n, shapes in d.output_samples
             )
             lines.append(f"      output depends on {d.label}: {samples}")
-    if report.output_constant and report.outputs:
+    if report.joint_conditions:
+        joint = "; ".join(readable(c) for c in report.joint_conditions)
+        lines.append(f"  jointly (the dims trade off): {joint}")
+    if report.outputs_symbolic:
+        lines.append(
+            "output "
+            + _join_formulas(report.outputs_symbolic)
+            + (f" because {report.fixed_by}" if report.fixed_by else "")
+        )
+    elif report.output_constant and report.outputs:
         text = "output always " + join_shapes(report.outputs, _shape)
         if report.fixed_by:
             text += f" because {report.fixed_by}"
         lines.append(text)
     return printable("\n".join(lines)) + "\n"
+
+
+def _join_formulas(shapes: tuple[tuple[str, ...], ...]) -> str:
+    """Like ``join_shapes`` for formulas: a run of equal ones once with its count."""
+    parts = []
+    for shape, group in itertools.groupby(shapes):
+        count = len(list(group))
+        parts.append((f"{count} × " if count > 1 else "") + readable_shape(shape, ", "))
+    return " ".join(parts)

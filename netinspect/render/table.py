@@ -37,6 +37,7 @@ from netinspect.render.text import (
     inputs_text,
     label_parts,
     shape_parts,
+    symbolic_lines,
     totals_lines,
 )
 
@@ -271,14 +272,18 @@ def render_table(
         console.print(block)
 
     if report.flatten is not None:
-        lines = flatten_summary(report.flatten)
+        by_index = {layer.index: layer for layer in report.layers}
+        lines = flatten_summary(
+            report.flatten, report.symbolic, by_index.get(report.flatten.layer_index)
+        )
         console.print(Text("Flatten point: ", style="bold yellow") + Text(lines[0]))
         for line in lines[1:]:
             console.print("  " + line)
     else:
         console.print("Flatten point: none (no row drops from >=3-D to 2-D)")
-    label_width = max(len(k) for k, _ in totals_lines(report))
-    for key, value in totals_lines(report):
+    summary = symbolic_lines(report) + totals_lines(report)
+    label_width = max(len(k) for k, _ in summary)
+    for key, value in summary:
         console.print(f"{key.ljust(label_width)}  {value}")
     for note in report.notes:
         console.print(Text("Note: ", style="bold") + Text(note))

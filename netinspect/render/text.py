@@ -6,8 +6,17 @@ import math
 from collections.abc import Callable, Sequence
 
 from netinspect.analysis.numbers import dims_text
-from netinspect.records import ErrorRecord, FlattenPoint, InspectionReport, LayerRecord, Shape
+from netinspect.records import (
+    ErrorRecord,
+    FlattenPoint,
+    InspectionReport,
+    LayerRecord,
+    Shape,
+    SymbolicReport,
+    SymShape,
+)
 from netinspect.render.options import Column
+from netinspect.symexpr import names_in, readable, readable_shape
 
 
 def fmt_shape(shape: Shape, sep: str = ", ") -> str:
@@ -49,6 +58,16 @@ def clip(text: str, limit: int = 300) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def fmt_sym_shapes(shapes: Sequence[SymShape], limit: int = 3, sep: str = ", ") -> str:
+    """Shapes as formulas: ``[B,512,⌊H/32⌋,⌊W/32⌋]``."""
+    if not shapes:
+        return "-"
+    shown = " ".join(readable_shape(s, sep) for s in shapes[:limit])
+    if len(shapes) > limit:
+        shown += f" +{len(shapes) - limit} more"
+    return shown
 
 
 def fmt_int(n: int) -> str:
@@ -98,15 +117,19 @@ def cost_lines(
     """FLOPs, MACs and memory totals; "partial" with the uncounted ops' names when any
     (``quote`` marks up an op name, e.g. as markdown code)."""
     t = report.totals
-    flops = f"{fmt_count(t.flops)} ({fmt_int(t.flops)})" if t.flops else "0"
+    # With named dims the numbers are those of the pass at the hints.
+    at = ""
+    if report.symbolic is not None:
+        at = " at " + ", ".join(f"{s.name}={s.hint}" for s in report.symbolic.symbols)
+    flops = f"{fmt_count(t.flops)} ({fmt_int(t.flops)}){at}" if t.flops else "0"
     if t.flops_partial:
         flops += " partial: not counted: " + ", ".join(quote(op) for op in t.uncounted_ops)
     return [
         ("FLOPs", flops),
-        ("MACs", f"{fmt_count(t.macs)} ({fmt_int(t.macs)})" if t.macs else "0"),
+        ("MACs", f"{fmt_count(t.macs)} ({fmt_int(t.macs)}){at}" if t.macs else "0"),
         ("Buffer size", fmt_bytes(t.buffer_bytes)),
-        ("Activations", fmt_bytes(t.activation_bytes)),
-        ("Training step (est.)", fmt_bytes(t.training_bytes_estimate) + " (Adam)"),
+        ("Activations", fmt_bytes(t.activation_bytes) + at),
+        ("Training step (est.)", fmt_bytes(t.training_bytes_estimate) + " (Adam)" + at),
     ]
 
 
@@ -133,11 +156,23 @@ def short_name(layer: LayerRecord) -> str:
     return " ".join([name, *marks])
 
 
-def flatten_summary(point: FlattenPoint) -> list[str]:
-    """Plain-language lines about the flatten point (shared by the table and markdown)."""
+def flatten_summary(
+    point: FlattenPoint, symbolic: SymbolicReport | None = None, layer: LayerRecord | None = None
+) -> list[str]:
+    """Plain-language lines about the flatten point (shared by the table and markdown); with
+    named dims, the feature count as a formula and when the consumer's in_features matches."""
     where = f" at {point.source}" if point.source else ""
     lines = [f"{point.type} ({point.name}, row {point.layer_index}){where}"]
-    lines.append(_flatten_arrow(point))
+    formula = symbolic.flatten if symbolic is not None else None
+    if (
+        symbolic is not None
+        and formula is not None
+        and layer is not None
+        and layer.input_shapes_symbolic
+    ):
+        lines.append(_symbolic_arrow(point, symbolic, layer))
+    else:
+        lines.append(_flatten_arrow(point))
     consumers = point.consumers or ((point.consumer,) if point.consumer is not None else ())
     for consumer in consumers:
         feeds = f"feeds {consumer.name} {consumer.type}"
@@ -145,7 +180,14 @@ def flatten_summary(point: FlattenPoint) -> list[str]:
             feeds = f"row {consumer.from_layer_index} (the same {point.type}) {feeds}"
         if consumer.expected_in_features is not None:
             feeds += f"(in_features={consumer.expected_in_features:,})"
-            if consumer.matches:
+            if formula is not None and formula.consumer_condition:
+                sets = ", ".join(f"{n} {text}" for n, text in formula.consumer_valid)
+                others = _others_at_hints(symbolic, formula.depends_on)  # type: ignore[arg-type]
+                feeds += (
+                    f": matches exactly when {readable(formula.consumer_condition)}"
+                    f" ({sets}{others})"
+                )
+            elif consumer.matches:
                 feeds += ": sizes agree"
             else:
                 feeds += f": MISMATCH, it gets {point.output_shape[-1]:,}"
@@ -176,6 +218,83 @@ def _flatten_arrow(point: FlattenPoint) -> str:
     return arrow
 
 
+def _symbolic_arrow(point: FlattenPoint, symbolic: SymbolicReport, layer: LayerRecord) -> str:
+    """``[B,512,⌊H/32⌋,⌊W/32⌋] -> [B,512·⌊H/32⌋·⌊W/32⌋] = 512×⌊H/32⌋×⌊W/32⌋ (25,088 at
+    H=224, W=224)``, or ``= 25,088 for every H, W ≥ 32`` when no name changes the count."""
+    formula = symbolic.flatten
+    assert formula is not None and layer.input_shapes_symbolic
+    src = readable_shape(layer.input_shapes_symbolic[0])
+    out = readable_shape((layer.input_shapes_symbolic[0][0], formula.features))
+    arrow = f"{src} -> {out} = " + "×".join(readable(d) for d in formula.flattened_dims)
+    if formula.depends_on:
+        at = ", ".join(
+            f"{s.name}={s.hint}" for s in symbolic.symbols if s.name in formula.depends_on
+        )
+        return arrow + f" ({point.output_shape[1]:,} at {at})"
+    return arrow + f" = {point.output_shape[1]:,}{_for_every(symbolic, layer)}"
+
+
+def _others_at_hints(symbolic: SymbolicReport, names: Sequence[str]) -> str:
+    if len(names) < 2:
+        return ""
+    return ", each with the other at its hint"
+
+
+def _for_every(symbolic: SymbolicReport, layer: LayerRecord) -> str:
+    """`` for every H, W ≥ 32``: the names the count no longer depends on, with their sizes."""
+    shown: set[str] = set()
+    for shape in layer.input_shapes_symbolic or ():
+        for d in shape:
+            shown.update(names_in(d))
+    groups: dict[str, list[str]] = {}
+    for s in symbolic.symbols:
+        if s.name not in shown and not s.specialised:
+            groups.setdefault(s.valid_text, []).append(s.name)
+    if not groups:
+        return ""
+    return " for every " + "; ".join(f"{', '.join(n)} {text}" for text, n in groups.items())
+
+
+def symbolic_lines(report: InspectionReport) -> list[tuple[str, str]]:
+    """The named dims: their hints, the sizes that keep the rule, the conditions that bind."""
+    sym = report.symbolic
+    if sym is None:
+        return []
+    sources: dict[str, list[str]] = {}
+    for s in sym.symbols:
+        sources.setdefault(s.hint_source, []).append(f"{s.name}={s.hint}")
+    hints = "; ".join(f"{', '.join(v)} ({k})" if k else ", ".join(v) for k, v in sources.items())
+    rows = [("Hints", hints)]
+    groups: dict[str, list[str]] = {}
+    for s in sym.symbols:
+        groups.setdefault(s.valid_text, []).append(s.name)
+    valid = "; ".join(f"{', '.join(n)} {text}" for text, n in groups.items())
+    rows.append(
+        ("Valid sizes", valid + " (each with the others at their hints, on the hints' branch)")
+    )
+    by_index = {layer.index: layer for layer in report.layers}
+    binding = [c for c in sym.conditions if c.is_binding]
+    for i, c in enumerate(binding):
+        where = []
+        layer = by_index.get(c.layer_index) if c.layer_index is not None else None
+        if layer is not None:
+            where.append(f"{layer.name or '(root)'} ({layer.type})")
+        if c.source:
+            where.append(c.source)
+        text = readable(c.expression) + (f"  at {', '.join(where)}" if where else "")
+        rows.append(("Conditions" if i == 0 else "", text))
+    implied = len(sym.conditions) - len(binding)
+    if implied:
+        rows.append(("Conditions" if not binding else "", f"(+{implied} implied by these)"))
+    for s in sym.symbols:
+        if s.specialised:
+            rows.append(("Specialised", f"{s.name}: {s.specialised}"))
+    if sym.error:
+        rows.append(("Symbolic pass", f"stopped: {sym.error}"))
+    rows += [("Note", note) for note in sym.notes]
+    return rows
+
+
 def totals_lines(
     report: InspectionReport, quote: Callable[[str], str] = str
 ) -> list[tuple[str, str]]:
@@ -196,7 +315,11 @@ def totals_lines(
 
 
 def inputs_text(report: InspectionReport) -> str:
-    return ", ".join(f"{i.name} {fmt_shape(i.shape)} {i.dtype}" for i in report.inputs)
+    return ", ".join(
+        f"{i.name} {readable_shape(i.shape_symbolic, ', ') if i.shape_symbolic else fmt_shape(i.shape)}"
+        f" {i.dtype}"
+        for i in report.inputs
+    )
 
 
 def failure_lines(error: ErrorRecord) -> list[tuple[str, str]]:
@@ -228,6 +351,13 @@ def per_dim(values: Sequence[float] | None) -> str:
     return dims_text(values) if values else ""
 
 
+def _same_or_each(texts: Sequence[str]) -> str:
+    """One text when every spatial dim agrees, else ``a × b``."""
+    if len(set(texts)) == 1:
+        return texts[0]
+    return " × ".join(texts)
+
+
 def explanation_rows(report: InspectionReport) -> list[tuple[str, str, str, str, str]]:
     """(index, layer, arithmetic, stride, receptive field) per explained visible row."""
     by_index = {layer.index: layer for layer in report.layers}
@@ -238,15 +368,11 @@ def explanation_rows(report: InspectionReport) -> list[tuple[str, str, str, str,
             continue
         name = f"{layer.name or '(root)'} ({layer.type})"
         lines = list(e.arithmetic) + [f"⚠ {w}" for w in e.warnings]
-        rows.append(
-            (
-                str(e.layer_index),
-                name,
-                "\n".join(lines),
-                per_dim(e.cumulative_stride),
-                per_dim(e.receptive_field),
-            )
-        )
+        stride, rf = per_dim(e.cumulative_stride), per_dim(e.receptive_field)
+        if e.cumulative_stride_symbolic is not None:
+            stride = _same_or_each(e.cumulative_stride_symbolic)
+            rf = _same_or_each(e.receptive_field_symbolic or ())
+        rows.append((str(e.layer_index), name, "\n".join(lines), stride, rf))
     return rows
 
 
@@ -257,6 +383,9 @@ def column_cells(
     cells: list[str] = []
     for column in columns:
         match column:
+            case Column.shapes if layer.input_shapes_symbolic is not None:
+                cells.append(fmt_sym_shapes(layer.input_shapes_symbolic, sep=shape_sep))
+                cells.append(fmt_sym_shapes(layer.output_shapes_symbolic or (), sep=shape_sep))
             case Column.shapes:
                 cells.append(fmt_shapes(layer.input_shapes, sep=shape_sep))
                 # A row that raised has no output: mark it rather than show "-".
@@ -285,6 +414,14 @@ def fmt_outputs(report: InspectionReport, limit: int = 6) -> str:
     def shape_text(i: int, shape: Shape) -> str:
         return (DATA_DEPENDENT_MARK if i in marked else "") + fmt_shape(shape)
 
+    if report.symbolic is not None and len(report.symbolic.outputs) == len(report.outputs):
+        shapes = [readable_shape(s, ", ") for s in report.symbolic.outputs]
+        if not any(names) or len(names) != len(shapes):
+            return " ".join(shapes[:limit]) + (
+                f" +{len(shapes) - limit} more" if len(shapes) > limit else ""
+            )
+        shown = ", ".join(f"{n} {s}" for n, s in zip(names[:limit], shapes, strict=False))
+        return shown + (f" +{len(names) - limit} more" if len(names) > limit else "")
     if not any(names) or len(names) != len(report.outputs):
         if not marked:
             return fmt_shapes(report.outputs, limit=limit)
