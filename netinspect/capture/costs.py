@@ -27,12 +27,59 @@ Conventions (kept in one place so the numbers mean one thing everywhere):
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import logging
+import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import flop_registry, sdpa_flop
+
+
+class _TritonJITFunctionCheck(type):
+    """``isinstance(x, <this>)`` is ``isinstance(x, triton.runtime.jit.JITFunction)``, with
+    triton imported only when the question is first asked."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        try:
+            from triton.runtime.jit import JITFunction
+        except ImportError:
+            return False
+        return isinstance(obj, JITFunction)
+
+
+class _LazyJITFunction(metaclass=_TritonJITFunctionCheck):
+    pass
+
+
+def _import_flop_counter() -> ModuleType:
+    """``torch.utils.flop_counter`` without importing triton along with it (about 6% of
+    ``import torch``). It imports triton only so that ``register_flop_formula`` can accept
+    triton kernels; that type check gets a stand-in that imports triton when it is used."""
+    name = "torch.utils.flop_counter"
+    if name in sys.modules or "triton" in sys.modules or importlib.util.find_spec("triton") is None:
+        return importlib.import_module(name)
+    # Its "triton not found" warning would be wrong: triton is there, just not yet imported.
+    logger = logging.getLogger(name)
+    was_disabled = logger.disabled
+    logger.disabled = True
+    sys.modules["triton"] = None  # type: ignore[assignment]  # makes `import triton...` fail
+    try:
+        module = importlib.import_module(name)
+    finally:
+        if "triton" in sys.modules and sys.modules["triton"] is None:
+            del sys.modules["triton"]
+        logger.disabled = was_disabled
+    setattr(module, "_JITFunction", _LazyJITFunction)  # noqa: B010  (a private name of torch's)
+    return module
+
+
+_flop_counter = _import_flop_counter()
+flop_registry: dict[Any, Callable[..., int]] = _flop_counter.flop_registry
+sdpa_flop: Callable[..., int] = _flop_counter.sdpa_flop
 
 
 def grouped_mm_flop(
@@ -152,6 +199,14 @@ class CostMode(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's b
         super().__init__()  # type: ignore[no-untyped-call]
         self._charge = charge
         self._note_uncounted = note_uncounted
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # By default TorchDispatchMode wraps a subclass's __torch_dispatch__ in
+        # torch._disable_dynamo, which imports torch._dynamo (with sympy: about 1 s) on the
+        # first op and adds a frame-hook wrapper to every op after. Nothing is compiled
+        # during an inspection, so there is nothing for dynamo to skip.
+        return False
 
     def __torch_dispatch__(
         self,
