@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_map
 
 from netinspect.capture.callsite import caller_outside_torch
+from netinspect.capture.dynamo_free import DispatchMode
 
 # Ops whose result depends on the input's values, not only its shape.
 from netinspect.capture.size_reads import _SizeReads
@@ -153,7 +153,7 @@ def _writes_to(func: Any, args: Any) -> list[torch.Tensor]:
     return written
 
 
-class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's base is untyped
+class MetaBridge(DispatchMode):
     """Enter it around a forward pass (outside ``CallCapture``). ``real_values``: tensors that
     the model computes without its weights stay real on cpu (inputs given on cpu stay real, and
     meta is used only where weights are involved). ``stand_ins``: an op that needs the values

@@ -36,7 +36,8 @@ from types import ModuleType
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+
+from netinspect.capture.dynamo_free import DispatchMode
 
 
 class _TritonJITFunctionCheck(type):
@@ -161,7 +162,6 @@ def _fast_formula(formula: Callable[..., int]) -> Callable[..., int]:
     return count
 
 
-
 # torch's own formulas, plus the CPU attention kernel that torch's registry leaves out (the
 # same shape-based attention formula applies: two batched matmuls, 2·MAC each) and the
 # matmul-family ops above.
@@ -222,7 +222,7 @@ def op_name(packet: Any) -> str:
     return str(getattr(packet, "__name__", packet)).split(".")[-1]
 
 
-class CostMode(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's base is untyped
+class CostMode(DispatchMode):
     """Adds each aten op's FLOPs to ``charge(flops, macs)`` and names the ops with no formula
     through ``note_uncounted(name)``. Installed and removed by ``CallCapture``."""
 
@@ -234,14 +234,6 @@ class CostMode(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's b
         super().__init__()  # type: ignore[no-untyped-call]
         self._charge = charge
         self._note_uncounted = note_uncounted
-
-    @classmethod
-    def _should_skip_dynamo(cls) -> bool:
-        # By default TorchDispatchMode wraps a subclass's __torch_dispatch__ in
-        # torch._disable_dynamo, which imports torch._dynamo (with sympy: about 1 s) on the
-        # first op and adds a frame-hook wrapper to every op after. Nothing is compiled
-        # during an inspection, so there is nothing for dynamo to skip.
-        return False
 
     def __torch_dispatch__(
         self,

@@ -21,7 +21,23 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+from torch.utils._python_dispatch import TorchDispatchMode
+
 _CACHE_ATTRIBUTE = "__dynamo_disable"
+
+
+class DispatchMode(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's base is untyped
+    """A ``TorchDispatchMode`` that torch does not wrap in ``torch._disable_dynamo``.
+
+    By default every subclass's ``__torch_dispatch__`` is wrapped, and the wrapper imports
+    ``torch._dynamo`` (with sympy: about as long as ``import torch``) on the first op and adds
+    a frame-hook guard to every op after. Nothing is compiled during an inspection, so there is
+    nothing for dynamo to skip: netinspect's modes derive from this class instead.
+    """
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False
 
 
 @cache

@@ -99,6 +99,12 @@ class _CopyOutOfMetaMode(TorchDispatchMode):  # type: ignore[no-untyped-call]  #
     calling ``.to("cpu")`` on a large buffer) gets zeros of that shape, not an error; the model
     goes to meta afterwards, so the values are never read."""
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # Not wrapped in torch._disable_dynamo, which would import torch._dynamo (see
+        # capture.dynamo_free.DispatchMode): nothing is compiled while a model is built.
+        return False
+
     def __torch_dispatch__(
         self,
         func: Any,
