@@ -25,6 +25,7 @@ everything computed from them, so reports can say so (``is_data_dependent``).
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,8 +101,10 @@ class MetaLimitReached(RuntimeError):
         super().__init__(f"the meta device cannot run {limit.what}: its result depends on values")
 
 
+@functools.cache
 def op_name(func: Any) -> str:
-    """``nonzero`` for aten ops, ``torchvision::nms`` for others' (their namespace kept)."""
+    """``nonzero`` for aten ops, ``torchvision::nms`` for others' (their namespace kept).
+    Cached: asked twice for every op of a pass, and an op's name never changes."""
     name = str(getattr(func, "__name__", func)).split(".")[0]
     namespace = getattr(func, "namespace", "aten")
     return name if namespace == "aten" else f"{namespace}::{name}"
