@@ -3,6 +3,7 @@
     python -m benchmarks.compare agreement   # FLOP totals on 10 torchvision models
     python -m benchmarks.compare scale       # time and peak RSS on large models
     python -m benchmarks.compare calls       # capture overhead on 10,001 module calls
+    python -m benchmarks.compare overhead    # inspect_model against a bare meta build + forward
 
 Every measurement runs in its own subprocess under an address-space limit (RLIMIT_AS, 8 GiB
 by default), so a peer that cannot fit shows "out of memory" instead of taking the machine
@@ -167,6 +168,62 @@ def calls() -> None:
     print(f"\ncapture overhead: {ours['seconds'] / plain['seconds']:.2f}× the plain forward")
 
 
+OVERHEAD_MODELS = ("vgg16", "resnet50", "vit_b_16")
+
+
+def overhead_job(name: str, repeats: int) -> dict[str, Any]:
+    """In one warm process: ``inspect_model(name)`` against the same model built on meta and
+    run forward with no capture. The two alternate, ``repeats`` pairs; each pair gives a
+    ratio, and the median ratio is reported (a change in machine load between pairs cancels
+    out). Times are medians too."""
+    import statistics
+
+    import torch
+    import torchvision
+
+    from netinspect.pipeline.run import inspect_model
+
+    def bare() -> None:
+        with torch.device("meta"):
+            model = torchvision.models.get_model(name, weights=None).eval()
+        with torch.no_grad():
+            model(torch.zeros(1, 3, 224, 224, device="meta"))
+
+    def ours() -> None:
+        inspect_model(name)
+
+    bare(), ours()  # first calls load torch's lazy pieces; they are not what is compared
+    pairs: list[tuple[float, float]] = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        bare()
+        middle = time.perf_counter()
+        ours()
+        pairs.append((middle - start, time.perf_counter() - middle))
+    return {
+        "bare": statistics.median(b for b, _ in pairs),
+        "netinspect": statistics.median(n for _, n in pairs),
+        "ratio": statistics.median(n / b for b, n in pairs),
+    }
+
+
+def overhead(repeats: int = 21) -> None:
+    print("| model | bare meta build + forward (s) | netinspect inspect_model (s) | ratio |")
+    print("|---|---:|---:|---:|")
+    for name in OVERHEAD_MODELS:
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.compare", "overhead-job", name, str(repeats)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(
+            f"| {name} | {r['bare']:.4f} | {r['netinspect']:.4f} | {r['ratio']:.2f}× |",
+            flush=True,
+        )
+
+
 def scale() -> None:
     print("| model | tool | time (s) | peak RSS (MiB) | GFLOPs |")
     print("|---|---|---:|---:|---:|")
@@ -195,8 +252,12 @@ def main(argv: list[str]) -> None:
             scale()
         case ["calls"]:
             calls()
+        case ["overhead-job", name, repeats]:
+            print(json.dumps(overhead_job(name, int(repeats))))
+        case ["overhead"]:
+            overhead()
         case _:
-            sys.exit("usage: python -m benchmarks.compare agreement | scale | calls")
+            sys.exit("usage: python -m benchmarks.compare agreement | scale | calls | overhead")
 
 
 if __name__ == "__main__":

@@ -25,16 +25,17 @@ everything computed from them, so reports can say so (``is_data_dependent``).
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_map
 
 from netinspect.capture.callsite import caller_outside_torch
+from netinspect.capture.dynamo_free import DispatchMode
 
 # Ops whose result depends on the input's values, not only its shape.
 from netinspect.capture.size_reads import _SizeReads
@@ -100,8 +101,10 @@ class MetaLimitReached(RuntimeError):
         super().__init__(f"the meta device cannot run {limit.what}: its result depends on values")
 
 
+@functools.cache
 def op_name(func: Any) -> str:
-    """``nonzero`` for aten ops, ``torchvision::nms`` for others' (their namespace kept)."""
+    """``nonzero`` for aten ops, ``torchvision::nms`` for others' (their namespace kept).
+    Cached: asked twice for every op of a pass, and an op's name never changes."""
     name = str(getattr(func, "__name__", func)).split(".")[0]
     namespace = getattr(func, "namespace", "aten")
     return name if namespace == "aten" else f"{namespace}::{name}"
@@ -153,7 +156,7 @@ def _writes_to(func: Any, args: Any) -> list[torch.Tensor]:
     return written
 
 
-class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's base is untyped
+class MetaBridge(DispatchMode):
     """Enter it around a forward pass (outside ``CallCapture``). ``real_values``: tensors that
     the model computes without its weights stay real on cpu (inputs given on cpu stay real, and
     meta is used only where weights are involved). ``stand_ins``: an op that needs the values

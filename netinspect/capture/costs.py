@@ -27,12 +27,60 @@ Conventions (kept in one place so the numbers mean one thing everywhere):
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import logging
+import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import flop_registry, sdpa_flop
+
+from netinspect.capture.dynamo_free import DispatchMode
+
+
+class _TritonJITFunctionCheck(type):
+    """``isinstance(x, <this>)`` is ``isinstance(x, triton.runtime.jit.JITFunction)``, with
+    triton imported only when the question is first asked."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        try:
+            from triton.runtime.jit import JITFunction
+        except ImportError:
+            return False
+        return isinstance(obj, JITFunction)
+
+
+class _LazyJITFunction(metaclass=_TritonJITFunctionCheck):
+    pass
+
+
+def _import_flop_counter() -> ModuleType:
+    """``torch.utils.flop_counter`` without importing triton along with it (about 6% of
+    ``import torch``). It imports triton only so that ``register_flop_formula`` can accept
+    triton kernels; that type check gets a stand-in that imports triton when it is used."""
+    name = "torch.utils.flop_counter"
+    if name in sys.modules or "triton" in sys.modules or importlib.util.find_spec("triton") is None:
+        return importlib.import_module(name)
+    # Its "triton not found" warning would be wrong: triton is there, just not yet imported.
+    logger = logging.getLogger(name)
+    was_disabled = logger.disabled
+    logger.disabled = True
+    sys.modules["triton"] = None  # type: ignore[assignment]  # makes `import triton...` fail
+    try:
+        module = importlib.import_module(name)
+    finally:
+        if "triton" in sys.modules and sys.modules["triton"] is None:
+            del sys.modules["triton"]
+        logger.disabled = was_disabled
+    setattr(module, "_JITFunction", _LazyJITFunction)  # noqa: B010  (a private name of torch's)
+    return module
+
+
+_flop_counter = _import_flop_counter()
+flop_registry: dict[Any, Callable[..., int]] = _flop_counter.flop_registry
+sdpa_flop: Callable[..., int] = _flop_counter.sdpa_flop
 
 
 def grouped_mm_flop(
@@ -78,6 +126,40 @@ def addbmm_flop(
     the batch and the bias add are not counted (as for ``addmm``)."""
     batch, n, k = (int(d) for d in b1.shape)
     return 2 * batch * n * k * int(b2.shape[-1])
+
+
+# Most of torch's formulas are registered through ``shape_wrapper``, which turns every tensor
+# in the arguments into its shape with ``tree_map`` before calling the formula: two thirds of
+# the cost of counting a conv on meta. ``_shapes`` does the same for the argument forms aten
+# ops take (tensors, lists and tuples of them, dicts), and the formula underneath
+# (``__wrapped__``) gets the result, exactly as shape_wrapper would pass it.
+_SHAPE_WRAPPER_CODE = getattr(_flop_counter.shape_wrapper(lambda: 0), "__code__", None)
+
+
+def _shapes(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.shape
+    kind = type(value)
+    if kind is int or kind is bool or value is None:  # most arguments: strides, flags
+        return value
+    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+        mapped = [v if type(v) is int else _shapes(v) for v in value]
+        return mapped if isinstance(value, list) else tuple(mapped)
+    if isinstance(value, dict):
+        return {k: _shapes(v) for k, v in value.items()}
+    return value
+
+
+def _fast_formula(formula: Callable[..., int]) -> Callable[..., int]:
+    """``formula`` with ``_shapes`` in place of shape_wrapper's tree_map, when it is one."""
+    raw = getattr(formula, "__wrapped__", None)
+    if raw is None or getattr(formula, "__code__", None) is not _SHAPE_WRAPPER_CODE:
+        return formula  # registered get_raw=True: it reads the arguments itself
+
+    def count(*args: Any, out_val: Any = None, **kwargs: Any) -> int:
+        return int(raw(*_shapes(args), out_shape=_shapes(out_val), **_shapes(kwargs)))
+
+    return count
 
 
 # torch's own formulas, plus the CPU attention kernel that torch's registry leaves out (the
@@ -140,7 +222,7 @@ def op_name(packet: Any) -> str:
     return str(getattr(packet, "__name__", packet)).split(".")[-1]
 
 
-class CostMode(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's base is untyped
+class CostMode(DispatchMode):
     """Adds each aten op's FLOPs to ``charge(flops, macs)`` and names the ops with no formula
     through ``note_uncounted(name)``. Installed and removed by ``CallCapture``."""
 
@@ -161,22 +243,54 @@ class CostMode(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's b
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         kwargs = kwargs or {}
-        if func in _SKIPPED or isinstance(func, torch._ops.HigherOrderOperator):
-            return func(*args, **kwargs)
-        packet = func._overloadpacket
-        formula = _FORMULAS.get(packet)
-        if formula is None:
+        action, formula, name = _plan(func)
+        if action == "decompose":
             # CompositeImplicit ops (linear, matmul, einsum...) count through their pieces.
             with self:
                 decomposed = func.decompose(*args, **kwargs)
             if decomposed is not NotImplemented:
                 return decomposed
+            action = "run" if _is_zero_cost(name) else "uncounted"
         out = func(*args, **kwargs)
-        if formula is not None:
-            flops = int(formula(*args, **kwargs, out_val=out))
+        if formula is not None:  # action "count"
+            # The formulas read shapes only; no torch-function mode needs to see that.
+            with torch._C.DisableTorchFunction():
+                flops = int(formula(*args, **kwargs, out_val=out))
             self._charge(flops, flops // 2)
-        else:
-            name = op_name(packet)
-            if name.rstrip("_") not in ZERO_COST_OPS and name not in ZERO_COST_OPS:
-                self._note_uncounted(name)
+        elif action == "uncounted":
+            self._note_uncounted(name)
         return out
+
+
+def _is_zero_cost(name: str) -> bool:
+    return name.rstrip("_") in ZERO_COST_OPS or name in ZERO_COST_OPS
+
+
+# What to do with each aten op, decided once per op: ("run" | "count" | "decompose" |
+# "uncounted", its formula, its name). An op is the same op on every call, and a pass makes
+# hundreds of them.
+_PLANS: dict[Any, tuple[str, Callable[..., int] | None, str]] = {}
+
+
+def _plan(func: Any) -> tuple[str, Callable[..., int] | None, str]:
+    plan = _PLANS.get(func)
+    if plan is not None:
+        return plan
+    if func in _SKIPPED or isinstance(func, torch._ops.HigherOrderOperator):
+        plan = ("run", None, "")
+    else:
+        packet = func._overloadpacket
+        name = op_name(packet)
+        formula = _FORMULAS.get(packet)
+        formula = _fast_formula(formula) if formula is not None else None
+        can_decompose = getattr(func, "_can_decompose", None)
+        if formula is not None:
+            plan = ("count", formula, name)
+        elif can_decompose is None or can_decompose():
+            plan = ("decompose", None, name)
+        elif _is_zero_cost(name):
+            plan = ("run", None, name)
+        else:
+            plan = ("uncounted", None, name)
+    _PLANS[func] = plan
+    return plan

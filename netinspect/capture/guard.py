@@ -24,10 +24,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
+
+from netinspect.capture.dynamo_free import DispatchMode
 
 
-class _CopyBeforeWrite(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's base is untyped
+class _CopyBeforeWrite(DispatchMode):
     """Calls ``before_write(tensor)`` for each tensor an op is about to write to."""
 
     def __init__(self, before_write: Callable[[torch.Tensor], None]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import platform
 from typing import Any
 
@@ -126,14 +127,22 @@ def _error_record(
     )
 
 
-def _environment(device: torch.device) -> dict[str, str]:
-    env = {"python": platform.python_version(), "torch": torch.__version__}
+@functools.cache
+def _installed_version(distribution: str) -> str | None:
+    # Cached: importlib.metadata scans every installed distribution, milliseconds a call.
     try:
         from importlib.metadata import version
 
-        env["torchvision"] = version("torchvision")
+        return version(distribution)
     except Exception:
-        pass
+        return None
+
+
+def _environment(device: torch.device) -> dict[str, str]:
+    env = {"python": platform.python_version(), "torch": torch.__version__}
+    torchvision_version = _installed_version("torchvision")
+    if torchvision_version is not None:
+        env["torchvision"] = torchvision_version
     if device.type == "cuda":
         env["cuda_device"] = torch.cuda.get_device_name(device)
     return env

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from netinspect.capture.bridge import MetaBridge, MetaLimit
+from netinspect.capture.dynamo_free import kernels_without_dynamo
 from netinspect.capture.guard import ModelStateGuard
 from netinspect.capture.hooks import CallCapture
 from netinspect.capture.tensors import dtype_name, is_uninitialized
@@ -200,6 +201,7 @@ def capture_pass(
         torch.no_grad(),
         bridge,
         torch.device(plan.weights),
+        kernels_without_dynamo(),
         CallCapture(model, is_data_dependent=bridge.is_data_dependent) as capture,
     ):
         try:
