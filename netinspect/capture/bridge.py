@@ -18,24 +18,27 @@ To tell a limitation from the model's own error, a failing op is tried on cpu on
 same shapes: when that fails too, the error is the model's and is raised as the cpu run would
 raise it.
 
-The bridge also marks tensors whose *shape* depends on values (``nonzero``, a boolean mask,
-NMS: detection boxes are ``[0, 4]`` with zero weights and ``[100, 4]`` with random ones) and
-everything computed from them, so reports can say so (``is_data_dependent``).
+The bridge also marks tensors whose *shape* depends on values, so reports can say so
+(``is_data_dependent``; see ``capture.values``).
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_map
 
 from netinspect.capture.callsite import caller_outside_torch
+from netinspect.capture.values import (
+    ShapeMarks,
+    SizeReads,
+    is_mask_index,
+    op_name,
+)
 
 # Ops whose result depends on the input's values, not only its shape.
 VALUE_OPS = frozenset(
@@ -45,15 +48,6 @@ VALUE_OPS = frozenset(
         "equal", "_to_copy", "torchvision::nms", "argwhere", "is_nonzero", "allclose",
     }
 )  # fmt: skip
-# Ops whose output *shape* depends on values.
-SHAPE_FROM_VALUES = frozenset(
-    {
-        "nonzero", "masked_select", "_unique", "_unique2", "unique_dim", "unique_consecutive",
-        "unique_dim_consecutive", "bincount", "repeat_interleave", "torchvision::nms",
-        "argwhere",
-    }
-)  # fmt: skip
-
 # What the user wrote, for the notes.
 _PLAIN_NAMES = {
     "_local_scalar_dense": "`Tensor.item()`/`bool(tensor)`",
@@ -99,13 +93,6 @@ class MetaLimitReached(RuntimeError):
         super().__init__(f"the meta device cannot run {limit.what}: its result depends on values")
 
 
-def op_name(func: Any) -> str:
-    """``nonzero`` for aten ops, ``torchvision::nms`` for others' (their namespace kept)."""
-    name = str(getattr(func, "__name__", func)).split(".")[0]
-    namespace = getattr(func, "namespace", "aten")
-    return name if namespace == "aten" else f"{namespace}::{name}"
-
-
 def _tensors(args: Any, kwargs: dict[str, Any]) -> Iterator[torch.Tensor]:
     for value in (*args, *kwargs.values()):
         if isinstance(value, torch.Tensor):
@@ -131,17 +118,6 @@ def _to_meta(t: Any) -> Any:
     return t
 
 
-def _is_mask_index(func: Any, args: Any) -> bool:
-    return (
-        op_name(func) == "index"
-        and len(args) > 1
-        and isinstance(args[1], (list, tuple))
-        and any(
-            isinstance(i, torch.Tensor) and i.dtype in (torch.bool, torch.uint8) for i in args[1]
-        )
-    )
-
-
 def _writes_to(func: Any, args: Any) -> list[torch.Tensor]:
     """The positional tensor arguments an op writes to (``add_``'s self, ``out=``)."""
     written = []
@@ -150,85 +126,6 @@ def _writes_to(func: Any, args: Any) -> list[torch.Tensor]:
         if info is not None and info.is_write and isinstance(arg, torch.Tensor):
             written.append(arg)
     return written
-
-
-class _ValueSize(int):
-    """A size read from a data-dependent dim (``len(boxes)``): new tensors made with it are
-    data-dependent too. Arithmetic gives plain ints again, so marks follow direct uses only."""
-
-
-def _holds_value_size(value: Any, depth: int = 0) -> bool:
-    if isinstance(value, _ValueSize):
-        return True
-    if isinstance(value, (list, tuple)) and depth < 3:
-        return any(_holds_value_size(v, depth + 1) for v in value)
-    return False
-
-
-# Factories whose first size argument is a row count: ``torch.zeros((len(rois), 3, 17))``.
-_FACTORIES = frozenset(
-    {"zeros", "ones", "empty", "full", "rand", "randn", "arange", "eye", "new_zeros",
-     "new_ones", "new_empty", "new_full"}
-)  # fmt: skip
-
-
-def _first_size(args: tuple[Any, ...], is_method: bool) -> Any:
-    rest = args[1:] if is_method else args
-    first = rest[0] if rest else None
-    if isinstance(first, (list, tuple, torch.Size)):
-        first = first[0] if len(first) else None
-    return first
-
-
-class _SizeReads(TorchFunctionMode):
-    """Installed with the bridge: a data-dependent tensor's row count read in Python
-    (``t.shape``, ``t.size(0)``) comes back as a ``_ValueSize``, and a torch call given one
-    makes data-dependent tensors. ``len(t)`` comes back as a plain int whatever ``__len__``
-    returns, so the counts read with ``len`` are remembered, and a factory whose first size is
-    one of them (``torch.zeros((len(rois), 3, 17))``) is marked too."""
-
-    def __init__(self, bridge: MetaBridge) -> None:
-        super().__init__()
-        self.bridge = bridge
-        self.lengths: set[int] = set()
-
-    def __torch_function__(
-        self,
-        func: Any,
-        types: Any,
-        args: tuple[Any, ...] = (),
-        kwargs: dict[str, Any] | None = None,
-    ) -> Any:
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        bridge = self.bridge
-        if not bridge.has_data_dependent_shapes:
-            return out
-        name = getattr(func, "__name__", "")
-        if name in ("__len__", "size", "__get__") and args and isinstance(args[0], torch.Tensor):
-            if bridge.is_data_dependent(args[0]):
-                if name == "__len__":
-                    self.lengths.add(int(out))
-                return _mark_rows(out, name, args, kwargs)
-            return out
-        if _holds_value_size(args) or _holds_value_size(tuple(kwargs.values())):
-            bridge.mark(out)
-        elif name in _FACTORIES and self.lengths:
-            is_method = bool(args) and isinstance(args[0], torch.Tensor)
-            if _first_size(args, is_method) in self.lengths:
-                bridge.mark(out)
-        return out
-
-
-def _mark_rows(out: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The row count (dim 0) of a size read, as a ``_ValueSize``; other dims stay plain."""
-    if isinstance(out, torch.Size) and len(out):
-        return torch.Size([_ValueSize(out[0]), *out[1:]])
-    dim = args[1] if len(args) > 1 else kwargs.get("dim")
-    is_rows = name == "__len__" or (name == "size" and dim in (0, -len(args[0].shape)))
-    if isinstance(out, int) and not isinstance(out, bool) and is_rows:
-        return _ValueSize(out)
-    return out
 
 
 class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's base is untyped
@@ -243,44 +140,17 @@ class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's
         self.stand_ins = stand_ins
         # Limits met in order; the last one stopped the pass when its ``handled`` is None.
         self.limits: list[MetaLimit] = []
-        self._shape_from_values: dict[int, weakref.ref[torch.Tensor]] = {}
-        self._size_reads = _SizeReads(self)
+        self.marks = ShapeMarks()
+        self._size_reads = SizeReads(self.marks)
 
-    # --- data-dependent shapes --------------------------------------------------------------
+    # --- data-dependent shapes (capture.values) ----------------------------------------------
     @property
     def has_data_dependent_shapes(self) -> bool:
-        return bool(self._shape_from_values)
+        return bool(self.marks)
 
     def is_data_dependent(self, t: torch.Tensor) -> bool:
-        """True when ``t``'s shape came from values (directly or through ops on such tensors)."""
-        for candidate in (t, t._base):
-            if candidate is None:
-                continue
-            ref = self._shape_from_values.get(id(candidate))
-            if ref is not None and ref() is candidate:
-                return True
-        return False
-
-    def _mark(self, func: Any, args: Any, inputs: list[torch.Tensor], out: Any) -> None:
-        """Mark ``out`` when its shape came from values: a data-dependent op made it, or an op
-        (not an in-place one: its output is its input) computed it from such a tensor."""
-        name = op_name(func)
-        if name in SHAPE_FROM_VALUES or _is_mask_index(func, args):
-            source = True
-        elif self._shape_from_values and not name.endswith("_"):
-            source = any(self.is_data_dependent(t) for t in inputs)
-        else:
-            source = False
-        if source:
-            self.mark(out)
-
-    def mark(self, out: Any) -> None:
-        """Mark the tensors in ``out`` (a tensor or a sequence of them) as data-dependent."""
-        outs = out if isinstance(out, (list, tuple)) else (out,)
-        for t in outs:
-            # A 0-dim result (a count, a sum) has a fixed shape whatever the values.
-            if isinstance(t, torch.Tensor) and t.dim() > 0:
-                self._shape_from_values[id(t)] = weakref.ref(t)
+        """True when ``t``'s shape came from values (see ``capture.values``)."""
+        return self.marks.is_marked(t)
 
     def __enter__(self) -> MetaBridge:
         self._size_reads.__enter__()  # type: ignore[no-untyped-call]  # torch's modes are untyped
@@ -327,7 +197,7 @@ class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's
             if not has_meta:
                 raise
             out = self._work_around(func, args, kwargs, exc)
-        self._mark(func, original_args, inputs, out)
+        self.marks.mark_op(func, original_args, inputs, out)
         return out
 
     def _keep_real(
@@ -367,7 +237,7 @@ class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's
                 return out
         meta_bytes = sum(_nbytes(t) for t in _tensors(args, kwargs) if t.is_meta)
         if meta_bytes > STAND_IN_BYTES:
-            if name in VALUE_OPS or _is_mask_index(func, args):
+            if name in VALUE_OPS or is_mask_index(func, args):
                 return self._values_needed(func, args, kwargs, trial=False)
             raise exc
         # The same op on zeros on cpu: when that fails too, the error is the model's own.
@@ -375,7 +245,7 @@ class MetaBridge(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's
         result = func(*stand_in_args, **stand_in_kwargs)
         if (
             name in VALUE_OPS
-            or _is_mask_index(func, args)
+            or is_mask_index(func, args)
             or not isinstance(result, (torch.Tensor, list, tuple))
         ):
             return self._values_needed(func, args, kwargs, result=result)

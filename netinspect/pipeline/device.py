@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from netinspect.capture.bridge import SHAPE_FROM_VALUES, MetaLimit
+from netinspect.capture.bridge import MetaLimit
+from netinspect.capture.values import SHAPE_FROM_VALUES
 from netinspect.errors import (
     DeviceError,
     InputTooLarge,
