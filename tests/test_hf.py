@@ -264,7 +264,9 @@ def test_float_token_ids_get_the_int64_fix_named() -> None:
         inspect_model(BERT, ["input_ids=1x16:float32"])
     error = info.value.report.error
     assert error is not None
-    assert error.hint == "give the input an integer dtype: --input input_ids=1x16:int64"
+    assert error.hint == (
+        "give the input an integer dtype: --input input_ids=1x16:int64 (or .long() on a tensor)"
+    )
     # ... and the fix works.
     assert inspect_model(BERT, ["input_ids=1x16:int64"]).outputs[0] == (1, 16, 32)
     # Without a dtype the dummy ids are made int64, and a note says so.
