@@ -253,18 +253,23 @@ def test_unknown_type_task_head_and_setting_are_one_line_errors() -> None:
 
 
 def test_float_token_ids_get_the_int64_fix_named() -> None:
-    result = runner.invoke(app, ["inspect", BERT, "--input", "input_ids=1x16"])
+    # Given as float explicitly: a forward failure whose hint names the fix.
+    result = runner.invoke(app, ["inspect", BERT, "--input", "input_ids=1x16:float32"])
     assert result.exit_code == 3
     assert (
         "Embedding embeddings.word_embeddings looks up token ids, which are integers, but got "
         "a float32 input [1,16]"
     ) in result.stderr
     with pytest.raises(ForwardFailed) as info:
-        inspect_model(BERT, ["input_ids=1x16"])
+        inspect_model(BERT, ["input_ids=1x16:float32"])
     error = info.value.report.error
-    assert (
-        error is not None
-        and error.hint == "give the input an integer dtype: --input input_ids=1x16:int64"
+    assert error is not None
+    assert error.hint == (
+        "give the input an integer dtype: --input input_ids=1x16:int64 (or .long() on a tensor)"
     )
     # ... and the fix works.
     assert inspect_model(BERT, ["input_ids=1x16:int64"]).outputs[0] == (1, 16, 32)
+    # Without a dtype the dummy ids are made int64, and a note says so.
+    report = inspect_model(BERT, ["input_ids=1x16"])
+    assert report.inputs[0].dtype == "int64" and report.outputs[0] == (1, 16, 32)
+    assert any("made int64" in note for note in report.notes)

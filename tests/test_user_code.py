@@ -273,4 +273,8 @@ def test_an_explicit_float_input_to_an_embedding_is_diagnosed() -> None:
         error.message
         == "Embedding embed looks up token ids, which are integers, but got a float32 input [1,10]"
     )
-    assert error.hint == "give the input an integer dtype: --input text=1x10:int64"
+    # The hint names the input that arrives there, as it is typed on the command line.
+    assert (
+        error.hint
+        == "give the input an integer dtype: --input text=1x10:int64 (or .long() on a tensor)"
+    )

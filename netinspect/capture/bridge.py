@@ -18,15 +18,12 @@ To tell a limitation from the model's own error, a failing op is tried on cpu on
 same shapes: when that fails too, the error is the model's and is raised as the cpu run would
 raise it.
 
-The bridge also marks tensors whose *shape* depends on values (``nonzero``, a boolean mask,
-NMS: detection boxes are ``[0, 4]`` with zero weights and ``[100, 4]`` with random ones) and
-everything computed from them, so reports can say so (``is_data_dependent``).
+The bridge also marks tensors whose *shape* depends on values, so reports can say so
+(``is_data_dependent``; see ``capture.values``).
 """
 
 from __future__ import annotations
 
-import functools
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,10 +33,14 @@ from torch.utils._pytree import tree_map
 
 from netinspect.capture.callsite import caller_outside_torch
 from netinspect.capture.dynamo_free import DispatchMode
+from netinspect.capture.values import (
+    ShapeMarks,
+    SizeReads,
+    is_mask_index,
+    op_name,
+)
 
 # Ops whose result depends on the input's values, not only its shape.
-from netinspect.capture.size_reads import _SizeReads
-
 VALUE_OPS = frozenset(
     {
         "_local_scalar_dense", "nonzero", "masked_select", "_unique", "_unique2", "unique_dim",
@@ -47,15 +48,6 @@ VALUE_OPS = frozenset(
         "equal", "_to_copy", "torchvision::nms", "argwhere", "is_nonzero", "allclose",
     }
 )  # fmt: skip
-# Ops whose output *shape* depends on values.
-SHAPE_FROM_VALUES = frozenset(
-    {
-        "nonzero", "masked_select", "_unique", "_unique2", "unique_dim", "unique_consecutive",
-        "unique_dim_consecutive", "bincount", "repeat_interleave", "torchvision::nms",
-        "argwhere",
-    }
-)  # fmt: skip
-
 # What the user wrote, for the notes.
 _PLAIN_NAMES = {
     "_local_scalar_dense": "`Tensor.item()`/`bool(tensor)`",
@@ -101,15 +93,6 @@ class MetaLimitReached(RuntimeError):
         super().__init__(f"the meta device cannot run {limit.what}: its result depends on values")
 
 
-@functools.cache
-def op_name(func: Any) -> str:
-    """``nonzero`` for aten ops, ``torchvision::nms`` for others' (their namespace kept).
-    Cached: asked twice for every op of a pass, and an op's name never changes."""
-    name = str(getattr(func, "__name__", func)).split(".")[0]
-    namespace = getattr(func, "namespace", "aten")
-    return name if namespace == "aten" else f"{namespace}::{name}"
-
-
 def _tensors(args: Any, kwargs: dict[str, Any]) -> Iterator[torch.Tensor]:
     for value in (*args, *kwargs.values()):
         if isinstance(value, torch.Tensor):
@@ -135,17 +118,6 @@ def _to_meta(t: Any) -> Any:
     return t
 
 
-def _is_mask_index(func: Any, args: Any) -> bool:
-    return (
-        op_name(func) == "index"
-        and len(args) > 1
-        and isinstance(args[1], (list, tuple))
-        and any(
-            isinstance(i, torch.Tensor) and i.dtype in (torch.bool, torch.uint8) for i in args[1]
-        )
-    )
-
-
 def _writes_to(func: Any, args: Any) -> list[torch.Tensor]:
     """The positional tensor arguments an op writes to (``add_``'s self, ``out=``)."""
     written = []
@@ -168,44 +140,17 @@ class MetaBridge(DispatchMode):
         self.stand_ins = stand_ins
         # Limits met in order; the last one stopped the pass when its ``handled`` is None.
         self.limits: list[MetaLimit] = []
-        self._shape_from_values: dict[int, weakref.ref[torch.Tensor]] = {}
-        self._size_reads = _SizeReads(self)
+        self.marks = ShapeMarks()
+        self._size_reads = SizeReads(self.marks)
 
-    # --- data-dependent shapes --------------------------------------------------------------
+    # --- data-dependent shapes (capture.values) ----------------------------------------------
     @property
     def has_data_dependent_shapes(self) -> bool:
-        return bool(self._shape_from_values)
+        return bool(self.marks)
 
     def is_data_dependent(self, t: torch.Tensor) -> bool:
-        """True when ``t``'s shape came from values (directly or through ops on such tensors)."""
-        for candidate in (t, t._base):
-            if candidate is None:
-                continue
-            ref = self._shape_from_values.get(id(candidate))
-            if ref is not None and ref() is candidate:
-                return True
-        return False
-
-    def _mark(self, func: Any, args: Any, inputs: list[torch.Tensor], out: Any) -> None:
-        """Mark ``out`` when its shape came from values: a data-dependent op made it, or an op
-        (not an in-place one: its output is its input) computed it from such a tensor."""
-        name = op_name(func)
-        if name in SHAPE_FROM_VALUES or _is_mask_index(func, args):
-            source = True
-        elif self._shape_from_values and not name.endswith("_"):
-            source = any(self.is_data_dependent(t) for t in inputs)
-        else:
-            source = False
-        if source:
-            self.mark(out)
-
-    def mark(self, out: Any) -> None:
-        """Mark the tensors in ``out`` (a tensor or a sequence of them) as data-dependent."""
-        outs = out if isinstance(out, (list, tuple)) else (out,)
-        for t in outs:
-            # A 0-dim result (a count, a sum) has a fixed shape whatever the values.
-            if isinstance(t, torch.Tensor) and t.dim() > 0:
-                self._shape_from_values[id(t)] = weakref.ref(t)
+        """True when ``t``'s shape came from values (see ``capture.values``)."""
+        return self.marks.is_marked(t)
 
     def __enter__(self) -> MetaBridge:
         self._size_reads.__enter__()  # type: ignore[no-untyped-call]  # torch's modes are untyped
@@ -252,7 +197,7 @@ class MetaBridge(DispatchMode):
             if not has_meta:
                 raise
             out = self._work_around(func, args, kwargs, exc)
-        self._mark(func, original_args, inputs, out)
+        self.marks.mark_op(func, original_args, inputs, out)
         return out
 
     def _keep_real(
@@ -292,7 +237,7 @@ class MetaBridge(DispatchMode):
                 return out
         meta_bytes = sum(_nbytes(t) for t in _tensors(args, kwargs) if t.is_meta)
         if meta_bytes > STAND_IN_BYTES:
-            if name in VALUE_OPS or _is_mask_index(func, args):
+            if name in VALUE_OPS or is_mask_index(func, args):
                 return self._values_needed(func, args, kwargs, trial=False)
             raise exc
         # The same op on zeros on cpu: when that fails too, the error is the model's own.
@@ -300,7 +245,7 @@ class MetaBridge(DispatchMode):
         result = func(*stand_in_args, **stand_in_kwargs)
         if (
             name in VALUE_OPS
-            or _is_mask_index(func, args)
+            or is_mask_index(func, args)
             or not isinstance(result, (torch.Tensor, list, tuple))
         ):
             return self._values_needed(func, args, kwargs, result=result)

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from netinspect.capture.bridge import SHAPE_FROM_VALUES, MetaLimit
+from netinspect.capture.bridge import MetaLimit
+from netinspect.capture.values import SHAPE_FROM_VALUES
 from netinspect.errors import (
     DeviceError,
     InputTooLarge,
-    exception_text,
 )
 from netinspect.specs import TensorSpec, int_shape
 
@@ -139,26 +139,6 @@ def limit_from_text(exc: BaseException) -> MetaLimit | None:
     if isinstance(exc, TypeError) and "meta device type tensor to numpy" in str(exc):
         return MetaLimit("numpy", "values", None)
     return None
-
-
-def _is_meta_limitation(exc: BaseException) -> bool:
-    """Ops the meta device cannot run (data-dependent sizes, .item(), quantized kernels)."""
-    if isinstance(exc, NotImplementedError):
-        return True
-    text = exception_text(exc).lower()
-    return any(
-        key in text
-        for key in ("meta", "data-dependent", "data dependent", "cannot be converted to scalar")
-    )
-
-
-def first_sentence(text: str, limit: int = 160) -> str:
-    """The first sentence of an exception's text, cut at a word boundary: a note, not a dump."""
-    line = (text.strip().splitlines() or [""])[0]
-    sentence = line.split(". ")[0].rstrip(".")
-    if len(sentence) > limit:
-        sentence = sentence[:limit].rsplit(" ", 1)[0] + "..."
-    return sentence
 
 
 # --- the fallback plans ------------------------------------------------------------

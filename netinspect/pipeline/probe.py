@@ -60,15 +60,15 @@ def probe_sizes(
 
     import torch
 
+    from netinspect.capture.bridge import REAL_VALUE_BYTES, MetaBridge, MetaLimitReached
     from netinspect.errors import (
         ForwardFailed,
         InputSpecError,
         UsageError,
         describe_exception,
         exception_text,
-        first_line,
     )
-    from netinspect.pipeline.device import _is_meta_limitation
+    from netinspect.pipeline.device import describe_limit
     from netinspect.pipeline.inputs import _Prepared, check_forward_arguments
     from netinspect.pipeline.run import inspect_model
     from netinspect.sources.build import build_model
@@ -130,14 +130,21 @@ def probe_sizes(
     float_dtype = torch.float32
 
     def tensor(spec: TensorSpec) -> torch.Tensor:
+        """The dummy input: real on cpu when small (the bridge then answers what the model
+        reads of its input's values, a mask's ``.all()``), on meta otherwise."""
         dtype = getattr(torch, spec.dtype) if spec.dtype else float_dtype
-        return torch.zeros(int_shape(spec), dtype=dtype, device=device)
+        shape = int_shape(spec)
+        meta = torch.zeros(shape, dtype=dtype, device=device)
+        if meta.numel() * meta.element_size() > REAL_VALUE_BYTES:
+            return meta
+        make = torch.ones if spec.fill == "ones" else torch.zeros
+        return make(shape, dtype=dtype, device="cpu")
 
     def resized(i: int, shape: Shape) -> TensorSpec:
         """Input ``i``'s spec at the probed ``shape`` (unchanged when it is not linked)."""
         value = specs[i].value
         assert isinstance(value, TensorSpec)
-        return TensorSpec(shape, value.dtype) if i in linked else value
+        return TensorSpec(shape, value.dtype, value.fill) if i in linked else value
 
     others = [i for i, s in enumerate(specs) if i and isinstance(s.value, TensorSpec)]
     probes = 0
@@ -149,14 +156,15 @@ def probe_sizes(
         if progress is not None:
             dim, label = varying[-1] if varying else (None, "")
             progress(probes, f"{label}={shape[dim]}" if dim is not None else "the given input")
-        x = tensor(TensorSpec(shape, base.dtype))
+        x = tensor(TensorSpec(shape, base.dtype, base.fill))
         rest = [tensor(resized(i, shape)) for i in others if specs[i].name is None]
         named: dict[str, Any] = {
             name: tensor(resized(i, shape)) for i in others if (name := specs[i].name)
         }
         kwargs = {**target.default_args, **named}
         try:
-            with torch.no_grad(), torch.device(device):
+            # Weights stay on meta; what needs values of the inputs gets them (capture.bridge).
+            with torch.no_grad(), MetaBridge(real_values=True), torch.device(device):
                 out = model(x, *rest, **kwargs)
         except KeyboardInterrupt:
             raise
@@ -176,10 +184,10 @@ def probe_sizes(
         ),
     )
     given_out, given_exc = run(base_shape)
-    if given_exc is not None and _is_meta_limitation(given_exc):
+    if isinstance(given_exc, MetaLimitReached):
         raise UsageError(
-            f"sizes probes on the meta device, but {target.name} cannot run there: "
-            f"{first_line(given_exc)[:160]}"
+            f"sizes probes with the weights on the meta device, but {target.name} needs values "
+            f"computed from them: {describe_limit(given_exc.limit)}"
         )
 
     def explain_failure(shape: Shape) -> str | None:

@@ -67,11 +67,11 @@ def _diagnose_token_ids(row: LayerRecord, inputs: Sequence[InputRecord] = ()) ->
     if len(given) == 1:
         name = given[0].name
         spec = f"{dims}:int64" if re.fullmatch(r"input\d+", name) else f"{name}={dims}:int64"
-        hint = f"give the input an integer dtype: --input {spec}"
+        hint = f"give the input an integer dtype: --input {spec} (or .long() on a tensor)"
     else:
         hint = (
             f"give the input an integer dtype with :int64 (--input {dims}:int64, "
-            f"or NAME={dims}:int64 for a keyword input such as input_ids)"
+            f"or NAME={dims}:int64 for a keyword input such as input_ids; .long() on a tensor)"
         )
     return Diagnosis("int64 (or int32) token ids", message, hint)
 
