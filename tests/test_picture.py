@@ -140,6 +140,26 @@ def test_identical_blocks_are_one_group_that_unfolds() -> None:
     assert visible_count(graph, frozenset()) == 7
 
 
+def test_repeated_op_calls_are_not_a_group() -> None:
+    # x.unsqueeze(1) twice: two steps of the data flow (each with its own input), not a block.
+    rows = [layer(0, "", 0, (4,), (4, 1, 1), type="Net", parent=None)]
+    rows += [layer(i, "unsqueeze", 1, (4,), (4, 1), kind="function", type="Tensor.unsqueeze",
+                   call_index=i - 1) for i in (1, 2)]  # fmt: skip
+    graph = build_graph(report_of(tuple(rows)).to_dict())
+    assert graph.groups == ()
+    assert graph.kids[""] == ("r1", "r2")
+    assert node_title(graph, "r2") == "unsqueeze() #2"
+
+
+def test_every_consumer_of_the_flatten_point_is_marked() -> None:
+    data = residual_report(data_flow=True)
+    # Two heads read the flattened features (the newer "consumers" list).
+    head = data["flatten"]["consumer"]
+    data["flatten"]["consumers"] = [head, {**head, "layer_index": 7, "name": "flatten"}]
+    lines = render_mermaid(data).splitlines()
+    assert "  class r8 consumer" in lines and "  class r7 consumer" in lines
+
+
 def test_a_run_holding_the_failing_row_is_not_grouped() -> None:
     graph = build_graph(repeated_report(pin_middle=True))
     assert graph.groups == ()

@@ -4,9 +4,10 @@ It reads the report *dict* (``report.to_dict()`` or a saved ``--format json`` fi
 can be drawn from a saved report, and keys newer than this module's records are used when they
 are there (``layers[].inputs_from``).
 
-**Nodes** are rows. The *view tree* is the module tree with each run of identical sibling blocks
-(the definition ``collapse_repeats`` uses: same kind, type, parameter count, shapes and subtree)
-gathered under a *group* (``layer1.1–2 × 2``). A *fold state* is the set of folded containers
+**Nodes** are rows. The *view tree* is the module tree with each run of identical sibling module
+blocks (the definition ``collapse_repeats`` uses: same kind, type, parameter count, shapes and
+subtree) gathered under a *group* (``layer1.1–2 × 2``); repeated op calls stay apart, as each
+has its own inputs. A *fold state* is the set of folded containers
 and groups: a folded one is one node, an unfolded one a box around its children. View ids are
 ``r<position>`` for rows and ``g<number>`` for groups.
 
@@ -58,7 +59,7 @@ class Graph:
     groups: tuple[tuple[int, ...], ...]
     edges: tuple[Edge, ...]
     has_data_flow: bool
-    # Rows kept visible by default: the flatten point, its consumer, the failing row.
+    # Rows kept visible by default: the flatten point, its consumers, the failing row.
     pinned: frozenset[int]
 
 
@@ -118,14 +119,22 @@ def _subtree_end(children: Sequence[Sequence[int]], i: int) -> int:
     return i + 1
 
 
+def flatten_consumers(flatten: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every consumer of the flatten point: ``consumers`` (several heads), else the older
+    single ``consumer``."""
+    consumers = flatten.get("consumers")
+    if isinstance(consumers, list):
+        return [c for c in consumers if isinstance(c, Mapping)]
+    consumer = flatten.get("consumer")
+    return [consumer] if isinstance(consumer, Mapping) else []
+
+
 def _pinned(report: Mapping[str, Any], position: Mapping[int, int]) -> frozenset[int]:
     indices: list[Any] = []
     flatten = report.get("flatten")
     if isinstance(flatten, Mapping):
         indices.append(flatten.get("layer_index"))
-        consumer = flatten.get("consumer")
-        if isinstance(consumer, Mapping):
-            indices.append(consumer.get("layer_index"))
+        indices += [c.get("layer_index") for c in flatten_consumers(flatten)]
     error = report.get("error")
     if isinstance(error, Mapping):
         indices.append(error.get("layer_index"))
@@ -133,6 +142,7 @@ def _pinned(report: Mapping[str, Any], position: Mapping[int, int]) -> frozenset
 
 
 def _view_tree(
+    rows: Sequence[Mapping[str, Any]],
     top: Sequence[int],
     children: Sequence[Sequence[int]],
     sig: Sequence[int],
@@ -151,7 +161,10 @@ def _view_tree(
                 m += 1
             run = tuple(members[k:m])
             span = range(run[0], _subtree_end(children, run[-1]))
-            if len(run) > 1 and not any(p in span for p in pinned):
+            # Repeated *blocks*: two calls of an op in a row (x.unsqueeze twice) are two steps
+            # of the data flow, each with its own inputs, not a block to fold.
+            is_block = rows[run[0]]["kind"] == "module"
+            if len(run) > 1 and is_block and not any(p in span for p in pinned):
                 gid = f"g{len(groups)}"
                 groups.append(run)
                 out.append(gid)
@@ -259,7 +272,7 @@ def build_graph(report: Mapping[str, Any]) -> Graph:
     top = children[canvas] if canvas is not None else roots
     position = {int(r["index"]): i for i, r in enumerate(rows)}
     pinned = _pinned(report, position)
-    kids, up, groups = _view_tree(top, children, _signatures(rows, children), pinned)
+    kids, up, groups = _view_tree(rows, top, children, _signatures(rows, children), pinned)
     has_flow = any("inputs_from" in r for r in rows)
     make_edges = _data_flow_edges if has_flow else _tree_edges
     edges = make_edges(rows, parent, children, canvas)

@@ -17,6 +17,7 @@ from netinspect.render.graph import (
     OUTPUT_ID,
     Graph,
     build_graph,
+    flatten_consumers,
     row_id,
     row_position,
     shape_text,
@@ -42,14 +43,17 @@ def _text(text: str) -> str:
 
 
 def _flatten_line(report: Mapping[str, Any]) -> str | None:
+    """``flatten: 512×7×7 = 25,088``; a reduction or a selection says so instead."""
     flatten = report.get("flatten")
     if not isinstance(flatten, Mapping):
         return None
     dims = flatten.get("flattened_dims") or []
     out = flatten.get("output_shape") or []
-    if len(dims) > 1 and len(out) > 1:
+    operation = flatten.get("operation") or "flattens"
+    if operation == "flattens" and len(dims) > 1 and len(out) > 1:
         return "flatten: " + "×".join(str(d) for d in dims) + f" = {int(out[1]):,}"
-    return "flatten: " + shape_text(flatten.get("input_shape") or []) + " → " + shape_text(out)
+    verb = "flatten" if operation == "flattens" else operation
+    return f"{verb}: " + shape_text(flatten.get("input_shape") or []) + " → " + shape_text(out)
 
 
 def _node_line(
@@ -109,12 +113,11 @@ def render_mermaid(report: Mapping[str, Any], budget: int = MERMAID_BUDGET) -> s
         "  classDef failed fill:#fee2e2,stroke:#dc2626,stroke-width:3px,color:#7f1d1d",
     ]
     flatten = report.get("flatten") or {}
-    consumer = flatten.get("consumer") or {}
     error = report.get("error") or {}
     positions = {row["index"]: i for i, row in enumerate(graph.rows)}
     for cls, index in (
         ("flatten", flatten.get("layer_index")),
-        ("consumer", consumer.get("layer_index")),
+        *(("consumer", c.get("layer_index")) for c in flatten_consumers(flatten)),
         ("failed", error.get("layer_index")),
     ):
         if index in positions:

@@ -31,7 +31,8 @@
     var byIndex = {};
     rows.forEach(function (r, i) { byIndex[r.index] = i; });
     var flatPos = flatten ? byIndex[flatten.layer_index] : undefined;
-    var consPos = flatten && flatten.consumer ? byIndex[flatten.consumer.layer_index] : undefined;
+    var consumers = !flatten ? [] : flatten.consumers || (flatten.consumer ? [flatten.consumer] : []);
+    var consPos = new Set(consumers.map(function (c) { return byIndex[c.layer_index]; }));
     var errPos = error && error.layer_index !== null ? byIndex[error.layer_index] : undefined;
     var explain = {};
     (report.explain || []).forEach(function (e) { explain[e.layer_index] = e; });
@@ -103,12 +104,13 @@
     function extraLines(id) {
       var p = pos(id), out = [];
       if (p === null) return out;
-      if (p === flatPos) {
-        var dims = flatten.flattened_dims || [], o = flatten.output_shape || [], c = flatten.consumer;
-        out = out.concat(wrap(NI.shape(flatten.input_shape) + " → " + NI.shape(o) +
-          (dims.length > 1 ? " = " + dims.join("×") + " = " + NI.int(o[1]) : ""), 44, 2));
-        if (c) out = out.concat(wrap("feeds " + c.name + " " + c.type + (c.expected_in_features !== null && c.expected_in_features !== undefined
-          ? "(in_features=" + NI.int(c.expected_in_features) + ")" + (c.matches ? ": sizes agree" : ": MISMATCH") : ""), 44, 2));
+      if (p === flatPos && cards.flatten) {
+        // The lines the table prints (flattens / reduces / selects, each consumer), with
+        // shapes written tight so that they fit the node.
+        cards.flatten.slice(1).forEach(function (line) {
+          line = line.replace(/\[([^\]]*)\]/g, function (m, inner) { return "[" + inner.replace(/, /g, ",") + "]"; }).replace(" -> ", " → ");
+          out = out.concat(wrap(line, 44, 3));
+        });
       }
       if (p === errPos && error) {
         out = out.concat(wrap("✖ " + error.message, 44, 5));
@@ -124,7 +126,7 @@
         if (isBox(id)) c.push("folded");
         if (rows[p].kind === "function") c.push("fn");
         if (p === flatPos) c.push("flatten");
-        if (p === consPos) c.push("consumer");
+        if (consPos.has(p)) c.push("consumer");
         if (p === errPos) c.push("failed");
       }
       if (hits.has(id)) c.push("hit");
@@ -161,32 +163,47 @@
       (G.kids[""] || []).forEach(function (id) { right = Math.max(right, walk(id, 0)); });
       if ((report.outputs || []).length && !error) right = Math.max(right, addNode("x_out", 0));
       var edges = [], lanes = [], into = {}, laneX = right + 22, maxLane = -1;
-      var arcs = [];
+      var arcs = [], hotTargets = new Set();
+      consPos.forEach(function (p) { if (p !== undefined) hotTargets.add(consumerNode(p)); });
       visibleEdges().forEach(function (e) {
         var a = at[e[0]], b = at[e[1]];
         if (!a || !b || a.k === undefined || b.k === undefined) return;
-        var hot = pos(e[0]) === flatPos && flatPos !== undefined && e[1] === consumerNode(consPos);
+        var hot = pos(e[0]) === flatPos && flatPos !== undefined && hotTargets.has(e[1]);
         if (b.k === a.k + 1) {
           var x1 = a.x + W / 2, y1 = a.y + a.h, x2 = b.x + W / 2, y2 = b.y - (e[1][0] === "g" ? 8 : 2), my = (y1 + y2) / 2;
           edges.push({d: "M" + x1 + "," + y1 + (x1 === x2 ? "L" : "C" + x1 + "," + my + " " + x2 + "," + my + " ") + x2 + "," + y2,
             y0: y1, y1: y2, label: e[2], lx: Math.max(x1, x2) + 7, ly: b.y - 8, hot: hot, arc: false});
         } else arcs.push({a: a, b: b, label: e[2], hot: hot});
       });
-      arcs.sort(function (p, q) { return (p.b.k - p.a.k) - (q.b.k - q.a.k) || p.a.k - q.a.k; });
+      /* Skips become buses: one lane per producer, running from it past its last consumer,
+         with a tap into each consumer. A tensor that feeds every block (rotary tables, a mask)
+         is then one line, not one per block. */
+      var buses = [], bySource = {};
       arcs.forEach(function (arc) {
-        var y0 = arc.a.y + arc.a.h / 2, n = (into[arc.b.id] = (into[arc.b.id] || 0) + 1);
-        var y1 = arc.b.y + arc.b.h / 2 + (n - 1) * 6, lane = 0;
-        for (; lane < lanes.length; lane++) {
-          if (!lanes[lane].some(function (iv) { return iv[0] < y1 + 4 && y0 - 4 < iv[1]; })) break;
-        }
-        (lanes[lane] = lanes[lane] || []).push([y0, y1]);
-        maxLane = Math.max(maxLane, lane);
-        var lx = laneX + lane * LANE, ax = arc.a.x + W, bx = arc.b.x + W, r = 6;
-        edges.push({d: "M" + ax + "," + y0 + "H" + (lx - r) + "Q" + lx + "," + y0 + " " + lx + "," + (y0 + r) +
-            "V" + (y1 - r) + "Q" + lx + "," + y1 + " " + (lx - r) + "," + y1 + "H" + (bx + 2),
-          y0: y0, y1: y1, label: arc.label, lx: bx + 6, ly: y1 - 4, hot: arc.hot, arc: true});
+        var bus = bySource[arc.a.id];
+        if (!bus) { bus = bySource[arc.a.id] = {src: arc.a, taps: []}; buses.push(bus); }
+        var n = (into[arc.b.id] = (into[arc.b.id] || 0) + 1);
+        bus.taps.push({y: arc.b.y + 10 + Math.min(n - 1, 2) * 11, bx: arc.b.x + W, label: arc.label, hot: arc.hot});
       });
-      L = {nodes: nodes, boxes: boxes, at: at, edges: edges, width: laneX + (maxLane + 1) * LANE + 20, height: y + GAP};
+      buses.forEach(function (bus) {
+        bus.y0 = bus.src.y + bus.src.h / 2;
+        bus.y1 = Math.max.apply(null, bus.taps.map(function (t) { return t.y; }));
+      });
+      buses.slice().sort(function (p, q) { return (p.y1 - p.y0) - (q.y1 - q.y0) || p.y0 - q.y0; }).forEach(function (bus) {
+        var lane = 0;
+        for (; lane < lanes.length; lane++) {
+          if (!lanes[lane].some(function (iv) { return iv[0] < bus.y1 + 4 && bus.y0 - 4 < iv[1]; })) break;
+        }
+        (lanes[lane] = lanes[lane] || []).push([bus.y0, bus.y1]);
+        maxLane = Math.max(maxLane, lane);
+        bus.x = laneX + lane * LANE;
+        bus.stub = "M" + (bus.src.x + W) + "," + bus.y0 + "H" + bus.x;
+        bus.taps.forEach(function (t) {
+          t.d = "M" + bus.x + "," + t.y + "H" + (t.bx + 2);
+          t.lx = t.bx + 6; t.ly = t.y - 4;
+        });
+      });
+      L = {nodes: nodes, boxes: boxes, at: at, edges: edges, buses: buses, width: laneX + (maxLane + 1) * LANE + 20, height: y + GAP};
     }
 
     /* ---- drawing, culled to the screen ---- */
@@ -242,7 +259,8 @@
       return t;
     }
     function makeEdge(e) {
-      return NI.svg("path", {"class": "edge" + (e.arc ? " arc" : "") + (e.hot ? " hot" : ""), d: e.d, "marker-end": "url(#ni-arrow)"});
+      var cls = "edge" + (e.arc || e.stub ? " arc" : "") + (e.hot ? " hot" : "");
+      return NI.svg("path", {"class": cls, d: e.d, "marker-end": e.stub ? null : "url(#ni-arrow)"});
     }
     function makeLabel(e) {
       var t = NI.svg("text", {"class": "elabel", x: e.lx, y: e.ly});
@@ -274,21 +292,41 @@
       L.edges.forEach(function (e, j) {
         if (e.y0 <= y1 && e.y1 >= y0) { want.set("e" + j, e); if (e.label) want.set("l" + j, e); }
       });
+      L.buses.forEach(function (bus, j) {
+        if (bus.y0 > y1 || bus.y1 < y0) return;
+        want.set("v" + j, bus);
+        if (bus.y0 >= y0) want.set("s" + j, {d: bus.stub, stub: true});
+        bus.taps.forEach(function (t, k) {
+          if (t.y < y0 || t.y > y1) return;
+          want.set("t" + j + "_" + k, {d: t.d, hot: t.hot, arc: true});
+          if (t.label) want.set("m" + j + "_" + k, {label: t.label, lx: t.lx, ly: t.ly});
+        });
+      });
       shown.forEach(function (el, key) { if (!want.has(key)) { el.remove(); shown.delete(key); } });
       var margin = 40 / view.k;
       want.forEach(function (item, key) {
-        if (key[0] === "b") clipBox(shown.get(key) || makeAndShow(key, item), item, y0 - margin, y1 + margin);
+        var kind = key[0];
+        if (kind === "b") clipBox(shown.get(key) || makeAndShow(key, item, makeBox), item, y0 - margin, y1 + margin);
+        if (kind === "v") clipBus(shown.get(key) || makeAndShow(key, item, makeBus), item, y0 - margin, y1 + margin);
         if (shown.has(key)) return;
-        var kind = key[0], el = kind === "b" ? makeBox(item) : kind === "h" ? makeHeader(item) : kind === "n" ? makeNode(item) : kind === "e" ? makeEdge(item) : makeLabel(item);
-        layers[kind === "h" ? "l" : kind].appendChild(el);
+        var el = kind === "h" ? makeHeader(item) : kind === "n" ? makeNode(item) :
+          kind === "l" || kind === "m" ? makeLabel(item) : makeEdge(item);
+        layers[LAYER[kind]].appendChild(el);
         shown.set(key, el);
       });
     }
-    function makeAndShow(key, item) {
-      var el = makeBox(item);
-      layers.b.appendChild(el);
+    var LAYER = {b: "b", h: "l", n: "n", e: "e", s: "e", t: "e", v: "e", l: "l", m: "l"};
+    function makeAndShow(key, item, make) {
+      var el = make(item);
+      layers[LAYER[key[0]]].appendChild(el);
       shown.set(key, el);
       return el;
+    }
+    function makeBus() { return NI.svg("path", {"class": "edge arc bus"}); }
+    /* Like a box, a bus is drawn only across the rows in reach. */
+    function clipBus(el, bus, y0, y1) {
+      var d = "M" + bus.x + "," + Math.max(bus.y0, y0) + "V" + Math.min(bus.y1, y1);
+      if (el.getAttribute("d") !== d) el.setAttribute("d", d);
     }
     var redraw = NI.throttle(draw);
     function apply() {

@@ -51,7 +51,7 @@
   var tools = el("div.gtools");
   wrapEl.appendChild(tools);
   wrapEl.appendChild(details);
-  wrapEl.appendChild(el("div.legend", {text: "blue: folded block (+n children) · stacked: repeated blocks (× n) · orange: the flatten point and its consumer · red: the failing row"}));
+  wrapEl.appendChild(el("div.legend", {text: "blue: folded block (+n children) · stacked: repeated blocks (× n) · orange: the flatten point and its consumers · red: the failing row"}));
   gsec.appendChild(wrapEl);
   main.appendChild(gsec);
   graph = new NI.GraphView(wrapEl, {report: R, graph: G, cards: C, onSelect: showDetails});
