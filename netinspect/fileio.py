@@ -155,13 +155,13 @@ def parse_json(text: str) -> Any:
     than ``MAX_JSON_INT_DIGITS`` digits raise ``JsonTooComplex``; so do NaN, Infinity and
     floats that overflow (1e400). Malformed JSON raises ``json.JSONDecodeError`` as usual."""
     _check_depth(text)
-    constant = {"parse_constant": _no_constant, "parse_float": _finite_float}
+    # No run of digits that long anywhere: json's own (C) integer parsing is safe. Otherwise
+    # (rare) the run may sit inside a string, and a slower hook decides, for numbers only.
+    parse_int = None if _LONG_DIGITS.search(text) is None else _bounded_int
     try:
-        if _LONG_DIGITS.search(text) is None:
-            # No run of digits that long anywhere: json's own (C) integer parsing is safe.
-            return json.loads(text, **constant)
-        # Rare: the run may sit inside a string; the slower hook decides for numbers only.
-        return json.loads(text, parse_int=_bounded_int, **constant)
+        return json.loads(
+            text, parse_int=parse_int, parse_float=_finite_float, parse_constant=_no_constant
+        )
     except RecursionError:  # pragma: no cover - _check_depth refuses this first
         raise JsonTooComplex(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
 
