@@ -122,7 +122,8 @@ def _targets(
     unclaimed = _unclaimed_baselines(from_baselines, []) if from_baselines is not None else []
     held = ""
     if unclaimed:
-        names = ", ".join(target or path.name for path, target in unclaimed[:5])
+        # repr: a target is text from a file, and may hold terminal escapes.
+        names = ", ".join(repr(target) if target else path.name for path, target in unclaimed[:5])
         more = ", ..." if len(unclaimed) > 5 else ""
         held = (
             f"; the {len(unclaimed)} baseline(s) in {from_baselines} ({names}{more}) are not "
