@@ -120,10 +120,13 @@ def _targets(
         return [make(project_target(t, settings.root), t) for t in named]
     if settings.targets:
         return [make(t, locate(t, settings.root)) for t in settings.targets]
-    unclaimed = _unclaimed_baselines(from_baselines, []) if from_baselines is not None else []
+    from netinspect.compare.baseline import unclaimed_baselines
+
+    unclaimed = unclaimed_baselines(from_baselines, ()) if from_baselines is not None else []
     held = ""
     if unclaimed:
-        names = ", ".join(target or path.name for path, target in unclaimed[:5])
+        # repr: a target is text from a file, and may hold terminal escapes.
+        names = ", ".join(repr(target) if target else path.name for path, target in unclaimed[:5])
         more = ", ..." if len(unclaimed) > 5 else ""
         held = (
             f"; the {len(unclaimed)} baseline(s) in {from_baselines} ({names}{more}) are not "
@@ -133,27 +136,6 @@ def _targets(
         "no targets: name them, or list them under [tool.netinspect] targets in "
         f"pyproject.toml (no targets there){held}"
     )
-
-
-def _unclaimed_baselines(directory: Path, items: Sequence[CheckTarget]) -> list[tuple[Path, str]]:
-    """The ``*.json`` files in ``directory`` that are not the baseline of any of ``items``,
-    with the target each names ("" when it cannot be read). Reading one runs nothing."""
-    from netinspect.compare.baseline import baseline_path, read_baseline
-    from netinspect.errors import BaselineError
-
-    if not directory.is_dir():
-        return []
-    claimed = {baseline_path(directory, item.target).name for item in items}
-    found = []
-    for path in sorted(directory.glob("*.json")):
-        if path.name in claimed:
-            continue
-        try:
-            target = read_baseline(path).target
-        except BaselineError:
-            target = ""
-        found.append((path, target))
-    return found
 
 
 def _allowed(settings: ProjectSettings, allow_import: Sequence[str] | None) -> tuple[str, ...]:
@@ -286,7 +268,9 @@ def check_command(
         items = _targets(settings, targets or [], inputs or [], base, allow_import or [])
         # Before sharding: another shard's targets still claim their baselines.
         if not targets:
-            for path, target in _unclaimed_baselines(base, items):
+            from netinspect.compare.baseline import unclaimed_baselines
+
+            for path, target in unclaimed_baselines(base, [i.target for i in items]):
                 named = f" (the baseline of {target!r})" if target else ""
                 eprint(
                     f"netinspect: note: {path}{named} belongs to no target listed in "

@@ -153,15 +153,20 @@ def _no_constant(name: str) -> Any:
 def parse_json(text: str) -> Any:
     """``json.loads`` with limits: nesting deeper than ``MAX_JSON_DEPTH`` and integers longer
     than ``MAX_JSON_INT_DIGITS`` digits raise ``JsonTooComplex``; so do NaN, Infinity and
-    floats that overflow (1e400).
-    Malformed JSON raises ``json.JSONDecodeError`` as usual."""
+    floats that overflow (1e400). Malformed JSON raises ``json.JSONDecodeError`` as usual."""
     _check_depth(text)
+    # No run of digits that long anywhere: json's own (C) integer parsing is safe. Otherwise
+    # (rare) the run may sit inside a string, and a slower hook decides, for numbers only.
+    parse_int = None if _LONG_DIGITS.search(text) is None else _bounded_int
     try:
         return json.loads(
-            text, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant
+            text, parse_int=parse_int, parse_float=_finite_float, parse_constant=_no_constant
         )
     except RecursionError:  # pragma: no cover - _check_depth refuses this first
         raise JsonTooComplex(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+
+
+_LONG_DIGITS = re.compile(f"[0-9]{{{MAX_JSON_INT_DIGITS + 1}}}")
 
 
 def _check_depth(text: str) -> None:

@@ -265,6 +265,15 @@ def _shadowing_project(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     (site / "torchvision" / "ops" / "__init__.py").write_text(
         "class Installed:\n    pass\nInstalled.__module__ = 'torchvision.ops'\n"
     )
+    # An installed torchvision.models that knows no model at all: `model: vgg16` is unknown.
+    (site / "torchvision" / "models").mkdir()
+    (site / "torchvision" / "models" / "__init__.py").write_text(
+        "def list_models(module=None):\n    return []\n"
+        "detection = segmentation = video = optical_flow = quantization = None\n"
+    )
+    (work / "torchvision" / "models").mkdir()
+    (work / "torchvision" / "models" / "__init__.py").write_text(SHADOW.format(marker=str(marker)))
+    (work / "zoo.yaml").write_text("model: vgg16\n")
     (work / "model.yaml").write_text(
         "layers:\n  - torchvision.ops.SqueezeExcitation: [8, 2]\ninput: 1x8x4x4\n"
     )
@@ -294,7 +303,7 @@ def test_validate_and_inspect_never_import_a_local_torchvision(tmp_path: Path) -
         """
         import sys
         from netinspect_cli.main import main
-        for command in (["validate", "model.yaml"], ["inspect", "model.yaml"]):
+        for command in (["zoo.yaml"], ["validate", "model.yaml"], ["inspect", "model.yaml"]):
             sys.argv = ["netinspect", *command]
             try:
                 main()
@@ -308,8 +317,9 @@ def test_validate_and_inspect_never_import_a_local_torchvision(tmp_path: Path) -
     )  # fmt: skip
     assert not marker.exists(), (done.stdout, done.stderr)
     # The fake installed torchvision.ops has no SqueezeExcitation: refused, never imported.
-    assert done.stdout.count("exit") == 2 and "exit 1" in done.stdout and "exit 2" in done.stdout
+    assert done.stdout.count("exit") == 3 and "exit 1" in done.stdout and "exit 2" in done.stdout
     assert (done.stdout + done.stderr).count("has no attribute 'SqueezeExcitation'") == 2
+    assert "unknown torchvision model 'vgg16'" in done.stderr
 
 
 # --- 4. a baseline's "target" is data: never run ---------------------------------------------

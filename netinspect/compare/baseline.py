@@ -17,7 +17,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -276,6 +276,28 @@ def list_baselines(directory: str | os.PathLike[str]) -> list[Baseline]:
     """Every baseline in ``directory``, sorted by target (for a ``check`` given no targets)."""
     found = [read_baseline(p) for p in sorted(Path(directory).glob("*.json"))]
     return sorted(found, key=lambda b: b.target)
+
+
+def unclaimed_baselines(
+    directory: str | os.PathLike[str], targets: Iterable[str]
+) -> list[tuple[Path, str]]:
+    """The ``*.json`` files in ``directory`` that are not the baseline of any of ``targets``,
+    each with the target it names ("" when it cannot be read). Reading one runs nothing: a
+    baseline's target is data, reported to the user, never a thing to import."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    claimed = {baseline_path(directory, target).name for target in targets}
+    found = []
+    for path in sorted(directory.glob("*.json")):
+        if path.name in claimed:
+            continue
+        try:
+            target = read_baseline(path).target
+        except BaselineError:
+            target = ""
+        found.append((path, target))
+    return found
 
 
 _LIST_ITEM = re.compile(r"^(\w+)\[(\d+)\]$")

@@ -64,6 +64,11 @@ MODEL_BUILD_KWARGS: dict[str, dict[str, Any]] = {
 @functools.cache
 def model_families() -> dict[str, str]:
     """Every torchvision model name mapped to its family."""
+    from netinspect.sources.files import import_installed
+
+    # The first import of torchvision in a run: never a torchvision/ folder in the current
+    # directory (``python -m`` puts it on sys.path); later imports find this one in sys.modules.
+    import_installed("torchvision.models")
     import torchvision.models as tvm
 
     families: dict[str, str] = {}
