@@ -287,6 +287,20 @@ def test_sizes_method_probe_is_the_earlier_method() -> None:
 # --- CLI, JSON, Python API ---------------------------------------------------------------------
 
 
+def test_cli_table_rows_show_formulas() -> None:
+    # The table's shape columns are the formulas, not the hint's concrete sizes.
+    result = runner.invoke(app, ["inspect", "vgg16", "--input", "Bx3xHxW"], env={"COLUMNS": "150"})
+    assert result.exit_code == 0, result.output
+    rows = {
+        words[1]: words
+        for words in map(str.split, result.stdout.splitlines())
+        if len(words) > 2 and words[0].isdigit()
+    }
+    assert rows["30"][2:5] == ["MaxPool2d", "[B,512,⌊H/16⌋,⌊W/16⌋]", "[B,512,⌊H/32⌋,⌊W/32⌋]"]
+    assert rows["avgpool"][3:5] == ["[B,512,⌊H/32⌋,⌊W/32⌋]", "[B,512,7,7]"]
+    assert "[2," not in result.stdout.split("Flatten point")[0]
+
+
 def test_cli_inspect_json_with_hints(report_validator: Any) -> None:
     result = runner.invoke(
         app, ["inspect", "vgg16", "--input", "Bx3xHxW", "--hint", "H=320", "-f", "json"]

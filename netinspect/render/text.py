@@ -60,14 +60,20 @@ def clip(text: str, limit: int = 300) -> str:
     return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
 
 
+def sym_shape_parts(shapes: Sequence[SymShape], limit: int = 3, sep: str = ", ") -> list[str]:
+    """Shapes as formulas (``[B,512,⌊H/32⌋,⌊W/32⌋]``), one part per leaf like
+    ``shape_parts``."""
+    if not shapes:
+        return ["-"]
+    parts = [readable_shape(s, sep) for s in shapes[:limit]]
+    if len(shapes) > limit:
+        parts.append(f"+{len(shapes) - limit} more")
+    return parts
+
+
 def fmt_sym_shapes(shapes: Sequence[SymShape], limit: int = 3, sep: str = ", ") -> str:
     """Shapes as formulas: ``[B,512,⌊H/32⌋,⌊W/32⌋]``."""
-    if not shapes:
-        return "-"
-    shown = " ".join(readable_shape(s, sep) for s in shapes[:limit])
-    if len(shapes) > limit:
-        shown += f" +{len(shapes) - limit} more"
-    return shown
+    return " ".join(sym_shape_parts(shapes, limit, sep))
 
 
 def fmt_int(n: int) -> str:
