@@ -348,3 +348,17 @@ def test_python_api_with_hints() -> None:
     assert report.inputs[0].shape == (2, 3, 256, 224)
     assert report.symbolic is not None
     assert row(report, "features.30").output_shapes == ((2, 512, 8, 7),)
+
+
+def test_symbolic_pass_follows_the_device_policy_to_cpu() -> None:
+    # nonzero on the model's own scores sends the pass to cpu; the symbolic pass then runs
+    # beside the cpu weights (it used to put its inputs on meta: a device mismatch) and the
+    # value-dependent size is an unbacked symbol, marked as data-dependent.
+    report = inspect_model("tests/models/policy_models.py:NonzeroOnWeights", ["Lx8"])
+    assert report.device == "cpu"
+    assert report.symbolic is not None and report.symbolic.error is None
+    head = next(r for r in report.layers if r.name == "head")
+    assert head.input_shapes_symbolic == (("u0", "8"),)
+    assert head.data_dependent
+    text = render_report(report, OutputFormat.table, RenderOptions(width=120))
+    assert "~[u0,4]" in text and "Output                ~[u0, 4]" in text

@@ -221,7 +221,7 @@ def run_symbolic_pass(
 ) -> SymbolicPass:
     """Run ``model`` once on fake inputs whose named dims are symbols with the given hints.
 
-    The model stays on meta and is not modified (the capture restores its modes). With
+    The model stays on its device and is not modified (the capture restores its modes). With
     ``record_rows`` the rows are captured as in an inspection, each dim an expression.
     """
     from torch._dynamo.source import ConstantSource
@@ -258,7 +258,9 @@ def run_symbolic_pass(
         specialised=specialised,
     )
     output: Any = None
-    device = torch.device("meta")
+    # The inputs go where the weights are: meta normally, cpu after the device policy fell
+    # back there (fake tensors stand in for real weights as for meta ones).
+    device = next((t.device for t in (*model.parameters(), *model.buffers())), torch.device("meta"))
 
     def tensor(t: TensorSpec) -> torch.Tensor:
         dtype = getattr(torch, t.dtype) if t.dtype else float_dtype

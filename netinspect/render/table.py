@@ -160,12 +160,12 @@ def _row(
     cells: list[Cell] = [str(layer.index), label, layer.type]
     failed = layer.index == error_index
     for column in options.columns:
+        value_mark = DATA_DEPENDENT_MARK if layer.data_dependent else ""
         if column is Column.shapes and layer.input_shapes_symbolic is not None:
             cells.append(word_pieces(sym_shape_parts(layer.input_shapes_symbolic, sep=",")))
             outputs = layer.output_shapes_symbolic or ()
-            cells.append(word_pieces(sym_shape_parts(outputs, sep=",")))
+            cells.append(word_pieces(sym_shape_parts(outputs, sep=",", mark=value_mark)))
         elif column is Column.shapes:
-            value_mark = DATA_DEPENDENT_MARK if layer.data_dependent else ""
             cells.append(word_pieces(shape_parts(layer.input_shapes, sep=",")))
             # A row that raised has no output: mark it rather than show "-".
             no_output = failed and not layer.output_shapes

@@ -27,7 +27,7 @@ def fmt_shape(shape: Shape, sep: str = ", ") -> str:
 DATA_DEPENDENT_MARK = "~"
 DATA_DEPENDENT_LEGEND = (
     "~ marks a shape that depends on tensor values (data-dependent): "
-    "other inputs or weights give other sizes"
+    "other inputs or weights give other sizes (in formulas, u0, u1... are such sizes)"
 )
 
 
@@ -60,12 +60,14 @@ def clip(text: str, limit: int = 300) -> str:
     return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
 
 
-def sym_shape_parts(shapes: Sequence[SymShape], limit: int = 3, sep: str = ", ") -> list[str]:
+def sym_shape_parts(
+    shapes: Sequence[SymShape], limit: int = 3, sep: str = ", ", *, mark: str = ""
+) -> list[str]:
     """Shapes as formulas (``[B,512,⌊H/32⌋,⌊W/32⌋]``), one part per leaf like
     ``shape_parts``."""
     if not shapes:
         return ["-"]
-    parts = [readable_shape(s, sep) for s in shapes[:limit]]
+    parts = [mark + readable_shape(s, sep) for s in shapes[:limit]]
     if len(shapes) > limit:
         parts.append(f"+{len(shapes) - limit} more")
     return parts
@@ -390,8 +392,10 @@ def column_cells(
     for column in columns:
         match column:
             case Column.shapes if layer.input_shapes_symbolic is not None:
+                mark = DATA_DEPENDENT_MARK if layer.data_dependent else ""
+                outputs = layer.output_shapes_symbolic or ()
                 cells.append(fmt_sym_shapes(layer.input_shapes_symbolic, sep=shape_sep))
-                cells.append(fmt_sym_shapes(layer.output_shapes_symbolic or (), sep=shape_sep))
+                cells.append(" ".join(sym_shape_parts(outputs, sep=shape_sep, mark=mark)))
             case Column.shapes:
                 cells.append(fmt_shapes(layer.input_shapes, sep=shape_sep))
                 # A row that raised has no output: mark it rather than show "-".
@@ -421,7 +425,10 @@ def fmt_outputs(report: InspectionReport, limit: int = 6) -> str:
         return (DATA_DEPENDENT_MARK if i in marked else "") + fmt_shape(shape)
 
     if report.symbolic is not None and len(report.symbolic.outputs) == len(report.outputs):
-        shapes = [readable_shape(s, ", ") for s in report.symbolic.outputs]
+        shapes = [
+            (DATA_DEPENDENT_MARK if i in marked else "") + readable_shape(s, ", ")
+            for i, s in enumerate(report.symbolic.outputs)
+        ]
         if not any(names) or len(names) != len(shapes):
             return " ".join(shapes[:limit]) + (
                 f" +{len(shapes) - limit} more" if len(shapes) > limit else ""
