@@ -113,6 +113,9 @@ class NetinspectSnapshot:
         path = self.baseline_path(name)
         if isinstance(inputs, str):
             inputs = [inputs]
+        # pytest.fail is called outside the except blocks: inside them, pytest would print
+        # the chain of torch's internal exceptions above our message.
+        failure = ""
         try:
             report = inspect_model(
                 model,
@@ -123,9 +126,11 @@ class NetinspectSnapshot:
                 forward_args=dict(forward_args) if forward_args else None,
             )
         except ForwardFailed as exc:
-            pytest.fail(_failure_text(label, exc.report), pytrace=False)
+            failure = _failure_text(label, exc.report)
         except NetinspectError as exc:
-            pytest.fail(f"netinspect_snapshot: {label}: {exc}", pytrace=False)
+            failure = f"netinspect_snapshot: {label}: {exc}"
+        if failure:
+            pytest.fail(failure, pytrace=False)
         if isinstance(inputs, Sequence) and all(isinstance(i, str) for i in inputs):
             specs: tuple[str, ...] = tuple(inputs)
         else:
@@ -150,7 +155,9 @@ class NetinspectSnapshot:
                 baseline_label=_shown(path),
             )
         except NetinspectError as exc:
-            pytest.fail(f"netinspect_snapshot: {label}: {exc}", pytrace=False)
+            failure = f"netinspect_snapshot: {label}: {exc}"
+        if failure:
+            pytest.fail(failure, pytrace=False)
         if result.status == "regression":
             pytest.fail(_regression_text(result), pytrace=False)
         if result.status in ("created", "updated"):

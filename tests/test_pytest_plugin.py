@@ -154,6 +154,9 @@ def test_failing_forward_shows_the_diagnosis(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(failed=1)
     # Conv2d(3, 8, 3) on 8×8 gives 8×6×6 = 288 features, not 100.
     result.stdout.fnmatch_lines(["*forward pass failed*", "*Failed at*2*", "*288*"])
+    # Our message and table only, not the chain of torch's exceptions that led to it.
+    assert "During handling of the above exception" not in result.stdout.str()
+    assert "direct cause" not in result.stdout.str()
     assert not (pytester.path / "__netinspect__").exists()
 
 
