@@ -16,7 +16,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.modules.lazy import LazyModuleMixin
 from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
 
@@ -32,7 +31,12 @@ from netinspect.capture.rows import (
     op_display,
     op_settings,
 )
-from netinspect.capture.tensors import _storage_root, is_uninitialized, tensor_leaves
+from netinspect.capture.tensors import (
+    _storage_root,
+    has_lazy_init,
+    is_uninitialized,
+    tensor_leaves,
+)
 from netinspect.records import LayerRecord
 
 
@@ -141,7 +145,7 @@ class CallCapture:
                     self._builtin.add(id(module))
                     if next(module.children(), None) is not None:
                         self._traced_inside.add(id(module))
-                if _has_lazy_init(module):
+                if has_lazy_init(module):
                     # Runs before the lazy module's own pre-hook, which materialises its
                     # parameters (and runs their initialisers): not model code, not rows.
                     self._handles.append(
@@ -410,14 +414,3 @@ class CallCapture:
 
     def records(self) -> tuple[LayerRecord, ...]:
         return tuple(r.freeze() for r in self.rows)
-
-
-def _has_lazy_init(module: nn.Module) -> bool:
-    """A lazy module (nn.LazyLinear...) whose first call will materialise its weights."""
-    if not isinstance(module, LazyModuleMixin):
-        return False
-    return any(
-        is_uninitialized(t)
-        for t in (*module._parameters.values(), *module._buffers.values())
-        if t is not None
-    )

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 from netinspect.records import Shape
@@ -204,3 +205,14 @@ def is_trainable(key: WeightKey, t: torch.Tensor) -> bool:
     """Registered parameters that require grad. Packed int8 weights (tuple keys) are never
     trainable: no optimizer sees them, even when their bias comes back as a Parameter."""
     return not isinstance(key, tuple) and t.requires_grad
+
+
+def has_lazy_init(module: nn.Module) -> bool:
+    """A lazy module (nn.LazyLinear...) whose first call will materialise its weights."""
+    if not isinstance(module, LazyModuleMixin):
+        return False
+    return any(
+        is_uninitialized(t)
+        for t in (*module._parameters.values(), *module._buffers.values())
+        if t is not None
+    )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from netinspect.records import InspectionReport
 from netinspect.render.options import DEFAULT_COLUMNS, Column
+from netinspect.render.symbolic_text import symbolic_lines
 from netinspect.render.text import (
     DATA_DEPENDENT_LEGEND,
     column_cells,
@@ -14,7 +15,6 @@ from netinspect.render.text import (
     flatten_summary,
     has_data_dependent_shapes,
     inputs_text,
-    symbolic_lines,
     totals_lines,
 )
 

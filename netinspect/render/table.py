@@ -26,6 +26,7 @@ from netinspect.render.layout import (
 )
 from netinspect.render.options import Column, RenderOptions
 from netinspect.render.safe import printable_records
+from netinspect.render.symbolic_text import sym_shape_parts, symbolic_lines
 from netinspect.render.text import (
     DATA_DEPENDENT_LEGEND,
     DATA_DEPENDENT_MARK,
@@ -37,8 +38,6 @@ from netinspect.render.text import (
     inputs_text,
     label_parts,
     shape_parts,
-    sym_shape_parts,
-    symbolic_lines,
     totals_lines,
 )
 
