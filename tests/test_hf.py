@@ -191,6 +191,31 @@ def test_whisper_gets_input_features_and_decoder_ids() -> None:
     assert inspect_model(target).outputs[0] == (1, 16, 32)
 
 
+def test_aliases_and_num_labels_are_settings(tmp_path: Path) -> None:
+    # GPT-2 stores n_layer, n_embd...; its attribute_map accepts the common names too.
+    aliased = ",".join(
+        [
+            "hf:gpt2",
+            "num_hidden_layers=1",
+            "hidden_size=32",
+            "num_attention_heads=2",
+            "vocab_size=100",
+            "max_position_embeddings=64",
+            "task=causal-lm",
+        ]
+    )
+    assert inspect_model(aliased).totals.params == inspect_model(GPT2).totals.params == 18_016
+    # An alias replaces the stored value of a config file (n_layer 3 -> 1), not sits beside it.
+    config = {"model_type": "gpt2", "n_layer": 3, "n_embd": 32, "n_head": 2, "vocab_size": 100}
+    (tmp_path / "config.json").write_text(json.dumps({**config, "n_positions": 64}))
+    from_file = inspect_model(f"hf:{tmp_path},num_hidden_layers=1,task=causal-lm")
+    assert from_file.totals.params == 18_016
+    # num_labels is a property (it writes id2label), not a key of the config's dict.
+    classifier = inspect_model(f"{BERT},task=seq-cls,num_labels=3")
+    assert classifier.model.class_name == "BertForSequenceClassification"
+    assert classifier.outputs == ((1, 3),)
+
+
 # --- hf:PATH and hf:ORG/NAME -------------------------------------------------------------------
 def test_a_local_directory_or_config_file(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps(LLAMA_CONFIG))

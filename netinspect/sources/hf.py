@@ -88,17 +88,35 @@ def _nested_update(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, 
     return out
 
 
-def _check_override_keys(config_cls: Any, raw: dict[str, Any], overrides: dict[str, Any]) -> None:
-    """A misspelt key would be stored silently by transformers and change nothing: refuse it."""
+def _settable_properties(config_cls: Any) -> set[str]:
+    """Settings kept under another form: ``num_labels`` (a property that writes ``id2label``)."""
+    return {
+        name
+        for klass in config_cls.__mro__
+        for name, value in vars(klass).items()
+        if isinstance(value, property) and value.fset is not None and not name.startswith("_")
+    }
+
+
+def _check_override_keys(
+    config_cls: Any, raw: dict[str, Any], overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """A misspelt key would be stored silently by transformers and change nothing: refuse it.
+    Returns the overrides with aliases (GPT-2's ``num_hidden_layers`` for ``n_layer``, from the
+    config's ``attribute_map``) under the name the config stores, so they replace its value."""
     with _quiet_transformers():
         defaults = config_cls(**{k: v for k, v in raw.items() if k != "model_type"})
-    known = set(defaults.to_dict())
-    for key in overrides:
-        top = key.split(".")[0]
+    aliases: dict[str, str] = dict(getattr(config_cls, "attribute_map", None) or {})
+    known = set(defaults.to_dict()) | set(aliases) | _settable_properties(config_cls)
+    renamed: dict[str, Any] = {}
+    for key, value in overrides.items():
+        top, dot, rest = key.partition(".")
         if top not in known:
             close = difflib.get_close_matches(top, sorted(known), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise UsageError(f"{config_cls.__name__} has no setting {top!r}{hint}")
+        renamed[aliases.get(top, top) + dot + rest] = value
+    return renamed
 
 
 def _raw_config(name: str, full: str) -> tuple[str, dict[str, Any]]:
@@ -162,8 +180,7 @@ def _config(name: str, overrides: dict[str, Any], full: str) -> Any:
             full, suggestions, f"unknown Hugging Face model type {model_type!r}{listing}"
         )
     config_cls = CONFIG_MAPPING[model_type]
-    _check_override_keys(config_cls, raw, overrides)
-    values = _nested_update(raw, overrides)
+    values = _nested_update(raw, _check_override_keys(config_cls, raw, overrides))
     values.pop("model_type", None)
     try:
         # Through the constructor, so derived values (head_dim from hidden_size) follow.
