@@ -66,11 +66,20 @@ def list_model_types() -> list[str]:
     return sorted(CONFIG_MAPPING.keys())
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False for a name the system cannot look up (longer than a file name
+    may be: a model type with many options is no path)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _split_target(text: str) -> tuple[str, dict[str, Any]]:
     """A path that exists is taken whole (it may contain commas); otherwise options follow."""
-    if Path(text).exists():
+    if _exists(Path(text)):
         return text, {}
-    return split_options(text, prefix="hf")
+    return split_options(text, prefix="hf", dotted=True)
 
 
 def _nested_update(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +107,13 @@ def _settable_properties(config_cls: Any) -> set[str]:
     }
 
 
+def _check_setting(owner: str, key: str, known: set[str]) -> None:
+    if key not in known:
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"{owner} has no setting {key!r}{hint}")
+
+
 def _check_override_keys(
     config_cls: Any, raw: dict[str, Any], overrides: dict[str, Any]
 ) -> dict[str, Any]:
@@ -111,10 +127,11 @@ def _check_override_keys(
     renamed: dict[str, Any] = {}
     for key, value in overrides.items():
         top, dot, rest = key.partition(".")
-        if top not in known:
-            close = difflib.get_close_matches(top, sorted(known), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise UsageError(f"{config_cls.__name__} has no setting {top!r}{hint}")
+        _check_setting(config_cls.__name__, top, known)
+        inner: Any = getattr(defaults, aliases.get(top, top), None)
+        if rest and hasattr(inner, "to_dict"):  # a sub-config: text_config.num_hidden_layers
+            inner_known = set(inner.to_dict()) | set(getattr(inner, "attribute_map", None) or {})
+            _check_setting(f"{config_cls.__name__}.{top}", rest.partition(".")[0], inner_known)
         renamed[aliases.get(top, top) + dot + rest] = value
     return renamed
 
@@ -124,9 +141,9 @@ def _raw_config(name: str, full: str) -> tuple[str, dict[str, Any]]:
     from transformers import PretrainedConfig
 
     path = Path(name)
-    if path.is_dir() or path.suffix == ".json" or path.exists():
-        file = path / "config.json" if path.is_dir() else path
-        if not file.is_file():
+    if path.suffix == ".json" or _exists(path):
+        file = path / "config.json" if _exists(path) and path.is_dir() else path
+        if not (_exists(file) and file.is_file()):
             raise UsageError(f"{full}: no config.json in {name}")
         try:
             raw = json.loads(file.read_text(encoding="utf-8"))
