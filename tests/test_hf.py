@@ -191,6 +191,57 @@ def test_whisper_gets_input_features_and_decoder_ids() -> None:
     assert inspect_model(target).outputs[0] == (1, 16, 32)
 
 
+def test_aliases_and_num_labels_are_settings(tmp_path: Path) -> None:
+    # GPT-2 stores n_layer, n_embd...; its attribute_map accepts the common names too.
+    aliased = ",".join(
+        [
+            "hf:gpt2",
+            "num_hidden_layers=1",
+            "hidden_size=32",
+            "num_attention_heads=2",
+            "vocab_size=100",
+            "max_position_embeddings=64",
+            "task=causal-lm",
+        ]
+    )
+    assert inspect_model(aliased).totals.params == inspect_model(GPT2).totals.params == 18_016
+    # An alias replaces the stored value of a config file (n_layer 3 -> 1), not sits beside it.
+    config = {"model_type": "gpt2", "n_layer": 3, "n_embd": 32, "n_head": 2, "vocab_size": 100}
+    (tmp_path / "config.json").write_text(json.dumps({**config, "n_positions": 64}))
+    from_file = inspect_model(f"hf:{tmp_path},num_hidden_layers=1,task=causal-lm")
+    assert from_file.totals.params == 18_016
+    # num_labels is a property (it writes id2label), not a key of the config's dict.
+    classifier = inspect_model(f"{BERT},task=seq-cls,num_labels=3")
+    assert classifier.model.class_name == "BertForSequenceClassification"
+    assert classifier.outputs == ((1, 3),)
+
+
+def test_nested_settings_are_dotted() -> None:
+    import torch
+    from transformers import CLIPConfig, CLIPModel
+
+    text = {"num_hidden_layers": 1, "hidden_size": 32, "intermediate_size": 64}
+    vision = {**text, "image_size": 32, "patch_size": 8}
+    heads = {"num_attention_heads": 2}
+    options = [f"text_config.{k}={v}" for k, v in {**text, **heads, "vocab_size": 100}.items()]
+    options += [f"vision_config.{k}={v}" for k, v in {**vision, **heads}.items()]
+    report = inspect_model(",".join(["hf:clip", "projection_dim=16", *options]))
+    # An independent count: transformers' own model from the same nested settings, on meta.
+    config = CLIPConfig(
+        projection_dim=16,
+        text_config={**text, **heads, "vocab_size": 100},
+        vision_config={**vision, **heads},
+    )
+    with torch.device("meta"):
+        expected = sum(p.numel() for p in CLIPModel(config).parameters())
+    assert report.totals.params == expected
+    assert [i.shape for i in report.inputs][-1] == (1, 3, 32, 32)
+    with pytest.raises(
+        UsageError, match=r"CLIPConfig.text_config has no setting 'num_hiden_layers'"
+    ):
+        resolve_target("hf:clip,text_config.num_hiden_layers=1")
+
+
 # --- hf:PATH and hf:ORG/NAME -------------------------------------------------------------------
 def test_a_local_directory_or_config_file(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps(LLAMA_CONFIG))
@@ -250,6 +301,11 @@ def test_unknown_type_task_head_and_setting_are_one_line_errors() -> None:
         resolve_target("hf:llama,num_hiden_layers=1")
     with pytest.raises(UsageError, match="malformed option 'num_hidden_layers'"):
         resolve_target("hf:llama,num_hidden_layers")
+    # Longer than a file name may be: looked up as a path, it raised OSError (exit 4).
+    with pytest.raises(UsageError, match="no setting 'xxx"):
+        resolve_target("hf:llama,num_hidden_layers=1," + "x" * 300 + "=1")
+    with pytest.raises(ModelNotFound, match="unknown Hugging Face model type 'xxx"):
+        resolve_target("hf:" + "x" * 300)
 
 
 def test_float_token_ids_get_the_int64_fix_named() -> None:

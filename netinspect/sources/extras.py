@@ -35,8 +35,9 @@ def require_extra(module: str, extra: str, target: str) -> ModuleType:
         ) from None
 
 
-def split_options(text: str, *, prefix: str) -> tuple[str, dict[str, Any]]:
-    """``"llama,task=causal-lm,num_hidden_layers=2"`` -> ``("llama", {...})``."""
+def split_options(text: str, *, prefix: str, dotted: bool = False) -> tuple[str, dict[str, Any]]:
+    """``"llama,task=causal-lm,num_hidden_layers=2"`` -> ``("llama", {...})``. ``dotted``: keys
+    may name nested settings (``text_config.num_hidden_layers``)."""
     import yaml
 
     name, *items = text.split(",")
@@ -44,7 +45,8 @@ def split_options(text: str, *, prefix: str) -> tuple[str, dict[str, Any]]:
     for item in items:
         key, sep, raw = item.partition("=")
         key = key.strip()
-        if not sep or not key.isidentifier():
+        parts = key.split(".") if dotted else [key]
+        if not sep or not all(part.isidentifier() for part in parts):
             raise UsageError(
                 f"malformed option {item!r} in {prefix}:{text}: expected key=value, "
                 f"e.g. {prefix}:{name},num_hidden_layers=2"

@@ -66,11 +66,20 @@ def list_model_types() -> list[str]:
     return sorted(CONFIG_MAPPING.keys())
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False for a name the system cannot look up (longer than a file name
+    may be: a model type with many options is no path)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _split_target(text: str) -> tuple[str, dict[str, Any]]:
     """A path that exists is taken whole (it may contain commas); otherwise options follow."""
-    if Path(text).exists():
+    if _exists(Path(text)):
         return text, {}
-    return split_options(text, prefix="hf")
+    return split_options(text, prefix="hf", dotted=True)
 
 
 def _nested_update(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -88,17 +97,43 @@ def _nested_update(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, 
     return out
 
 
-def _check_override_keys(config_cls: Any, raw: dict[str, Any], overrides: dict[str, Any]) -> None:
-    """A misspelt key would be stored silently by transformers and change nothing: refuse it."""
+def _settable_properties(config_cls: Any) -> set[str]:
+    """Settings kept under another form: ``num_labels`` (a property that writes ``id2label``)."""
+    return {
+        name
+        for klass in config_cls.__mro__
+        for name, value in vars(klass).items()
+        if isinstance(value, property) and value.fset is not None and not name.startswith("_")
+    }
+
+
+def _check_setting(owner: str, key: str, known: set[str]) -> None:
+    if key not in known:
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"{owner} has no setting {key!r}{hint}")
+
+
+def _check_override_keys(
+    config_cls: Any, raw: dict[str, Any], overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """A misspelt key would be stored silently by transformers and change nothing: refuse it.
+    Returns the overrides with aliases (GPT-2's ``num_hidden_layers`` for ``n_layer``, from the
+    config's ``attribute_map``) under the name the config stores, so they replace its value."""
     with _quiet_transformers():
         defaults = config_cls(**{k: v for k, v in raw.items() if k != "model_type"})
-    known = set(defaults.to_dict())
-    for key in overrides:
-        top = key.split(".")[0]
-        if top not in known:
-            close = difflib.get_close_matches(top, sorted(known), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise UsageError(f"{config_cls.__name__} has no setting {top!r}{hint}")
+    aliases: dict[str, str] = dict(getattr(config_cls, "attribute_map", None) or {})
+    known = set(defaults.to_dict()) | set(aliases) | _settable_properties(config_cls)
+    renamed: dict[str, Any] = {}
+    for key, value in overrides.items():
+        top, dot, rest = key.partition(".")
+        _check_setting(config_cls.__name__, top, known)
+        inner: Any = getattr(defaults, aliases.get(top, top), None)
+        if rest and hasattr(inner, "to_dict"):  # a sub-config: text_config.num_hidden_layers
+            inner_known = set(inner.to_dict()) | set(getattr(inner, "attribute_map", None) or {})
+            _check_setting(f"{config_cls.__name__}.{top}", rest.partition(".")[0], inner_known)
+        renamed[aliases.get(top, top) + dot + rest] = value
+    return renamed
 
 
 def _raw_config(name: str, full: str) -> tuple[str, dict[str, Any]]:
@@ -106,9 +141,9 @@ def _raw_config(name: str, full: str) -> tuple[str, dict[str, Any]]:
     from transformers import PretrainedConfig
 
     path = Path(name)
-    if path.is_dir() or path.suffix == ".json" or path.exists():
-        file = path / "config.json" if path.is_dir() else path
-        if not file.is_file():
+    if path.suffix == ".json" or _exists(path):
+        file = path / "config.json" if _exists(path) and path.is_dir() else path
+        if not (_exists(file) and file.is_file()):
             raise UsageError(f"{full}: no config.json in {name}")
         try:
             raw = json.loads(file.read_text(encoding="utf-8"))
@@ -162,8 +197,7 @@ def _config(name: str, overrides: dict[str, Any], full: str) -> Any:
             full, suggestions, f"unknown Hugging Face model type {model_type!r}{listing}"
         )
     config_cls = CONFIG_MAPPING[model_type]
-    _check_override_keys(config_cls, raw, overrides)
-    values = _nested_update(raw, overrides)
+    values = _nested_update(raw, _check_override_keys(config_cls, raw, overrides))
     values.pop("model_type", None)
     try:
         # Through the constructor, so derived values (head_dim from hidden_size) follow.
