@@ -263,10 +263,10 @@ def readable_shape(dims: tuple[str, ...] | list[str], sep: str = ",") -> str:
 
 
 def describe_set(parts: Sequence[Progression]) -> str:
-    """``≥ 32``, ``224 to 255``, ``exactly 224``, ``≥ 128, multiples of 8``, ``none``; parts
+    """``≥ 32``, ``224 to 255``, ``exactly 224``, ``≥ 128, multiples of 8``, ``no size works``; parts
     joined by commas (``1, 3 to 4, ≥ 33``)."""
     if not parts:
-        return "none"
+        return "no size works"
     texts = []
     for p in parts:
         if p.stop is None:

@@ -39,8 +39,25 @@ def test_snapshot_then_check_a_config(tmp_path: Path, monkeypatch: pytest.Monkey
     assert runner.invoke(app, ["check", "mlp.yaml"]).exit_code == 0
     text = (tmp_path / "mlp.yaml").read_text()
     assert "out_features: 128" in text
-    (tmp_path / "mlp.yaml").write_text(text.replace("out_features: 128", "out_features: 64"))
+    # A narrower hidden layer that still runs: a shape regression, exit 1.
+    narrower = text.replace("out_features: 128", "out_features: 64")
+    (tmp_path / "mlp.yaml").write_text(narrower.replace("in_features: 128", "in_features: 64"))
     result = runner.invoke(app, ["check", "mlp.yaml", "--format", "github"])
     assert result.exit_code == 1
     assert result.stdout.startswith("::error file=mlp.yaml")
     assert "[1, 128] -> [1, 64]" in result.stdout
+
+
+def test_check_of_a_config_that_no_longer_runs_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the hidden layer narrowed: the next Linear still wants 128, so the forward fails.
+    # A model that no longer runs is worse than a changed shape: exit 3, the diff still shown.
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(CONFIGS / "mlp.yaml", tmp_path / "mlp.yaml")
+    assert runner.invoke(app, ["snapshot", "mlp.yaml"]).exit_code == 0
+    text = (tmp_path / "mlp.yaml").read_text()
+    (tmp_path / "mlp.yaml").write_text(text.replace("out_features: 128", "out_features: 64"))
+    result = runner.invoke(app, ["check", "mlp.yaml", "--format", "github"])
+    assert result.exit_code == 3
+    assert "Forward error: none -> Linear 6 expects a last dim of 128" in result.stdout

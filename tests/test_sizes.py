@@ -135,7 +135,8 @@ def test_cli_text_json_and_exit_codes() -> None:
     assert runner.invoke(app, ["sizes", "vgg16", "--input", "7"]).exit_code == 2
     failed = runner.invoke(app, ["sizes", "vgg16", "--input", "1x3x224"])
     assert failed.exit_code == 3
-    assert "read as one unbatched C×H×W sample" in failed.stdout
+    assert "the input [1,3,224] has no batch dimension" in failed.stdout
+    assert "L (dim 2, given 224): no size works" in failed.stdout
 
 
 @pytest.mark.parametrize("bad", ["0", "-3"])

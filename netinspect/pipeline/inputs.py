@@ -90,6 +90,16 @@ def _prepare_inputs(
     return _Prepared(pos, kw, tuple(recs))
 
 
+def check_spec_count(
+    model: nn.Module, specs: Sequence[InputSpec], default_args: Mapping[str, Any]
+) -> None:
+    """``check_forward_arguments`` for ``--input`` specs before any tensor exists (``sizes``):
+    one positional input per unnamed spec, a keyword per named one."""
+    positional = tuple(range(sum(1 for s in specs if s.name is None)))
+    named = {s.name: None for s in specs if s.name is not None}
+    check_forward_arguments(model, _Prepared(positional, {**default_args, **named}, ()))
+
+
 def check_forward_arguments(model: nn.Module, prepared: _Prepared) -> None:
     """The inputs against forward()'s signature, before the pass: too many or too few
     positional inputs, and keyword inputs or --arg names it cannot take, are usage errors

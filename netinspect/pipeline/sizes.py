@@ -2,12 +2,10 @@
 
 One symbolic pass at the hints gives the conditions along the hints' branch; solved, they give
 a set of sizes where the model runs exactly like at the hint (``analysis.guards``). Sizes
-outside it either fail or take another branch (torch specialises size 1, and a ``≠`` guard
-is a decision on a size), so they are explored: a few sizes left over are run one by one on
-the meta device (a concrete pass each), and a longer remainder gets another symbolic pass
-with only that dim symbolic, its hint the size nearest the hint not yet covered. Each pass covers a
-whole region, its hint included, so the exploration ends; a pass that fails covers the sizes
-failing the same way. Probing (``pipeline.probe.probe_sizes``) stays as the fallback when
+outside it fail or take another branch (torch specialises size 1; a ``≠`` guard decides on a
+size), so they are explored: a few sizes left over run one by one on meta, a longer remainder
+gets another symbolic pass (only that dim symbolic, hinted at the nearest uncovered size). Each
+pass covers a region, its hint included, so exploration ends. Probing (``pipeline.probe.probe_sizes``) stays as the fallback when
 the symbolic pass cannot run at all (data-dependent ops, detection models).
 """
 
@@ -70,8 +68,7 @@ class _Dim:
     unresolved: bool = False
     # The sizes where the main pass's formulas hold (its region, when it succeeded).
     main_region: tuple[Progression, ...] = ()
-    # When torch fixes the dim to a constant on a pass (a size used as a Python int), each
-    # symbolic pass covers one size: the dim is probed in a window instead, and this holds
+    # A dim torch fixes on each pass (a size used as a Python int) is probed in a window:
     # (window, accepted sizes in it, whether 2x and 4x the window pass too).
     probed: tuple[int, list[int], bool] | None = None
 
@@ -91,9 +88,8 @@ def find_sizes(
     progress: Callable[[int, str], None] | None = None,
 ) -> SizesReport:
     """Which sizes each named dim accepts (the others at their hints), exactly, from symbolic
-    passes; ``method="probe"`` (or a model the symbolic pass cannot run, with "auto") probes
-    sizes one by one instead, and the report says so."""
-    from netinspect.pipeline.probe import probe_sizes
+    passes; ``method="probe"`` (or "auto" when they cannot run) probes sizes one by one."""
+    from netinspect.pipeline.probe import MAX_UP_TO, probe_sizes
     from netinspect.sources.resolve import resolve_target
 
     if method not in ("auto", "symbolic", "probe"):
@@ -102,6 +98,8 @@ def find_sizes(
         raise UsageError(f"--vary must be 'all' or 'first', not {vary!r}")
     if up_to is not None and up_to < 1:
         raise UsageError("--up-to must be at least 1")
+    if up_to is not None and up_to > MAX_UP_TO:  # both methods (symbolic lists runs up to it)
+        raise UsageError(f"--up-to {up_to} is above the limit of {MAX_UP_TO:,}")
     start = time.perf_counter()
     target = resolve_target(model_name, allow_import=allow_import)
     requested = [input_spec] if isinstance(input_spec, str) else list(input_spec or ())
@@ -150,6 +148,7 @@ class _Explorer:
     ) -> None:
         import torch
 
+        from netinspect.pipeline.inputs import check_spec_count
         from netinspect.sources.build import build_model
 
         self.torch = torch
@@ -159,6 +158,7 @@ class _Explorer:
         self.model = build_model(target, torch.device("meta"))
         self.model.eval()
         self.extra = dict(target.default_args)
+        check_spec_count(self.model, specs, self.extra)  # the request's mistake: exit 2
         self.outputs: dict[tuple[tuple[str, int], ...], tuple[Shape, ...] | None] = {}
         self.passes = 0
         self.concrete_passes = 0
