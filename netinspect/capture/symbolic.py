@@ -2,7 +2,8 @@
 
 torch's own machinery does the work (what ``torch.export`` uses): a ``ShapeEnv`` holds one
 symbol per named dim, created with its hint; the inputs are fake tensors of those sizes on the
-meta device, and the model runs under ``FakeTensorMode`` with its parameters left on meta.
+device of the weights (meta, or cpu after the device policy fell back there), and the model
+runs under ``FakeTensorMode`` with its parameters left where they are.
 Every shape is then an expression in the symbols, and every decision torch took on a size
 (a shape check, a branch) is a guard in ``env.guards``. Guards are taken along the branch the
 hints chose: they describe where this pass's shapes hold, not necessarily every size the
