@@ -316,7 +316,9 @@ def test_sizes_reports_progress_once_per_pass(monkeypatch: pytest.MonkeyPatch) -
     import netinspect_cli.sizes_cmd as sizes_cmd
 
     monkeypatch.setattr(sizes_cmd, "LOG_PROGRESS_EVERY_S", 0.0)
-    result = runner.invoke(app, ["sizes", f"{SIZES}:Tokens", "-i", "1x10:int64"])
+    result = runner.invoke(
+        app, ["sizes", f"{SIZES}:Tokens", "-i", "1x10:int64", "--method", "probe"]
+    )
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == report.probes

@@ -177,7 +177,7 @@ class _Explorer:
             hints = {only: hints[only]}
         self.passes += 1
         if self.progress is not None:
-            self.progress(self.passes + self.concrete_passes, only or "every dim (symbolic)")
+            self.progress(self.passes + self.concrete_passes, f"{only or 'every dim'} (symbolic)")
         return run_symbolic_pass(
             self.model, specs, hints, extra_kwargs=self.extra, record_rows=only is None
         )
