@@ -45,7 +45,8 @@ class DiffFormat(str, Enum):
 TargetsArgument = Annotated[
     Optional[list[str]],
     typer.Argument(
-        help="torchvision names, YAML configs, file.py:Class or pkg.mod:Class. Default: "
+        help="torchvision names, timm:/hf: names, YAML configs, file.py:Class or pkg.mod:Class. "
+        "Default: "
         "[tool.netinspect] targets in pyproject.toml.",
         show_default=False,
     ),

@@ -68,7 +68,8 @@ def sizes_command(
     model: Annotated[
         str,
         typer.Argument(
-            help="torchvision name, path/to/file.py:Class, package.module:Class, or YAML config."
+            help="torchvision name, timm:NAME, hf:TYPE|PATH|ORG/NAME, path/to/file.py:Class, "
+            "package.module:Class, or YAML config."
         ),
     ],
     input_spec: Annotated[
