@@ -344,3 +344,27 @@ def test_output_names_say_where_each_tensor_sits() -> None:
     report = inspect_model(Detector(), torch.zeros(3, 6))
     assert report.output_names == ("[0].boxes", "[0].scores")
     assert report.outputs == ((3, 4), (3,))
+
+
+def test_tensor_leaves_never_formats_keys_nor_walks_into_symbolic_sizes() -> None:
+    # Every op's arguments are searched for tensors. Building names there cost raft_small's
+    # symbolic pass minutes: a SymInt's attributes lead into the ShapeEnv, whose keys print
+    # as sympy expressions. A SymInt is a value, and finding tensors needs no names.
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
+
+    class LoudKey:
+        def __repr__(self) -> str:
+            raise AssertionError("a key was formatted")
+
+        __str__ = __repr__
+
+    class Holder:
+        def __init__(self) -> None:
+            self.table = {LoudKey(): torch.zeros(2)}
+
+    t, holder = torch.ones(1), Holder()
+    leaves = tensor_leaves((t, holder))
+    assert len(leaves) == 2 and leaves[0] is t and leaves[1] is next(iter(holder.table.values()))
+    size = ShapeEnv().create_unbacked_symint()
+    assert isinstance(size, torch.SymInt)
+    assert tensor_leaves((t, size, [size, 3])) == [t]

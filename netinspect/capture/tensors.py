@@ -26,10 +26,12 @@ def tensor_leaves(obj: Any) -> list[torch.Tensor]:
     out: list[torch.Tensor] = []
     if _collect(obj, out, 0):
         return out
-    return [v for _, v in named_leaves(obj) if isinstance(v, torch.Tensor)]
+    return [v for _, v in named_leaves(obj, names=False) if isinstance(v, torch.Tensor)]
 
 
-_PLAIN = frozenset({str, bytes, int, float, bool, complex, type(None)})
+# Symbolic sizes are values like ints: a SymInt's attributes lead into the whole ShapeEnv.
+_SYM = (torch.SymInt, torch.SymFloat, torch.SymBool)
+_PLAIN = frozenset({str, bytes, int, float, bool, complex, type(None), *_SYM})
 _FAST_DEPTH = 4
 
 
@@ -78,7 +80,7 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-_SCALARS = (str, bytes, int, float, bool, complex)
+_SCALARS = (str, bytes, int, float, bool, complex, *_SYM)
 
 
 def is_opaque(obj: Any) -> bool:
@@ -93,13 +95,19 @@ def is_opaque(obj: Any) -> bool:
 
 
 def named_leaves(
-    obj: Any, path: str = "", _depth: int = 0, _seen: frozenset[int] = frozenset()
+    obj: Any,
+    path: str = "",
+    _depth: int = 0,
+    _seen: frozenset[int] = frozenset(),
+    *,
+    names: bool = True,
 ) -> Iterator[tuple[str, Any]]:
     """Every leaf inside ``obj`` in order, with where it sits: tuples and lists (``[0]``),
     dicts and HF ``ModelOutput`` (``out``, ``[0].boxes``), namedtuples and dataclasses (their
     field names), distributions (their parameters: ``loc``, ``scale``) and plain objects (their
     public attributes: ``result.logits``). A leaf is a tensor or anything else that is not
-    None (a number, a string, a cache object); a list of plain values is one leaf."""
+    None (a number, a string, a cache object); a list of plain values is one leaf. With
+    ``names=False`` the paths are left empty (a key's text can be costly to make)."""
     if isinstance(obj, torch.Tensor):
         yield path, obj
         return
@@ -109,33 +117,36 @@ def named_leaves(
         yield path, obj
         return
     seen = _seen | {id(obj)}
+    field = _field if names else _no_field
     if isinstance(obj, Mapping):
-        items: Iterable[tuple[str, Any]] = ((_field(path, k), v) for k, v in obj.items())
+        items: Iterable[tuple[str, Any]] = ((field(path, k), v) for k, v in obj.items())
     elif isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
-        items = ((_field(path, k), getattr(obj, k)) for k in obj._fields)
+        items = ((field(path, k), getattr(obj, k)) for k in obj._fields)
     elif isinstance(obj, (list, tuple)):
         if obj and all(isinstance(v, _SCALARS) or v is None for v in obj):
             yield path, obj  # [224, 224], ("a", "b"): one plain value
             return
-        items = ((f"{path}[{i}]", v) for i, v in enumerate(obj))
+        items = ((f"{path}[{i}]" if names else "", v) for i, v in enumerate(obj))
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        items = (
-            (_field(path, f.name), getattr(obj, f.name, None)) for f in dataclasses.fields(obj)
-        )
+        items = ((field(path, f.name), getattr(obj, f.name, None)) for f in dataclasses.fields(obj))
     elif isinstance(obj, torch.distributions.Distribution):
         # A distribution's parameters (loc, scale, logits...) are what a user wants to see.
-        items = ((_field(path, k), obj.__dict__.get(k)) for k in dict(obj.arg_constraints))
+        items = ((field(path, k), obj.__dict__.get(k)) for k in dict(obj.arg_constraints))
     elif hasattr(obj, "__dict__"):
-        items = ((_field(path, k), v) for k, v in vars(obj).items() if not k.startswith("_"))
+        items = ((field(path, k), v) for k, v in vars(obj).items() if not k.startswith("_"))
     else:
         yield path, obj
         return
     for name, value in items:
-        yield from named_leaves(value, name, _depth + 1, seen)
+        yield from named_leaves(value, name, _depth + 1, seen, names=names)
 
 
 def _field(path: str, key: object) -> str:
     return f"{path}.{key}" if path else str(key)
+
+
+def _no_field(path: str, key: object) -> str:
+    return ""
 
 
 def _storage_root(t: torch.Tensor) -> torch.Tensor:
