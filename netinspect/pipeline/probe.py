@@ -25,6 +25,7 @@ from netinspect.analysis.sizes import (
     scan_dim,
     summarize,
 )
+from netinspect.errors import InputSpecError
 from netinspect.records import (
     Shape,
 )
@@ -42,6 +43,17 @@ Progress = Callable[[int, str], None]
 
 
 @restoring_recursion_limit()  # a deep module tree raises it while it is probed
+def input_texts(target: Any, input_spec: str | Sequence[str] | None, example: str) -> list[str]:
+    """The ``--input`` texts ``sizes`` works on: the given ones, else the target's default."""
+    requested = [input_spec] if isinstance(input_spec, str) else list(input_spec or ())
+    texts = requested or list(target.default_inputs or ())
+    if not texts:
+        raise InputSpecError(
+            "", f"{target.name} has no default input: pass one, e.g. --input {example}"
+        )
+    return texts
+
+
 def probe_sizes(
     model_name: str,
     input_spec: str | Sequence[str] | None = None,
@@ -86,12 +98,7 @@ def probe_sizes(
 
     start = time.perf_counter()
     target = resolve_target(model_name, allow_import=allow_import)
-    requested = [input_spec] if isinstance(input_spec, str) else list(input_spec or ())
-    specs_text = requested or list(target.default_inputs or ())
-    if not specs_text:
-        raise InputSpecError(
-            "", f"{target.name} has no default input: pass one, e.g. --input 1x3x224x224"
-        )
+    specs_text = input_texts(target, input_spec, example="1x3x224x224")
     specs = parse_input_specs(specs_text)
     if is_symbolic(specs):
         # Probing tries sizes; named dims are the symbolic method's (pipeline.sizes).

@@ -35,7 +35,7 @@ from netinspect.analysis.sizes import (
     scan_dim,
     summarize,
 )
-from netinspect.errors import InputSpecError, UsageError, first_line
+from netinspect.errors import UsageError, first_line
 from netinspect.records import Progression, Shape
 from netinspect.specs import (
     InputSpec,
@@ -89,7 +89,7 @@ def find_sizes(
 ) -> SizesReport:
     """Which sizes each named dim accepts (the others at their hints), exactly, from symbolic
     passes; ``method="probe"`` (or "auto" when they cannot run) probes sizes one by one."""
-    from netinspect.pipeline.probe import MAX_UP_TO, probe_sizes
+    from netinspect.pipeline.probe import MAX_UP_TO, input_texts, probe_sizes
     from netinspect.sources.resolve import resolve_target
 
     if method not in ("auto", "symbolic", "probe"):
@@ -102,12 +102,7 @@ def find_sizes(
         raise UsageError(f"--up-to {up_to} is above the limit of {MAX_UP_TO:,}")
     start = time.perf_counter()
     target = resolve_target(model_name, allow_import=allow_import)
-    requested = [input_spec] if isinstance(input_spec, str) else list(input_spec or ())
-    texts = requested or list(target.default_inputs or ())
-    if not texts:
-        raise InputSpecError(
-            "", f"{target.name} has no default input: pass one, e.g. --input 1x3xHxW"
-        )
+    texts = input_texts(target, input_spec, example="1x3xHxW")
     specs = parse_input_specs(texts)
     if dim_names(specs):
         from netinspect.pipeline.symbolic import bind_hint_values
