@@ -216,7 +216,9 @@ class _Explorer:
         try:
             with torch.no_grad(), torch.device(device):
                 out = self.model(*args, **kwargs, **self.extra)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the model rejected these sizes (sys.exit() included)
             self.outputs[key] = None
             return None, exc
         shapes = tuple(tuple(int(d) for d in shape_of(t)) for t in tensor_leaves(out))
