@@ -201,11 +201,7 @@ class _Explorer:
         device = torch.device("meta")
         for spec in specs:
             items = [
-                torch.zeros(
-                    int_shape(t),
-                    dtype=getattr(torch, t.dtype) if t.dtype else torch.float32,
-                    device=device,
-                )
+                torch.zeros(int_shape(t), dtype=getattr(torch, t.dtype or "float32"), device=device)
                 for t in tensor_specs(spec)
             ]
             value = items if isinstance(spec.value, tuple) else items[0]
