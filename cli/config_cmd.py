@@ -21,6 +21,7 @@ def validate_command(
     pass, no memory). One line per config on stdout; exit 1 if any is invalid."""
     with handle_errors(debug):
         from netinspect.errors import UsageError
+        from netinspect.render.safe import printable
         from netinspect.sources.config import load_config_target
         from netinspect.sources.target import is_config_path
 
@@ -37,12 +38,14 @@ def validate_command(
                 model = build_model(target, "meta")
             except UsageError as exc:
                 invalid += 1
-                typer.echo(f"invalid: {exc}")
+                typer.echo(printable(f"invalid: {exc}", one_line=True))
                 continue
             from netinspect.pipeline.assemble import count_parameters
 
             params = count_parameters(model).params
-            typer.echo(f"ok: {text} ({target.name}: {type(model).__name__}, {params:,} params)")
+            # The config's name: and the file name are text from files: escapes shown, not run.
+            line = f"ok: {text} ({target.name}: {type(model).__name__}, {params:,} params)"
+            typer.echo(printable(line, one_line=True))
         if invalid:
             eprint(f"netinspect: {invalid} of {len(configs)} config(s) invalid")
         raise typer.Exit(EXIT_REGRESSION if invalid else EXIT_OK)

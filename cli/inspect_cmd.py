@@ -194,6 +194,17 @@ def write_output(text: str, output: Path | None, what: str) -> None:
     eprint(f"netinspect: wrote {what} to {output}")
 
 
+def read_config_early(target: str) -> None:
+    """A YAML config is read (its size, nesting and expansion limits checked) before torch is
+    imported, so a hostile file is refused in a fraction of a second, as by ``validate``."""
+    from netinspect.sources.target import is_config_path
+
+    if is_config_path(target.strip()):
+        from netinspect.sources.config import read_config
+
+        read_config(target.strip())
+
+
 @app.command("inspect")
 def inspect_command(
     model: Annotated[
@@ -228,6 +239,7 @@ def inspect_command(
         # Before importing torch: a malformed --arg or --hint costs nothing.
         kwargs = parse_forward_args(forward_args or [])
         hints = parse_hints(hint or [])
+        read_config_early(model)
 
         from netinspect.analysis.layers import collapse_repeats, fold_to_depth
         from netinspect.errors import ForwardFailed

@@ -92,3 +92,23 @@ def test_flop_counter_still_accepts_triton_kernels() -> None:
         "assert isinstance(JITFunction.__new__(JITFunction), fc._JITFunction)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+
+
+def test_a_hostile_config_is_refused_before_torch_is_imported(tmp_path: Path) -> None:
+    # `netinspect CONFIG` imported torch (about 3 s, 600 MiB) before reading the config, so a
+    # YAML bomb cost that much before its one-line refusal; `validate` already read it first.
+    lines = ["a0: &a0 {k0: 0, k1: 1, k2: 2, k3: 3, k4: 4, k5: 5, k6: 6, k7: 7, k8: 8, k9: 9}"]
+    lines += [f"a{i}: &a{i} {{x: {{<<: *a{i - 1}}}, y: {{<<: *a{i - 1}}}}}" for i in range(1, 14)]
+    (tmp_path / "bomb.yaml").write_text("\n".join([*lines, "layers: [Flatten]"]) + "\n")
+    code = (
+        "import sys\n"
+        "from netinspect_cli.main import main\n"
+        "sys.argv = ['netinspect', 'bomb.yaml']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT:', exc.code)\n"
+        "print('TORCH:', 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert "EXIT: 2\nTORCH: False" in done.stdout, (done.stdout, done.stderr)
+    assert "config refused: it expands to more than 50,000 values" in done.stderr

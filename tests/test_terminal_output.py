@@ -215,6 +215,25 @@ def test_control_characters_in_a_config_name_are_escaped_everywhere(tmp_path: Pa
     assert json.loads(data)["model"]["name"] == EVIL_NAME  # the data itself is exact
 
 
+def test_validate_escapes_a_config_name_and_its_errors(tmp_path: Path) -> None:
+    # validate printed the name raw: on a terminal (where nothing strips escapes, hence
+    # color=True) the OSC sequence retitled it.
+    config = tmp_path / "evil.yaml"
+    config.write_text(f'name: "{EVIL_NAME.encode("unicode_escape").decode()}"\n'
+                      "layers:\n  - Linear: [4, 2]\n")  # fmt: skip
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('name: "b\\e]0;t\\a"\nlayers:\n  - Nope\x1b[2J: 1\n')
+    runner = CliRunner()
+    ok = runner.invoke(cli_app.app, ["validate", str(config)], color=True)
+    assert ok.exit_code == 0, ok.output
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\u202e[/]" in ok.stdout
+    invalid = runner.invoke(cli_app.app, ["validate", str(bad)], color=True)
+    assert invalid.exit_code == 1, invalid.output
+    assert invalid.stdout.startswith("invalid: ")
+    for out in (ok.stdout, invalid.stdout):
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+
+
 def test_escapes_in_errors_and_sizes_are_escaped(tmp_path: Path) -> None:
     result = invoke("inspect", "x\x1b[2Jy")
     assert result.exit_code == 2 and "\x1b" not in result.stderr

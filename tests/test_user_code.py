@@ -76,6 +76,32 @@ def test_keyboard_interrupt_in_forward_stays_exit_130() -> None:
     assert one_stderr_line(result) == "netinspect: interrupted"
 
 
+@pytest.mark.parametrize(
+    ("name", "ending"),
+    [
+        ("Exits", "Exits (root) called sys.exit(0)"),
+        ("RaisesBase", "RaisesBase (root) raised Custom: boom"),
+        (
+            "RaisesUnprintable",
+            "raised UnprintableError: <UnprintableError.__str__ raised RuntimeError>",
+        ),
+    ],
+)
+def test_sizes_symbolic_pass_reports_an_escape_as_a_forward_failure(name: str, ending: str) -> None:
+    # The symbolic pass (sizes' default method) let sys.exit() end the run as exit 0 with no
+    # output, and a custom BaseException out as a traceback.
+    result = run("sizes", target(name), "--input", "1x4")
+    assert result.exit_code == 3, result.output
+    assert one_stderr_line(result).endswith(ending)
+    assert "the given input fails" in result.stdout
+
+
+def test_sizes_keyboard_interrupt_in_forward_stays_exit_130() -> None:
+    result = run("sizes", target("Interrupts"), "--input", "1x4")
+    assert result.exit_code == 130
+    assert one_stderr_line(result) == "netinspect: interrupted"
+
+
 def test_an_exception_whose_str_raises_is_a_forward_failure() -> None:
     result = run("inspect", target("RaisesUnprintable"), "--input", "1x4", "--format", "json")
     assert result.exit_code == 3, result.output

@@ -32,6 +32,7 @@ from netinspect.capture.exprs import python_text
 from netinspect.capture.hooks import CallCapture
 from netinspect.capture.symbolic_calls import SymbolicCallMode
 from netinspect.capture.tensors import named_tensor_leaves
+from netinspect.errors import exception_text
 from netinspect.specs import InputSpec, TensorSpec, tensor_specs
 
 SymShape = tuple[str, ...]
@@ -83,7 +84,7 @@ class SymbolicPass:
 
 def is_symbolic_limitation(exc: BaseException) -> bool:
     name = type(exc).__name__
-    text = str(exc)
+    text = exception_text(exc)  # the model's exception: its __str__ may raise
     module = type(exc).__module__ or ""
     if module.startswith(("torch._subclasses", "torch.fx.experimental", "torch._dynamo")):
         return True
@@ -290,7 +291,11 @@ def run_symbolic_pass(
             capture = managers[0] if managers else None
             try:
                 output = model(*args, **kwargs)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise  # the user's Ctrl-C (or SIGTERM): exit 130/143, not the model's failure
+            except BaseException as exc:
+                # sys.exit() and custom BaseExceptions from the model's code are its failure
+                # too, or they would end the run as a silent success (or a traceback).
                 result.exception = exc
         texts = _ShapeTexts(env, torch_to_plain)
         if capture is not None:

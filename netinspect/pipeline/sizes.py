@@ -196,11 +196,7 @@ class _Explorer:
         device = torch.device("meta")
         for spec in specs:
             items = [
-                torch.zeros(
-                    int_shape(t),
-                    dtype=getattr(torch, t.dtype) if t.dtype else torch.float32,
-                    device=device,
-                )
+                torch.zeros(int_shape(t), dtype=getattr(torch, t.dtype or "float32"), device=device)
                 for t in tensor_specs(spec)
             ]
             value = items if isinstance(spec.value, tuple) else items[0]
@@ -211,7 +207,9 @@ class _Explorer:
         try:
             with torch.no_grad(), torch.device(device):
                 out = self.model(*args, **kwargs, **self.extra)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the model rejected these sizes (sys.exit() included)
             self.outputs[key] = None
             return None, exc
         shapes = tuple(tuple(int(d) for d in shape_of(t)) for t in tensor_leaves(out))
