@@ -13,7 +13,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 
-from netinspect.analysis.diagnose.common import fmt_size, op_name, per_dim
+from netinspect.analysis.diagnose.common import DIM_NAMES, fmt_size, op_name, per_dim, spatial_dims
 from netinspect.analysis.layers import is_leaf
 from netinspect.analysis.numbers import number_text
 from netinspect.records import InspectionReport, LayerRecord, Shape, ShapeExplanation
@@ -21,21 +21,9 @@ from netinspect.records import InspectionReport, LayerRecord, Shape, ShapeExplan
 # A tensor's place on the path: (receptive field, cumulative stride), per spatial dim.
 _State = tuple[tuple[float, ...], tuple[float, ...]]
 
-_DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-
 
 def _num(x: float) -> str:
     return number_text(x)
-
-
-def _spatial(row: LayerRecord) -> int | None:
-    """Number of spatial dims a layer works on: from its kernel, or its type's ``Nd`` suffix."""
-    kernel = row.attributes.get("kernel_size")
-    if isinstance(kernel, tuple):
-        return len(kernel)
-    if row.type.endswith(("1d", "2d", "3d")):
-        return int(row.type[-2])
-    return None
 
 
 def _per_dim_lines(names: Sequence[str], texts: Sequence[str]) -> list[str]:
@@ -57,7 +45,7 @@ _Arith = tuple[list[str], list[str]]
 
 
 def _conv(row: LayerRecord) -> _Arith | None:
-    io, n = _io(row), _spatial(row)
+    io, n = _io(row), spatial_dims(row)
     if io is None or n is None:
         return None
     src, out = io
@@ -91,7 +79,7 @@ def _conv(row: LayerRecord) -> _Arith | None:
             f"{(h + 2 * pd - dl * (kk - 1) - 1) // st + 1}"
             for h, kk, st, pd, dl in zip(sizes, k, s, p, d, strict=False)
         ]
-    return lines + _per_dim_lines(_DIM_NAMES.get(n, tuple(f"d{i}" for i in range(n))), texts), []
+    return lines + _per_dim_lines(DIM_NAMES.get(n, tuple(f"d{i}" for i in range(n))), texts), []
 
 
 def _pool_out(h: int, k: int, s: int, p: int, d: int, ceil: bool) -> tuple[int, bool]:
@@ -105,7 +93,7 @@ def _pool_out(h: int, k: int, s: int, p: int, d: int, ceil: bool) -> tuple[int, 
 
 
 def _pool(row: LayerRecord) -> _Arith | None:
-    io, n = _io(row), _spatial(row)
+    io, n = _io(row), spatial_dims(row)
     if io is None or n is None:
         return None
     src, _ = io
@@ -126,7 +114,7 @@ def _pool(row: LayerRecord) -> _Arith | None:
         if dropped:
             text += " − 1 (the last window would start in the padding)"
         texts.append(f"{text} = {out}")
-    lines = _per_dim_lines(_DIM_NAMES.get(n, ()), texts)
+    lines = _per_dim_lines(DIM_NAMES.get(n, ()), texts)
     if ceil:
         lines.append("ceil_mode=True rounds up: a partial window at the edge still counts")
     return lines, []
@@ -138,7 +126,7 @@ def _adaptive_windows(size_in: int, size_out: int) -> list[tuple[int, int]]:
 
 
 def _adaptive(row: LayerRecord) -> _Arith | None:
-    io, n = _io(row), _spatial(row)
+    io, n = _io(row), spatial_dims(row)
     if io is None or n is None:
         return None
     src, out = io
@@ -165,7 +153,7 @@ def _adaptive(row: LayerRecord) -> _Arith | None:
         warnings.append(
             f"upsampling: output {fmt_size(sizes_out)} from a {fmt_size(sizes_in)} input repeats values"
         )
-    return _per_dim_lines(_DIM_NAMES.get(n, ()), texts), warnings
+    return _per_dim_lines(DIM_NAMES.get(n, ()), texts), warnings
 
 
 def _reshape(row: LayerRecord) -> _Arith | None:
@@ -217,7 +205,7 @@ def _resize(row: LayerRecord) -> _Arith | None:
             # No recorded setting (a call whose arguments were not plain values): the ratio.
             texts.append(f"{i} → {o} (×{_num(o / i)})" if i else f"{i} → {o}")
     mode = row.attributes.get("mode")
-    lines = _per_dim_lines(_DIM_NAMES.get(n, ()), texts)
+    lines = _per_dim_lines(DIM_NAMES.get(n, ()), texts)
     if isinstance(mode, str):
         lines.append(f"mode={mode}")
     return lines, []

@@ -19,7 +19,7 @@ from fractions import Fraction
 
 import sympy
 
-from netinspect.analysis.diagnose.common import op_name, per_dim
+from netinspect.analysis.diagnose.common import DIM_NAMES, op_name, per_dim, spatial_dims
 from netinspect.analysis.guard_eval import Unsolvable
 from netinspect.analysis.guards import solve
 from netinspect.analysis.intsets import intersect
@@ -28,17 +28,6 @@ from netinspect.analysis.symbolic import parse_dim, symbol
 from netinspect.capture.exprs import python_text
 from netinspect.records import InspectionReport, LayerRecord, Progression
 from netinspect.symexpr import describe_set, names_in, readable
-
-_DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-
-
-def _spatial(row: LayerRecord) -> int | None:
-    kernel = row.attributes.get("kernel_size")
-    if isinstance(kernel, tuple):
-        return len(kernel)
-    if row.type.endswith(("1d", "2d", "3d")):
-        return int(row.type[-2])
-    return None
 
 
 def _wrap(text: str) -> str:
@@ -85,7 +74,7 @@ def _window_lines(
     row: LayerRecord, names: Sequence[str], hints: dict[str, int]
 ) -> list[str] | None:
     """Conv and pooling arithmetic with the input size as a formula."""
-    io, n = _io(row), _spatial(row)
+    io, n = _io(row), spatial_dims(row)
     if io is None or n is None or len(io[0]) < n:
         return None
     src, out = io
@@ -114,7 +103,7 @@ def _window_lines(
     lines = []
     if isinstance(attrs.get("in_channels"), int) and len(src) > n:
         lines.append(f"channels {readable(src[-n - 1])} → {readable(out[-n - 1])}")
-    return lines + _per_dim(_DIM_NAMES.get(n, ()), texts)
+    return lines + _per_dim(DIM_NAMES.get(n, ()), texts)
 
 
 def _adaptive_lines(
@@ -123,12 +112,12 @@ def _adaptive_lines(
     hints: dict[str, int],
     valid: dict[str, tuple[Progression, ...]],
 ) -> tuple[list[str], list[str]] | None:
-    io, n = _io(row), _spatial(row)
+    io, n = _io(row), spatial_dims(row)
     if io is None or n is None:
         return None
     src, out = io
     texts, warnings = [], []
-    dim_names = _DIM_NAMES.get(n, ())
+    dim_names = DIM_NAMES.get(n, ())
     for i, o in zip(src[-n:], out[-n:], strict=False):
         texts.append(f"{readable(i)} → {readable(o)}")
         expr_in, expr_out = parse_dim(i, names), parse_dim(o, names)
@@ -199,7 +188,7 @@ def _resize_lines(row: LayerRecord) -> list[str] | None:
             texts.append(f"⌊{readable(i)} × {factor:g}⌋ = {readable(o)}")
         else:
             texts.append(f"{readable(i)} → {readable(o)}")
-    lines = _per_dim(_DIM_NAMES.get(n, ()), texts)
+    lines = _per_dim(DIM_NAMES.get(n, ()), texts)
     if isinstance(row.attributes.get("mode"), str):
         lines.append(f"mode={row.attributes['mode']}")
     return lines
@@ -269,7 +258,7 @@ def explain_symbolic(report: InspectionReport) -> InspectionReport:
                     factors.append(row.input_shapes_symbolic[0][-n:][axis])
                 strides.append(_scaled(coefficient, factors))
             stride_text = tuple(strides)
-            shown_names = _DIM_NAMES.get(n, ())
+            shown_names = DIM_NAMES.get(n, ())
             if len(set(strides)) > 1 and _alike(shown_names, strides):
                 stride_text = (_alike(shown_names, strides) or "",)
             depends = bool(earlier) or _size_dependent(row)

@@ -99,3 +99,17 @@ def _producer(layers: Sequence[LayerRecord], before: int, shape: Shape) -> Layer
         if row.input_shapes[:1] != (shape,):
             return row
     return None
+
+
+# The names of a window layer's spatial dims, by how many it has.
+DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def spatial_dims(row: LayerRecord) -> int | None:
+    """Number of spatial dims a layer works on: from its kernel, or its type's ``Nd`` suffix."""
+    kernel = row.attributes.get("kernel_size")
+    if isinstance(kernel, tuple):
+        return len(kernel)
+    if row.type.endswith(("1d", "2d", "3d")):
+        return int(row.type[-2])
+    return None
