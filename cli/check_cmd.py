@@ -23,7 +23,7 @@ from .app import (
     output_width,
     use_color,
 )
-from .inspect_cmd import AllowImportOption, OutputOption, write_output
+from .inspect_cmd import AllowImportOption, OutputOption, read_config_early, write_output
 
 if TYPE_CHECKING:
     from netinspect.compare.baseline import CheckTarget
@@ -195,18 +195,19 @@ def snapshot_command(
 ) -> None:
     """Write a baseline for each TARGET (one JSON file per target) for `netinspect check`."""
     with handle_errors(debug):
-        from netinspect.compare.check import snapshot_target
         from netinspect.compare.project import load_project_settings
+        from netinspect.errors import NetinspectError
 
         settings = load_project_settings()
         base = _baseline_dir(settings, directory)
-        from netinspect.errors import NetinspectError
-
         items = _targets(settings, targets or [], inputs or [], None, allow_import or [])
         worst = EXIT_OK
         # One failing target must not stop the others: report each, exit with the worst code.
         for item in _each(items, lambda i: i.target):
             try:
+                read_config_early(item.location)  # a hostile config costs no torch import
+                from netinspect.compare.check import snapshot_target
+
                 path = snapshot_target(item, base)
             except NetinspectError as exc:
                 message = str(exc)

@@ -94,7 +94,10 @@ def test_flop_counter_still_accepts_triton_kernels() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
 
 
-def test_a_hostile_config_is_refused_before_torch_is_imported(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [[], ["snapshot"]], ids=["inspect", "snapshot"])
+def test_a_hostile_config_is_refused_before_torch_is_imported(
+    tmp_path: Path, command: list[str]
+) -> None:
     # `netinspect CONFIG` imported torch (about 3 s, 600 MiB) before reading the config, so a
     # YAML bomb cost that much before its one-line refusal; `validate` already read it first.
     lines = ["a0: &a0 {k0: 0, k1: 1, k2: 2, k3: 3, k4: 4, k5: 5, k6: 6, k7: 7, k8: 8, k9: 9}"]
@@ -103,7 +106,7 @@ def test_a_hostile_config_is_refused_before_torch_is_imported(tmp_path: Path) ->
     code = (
         "import sys\n"
         "from netinspect_cli.main import main\n"
-        "sys.argv = ['netinspect', 'bomb.yaml']\n"
+        f"sys.argv = ['netinspect', *{command!r}, 'bomb.yaml']\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT:', exc.code)\n"
         "print('TORCH:', 'torch' in sys.modules)\n"
     )
