@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from netinspect.render import PICTURE_FORMATS, OutputFormat, RenderOptions, render_report
+from netinspect.render.options import Column
 
 from .app import (
     EXIT_FORWARD_FAILED,
@@ -179,6 +181,20 @@ def collapse_by_default(fmt: OutputFormat) -> bool:
 _SHOWS_NOTES = (OutputFormat.table, OutputFormat.markdown)
 
 
+def output_render_options(
+    output: Path | None, columns: Sequence[Column], graph: bool
+) -> RenderOptions:
+    """How a payload is rendered for where it goes: the terminal's width and colour on stdout
+    (``-o -`` included), 100 columns and no colour in a file."""
+    to_terminal = output is None or is_stdout(output)
+    return RenderOptions(
+        width=output_width() if to_terminal else 100,
+        color=to_terminal and use_color(),
+        columns=tuple(columns),
+        graph=graph,
+    )
+
+
 def write_output(text: str, output: Path | None, what: str) -> None:
     """The payload to FILE or to stdout (``-o -``, ``/dev/stdout``). A regular file is
     replaced atomically; a FIFO or a device is written in place (``fileio.write_output``)."""
@@ -284,17 +300,7 @@ def inspect_command(
             fmt = format_for_path(output)
         if collapse if collapse is not None else collapse_by_default(fmt):
             report = collapse_repeats(report)
-        to_terminal = output is None
-        text = render_report(
-            report,
-            fmt,
-            RenderOptions(
-                width=output_width() if to_terminal else 100,
-                color=to_terminal and use_color(),
-                columns=chosen_columns,
-                graph=graph,
-            ),
-        )
+        text = render_report(report, fmt, output_render_options(output, chosen_columns, graph))
         write_output(text, output, f"{fmt.value} report")
         # The table and markdown show the notes and the failure; on one terminal they are
         # not printed twice.

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import DebugOption, app, eprint, fail, handle_errors, output_width, use_color
+from .app import DebugOption, app, eprint, fail, handle_errors
 from .inspect_cmd import (
     CollapseOption,
     FormatOption,
@@ -14,6 +14,7 @@ from .inspect_cmd import (
     OutputOption,
     collapse_by_default,
     format_for_path,
+    output_render_options,
     write_output,
 )
 
@@ -52,7 +53,6 @@ def render_command(
         from netinspect.compare.reports import read_report_json
         from netinspect.render import (
             DEFAULT_COLUMNS,
-            RenderOptions,
             parse_columns,
             render_report_dict,
         )
@@ -76,17 +76,7 @@ def render_command(
             if do_collapse:
                 record = collapse_repeats(record)
             data = record.to_dict()
-        to_terminal = output is None
-        text = render_report_dict(
-            data,
-            fmt,
-            RenderOptions(
-                width=output_width() if to_terminal else 100,
-                color=to_terminal and use_color(),
-                columns=chosen_columns,
-                graph=graph,
-            ),
-        )
+        text = render_report_dict(data, fmt, output_render_options(output, chosen_columns, graph))
         write_output(text, output, f"{fmt.value} report")
         if data.get("error"):
             eprint("netinspect: note: this report records a failed forward pass")
