@@ -65,3 +65,13 @@ def _piped_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     COLUMNS of their own, which would make the width (and every folded row) depend on how the
     suite was started; tests that need a width set COLUMNS themselves."""
     monkeypatch.delenv("COLUMNS", raising=False)
+
+
+def one_line_error(result: Any, code: int = 2) -> str:
+    """The single stderr line of a refused command (a check's table may still be on stdout)."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("netinspect: error: ")
+    return lines[0]

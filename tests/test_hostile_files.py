@@ -23,21 +23,12 @@ from typer.testing import CliRunner
 
 from netinspect.compare.baseline import baseline_path
 from netinspect.errors import BaselineError
+from tests.conftest import one_line_error
 
 MODELS = Path(__file__).parent / "models"
 TINY = f"{MODELS / 'sources.py'}:Tiny"
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
-
-
-def one_line_error(result: Any, code: int = 2) -> str:
-    """The single stderr line of a refused command (a check's table may still be on stdout)."""
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("netinspect: error: ")
-    return lines[0]
 
 
 def inspect_to(output: str, *extra: str) -> Any:

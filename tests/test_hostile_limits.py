@@ -22,19 +22,12 @@ from netinspect.compare.diff import LayerView, align_layers
 from netinspect.errors import ConfigError, UsageError, WeightsError
 from netinspect.pipeline.run import inspect_model
 from netinspect.sources.config import read_config
+from tests.conftest import one_line_error
 
 MODELS = Path(__file__).parent / "models"
 TINY = f"{MODELS / 'sources.py'}:Tiny"
 SIZES = MODELS / "sizes_models.py"
 runner = CliRunner()
-
-
-def one_line_error(result: Any, code: int = 2) -> str:
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def refused_quickly(path: Path) -> str:
