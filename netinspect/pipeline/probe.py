@@ -25,7 +25,7 @@ from netinspect.analysis.sizes import (
     scan_dim,
     summarize,
 )
-from netinspect.errors import InputSpecError
+from netinspect.errors import InputSpecError, UsageError
 from netinspect.records import (
     Shape,
 )
@@ -43,6 +43,15 @@ Progress = Callable[[int, str], None]
 
 
 @restoring_recursion_limit()  # a deep module tree raises it while it is probed
+def check_up_to(up_to: int | None) -> None:
+    """``--up-to`` between 1 and ``MAX_UP_TO`` (both methods: the symbolic one lists the
+    accepted runs up to it)."""
+    if up_to is not None and up_to < 1:
+        raise UsageError("--up-to must be at least 1")
+    if up_to is not None and up_to > MAX_UP_TO:
+        raise UsageError(f"--up-to {up_to} is above the limit of {MAX_UP_TO:,}")
+
+
 def input_texts(target: Any, input_spec: str | Sequence[str] | None, example: str) -> list[str]:
     """The ``--input`` texts ``sizes`` works on: the given ones, else the target's default."""
     requested = [input_spec] if isinstance(input_spec, str) else list(input_spec or ())
@@ -73,13 +82,7 @@ def probe_sizes(
     import torch
 
     from netinspect.capture.bridge import REAL_VALUE_BYTES, MetaBridge, MetaLimitReached
-    from netinspect.errors import (
-        ForwardFailed,
-        InputSpecError,
-        UsageError,
-        describe_exception,
-        exception_text,
-    )
+    from netinspect.errors import ForwardFailed, describe_exception, exception_text
     from netinspect.pipeline.device import describe_limit
     from netinspect.pipeline.inputs import _Prepared, check_forward_arguments
     from netinspect.pipeline.run import inspect_model
@@ -111,10 +114,7 @@ def probe_sizes(
     labels = dim_labels(base_shape)
     if not labels:
         raise InputSpecError(specs_text[0], "a 1-D input has no free dim to vary")
-    if up_to is not None and up_to < 1:
-        raise UsageError("--up-to must be at least 1")
-    if up_to is not None and up_to > MAX_UP_TO:
-        raise UsageError(f"--up-to {up_to} is above the limit of {MAX_UP_TO:,}")
+    check_up_to(up_to)
     too_big = [base_shape[d] for d in labels if base_shape[d] > MAX_UP_TO]
     if too_big:
         raise InputSpecError(

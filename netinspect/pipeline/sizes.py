@@ -89,17 +89,14 @@ def find_sizes(
 ) -> SizesReport:
     """Which sizes each named dim accepts (the others at their hints), exactly, from symbolic
     passes; ``method="probe"`` (or "auto" when they cannot run) probes sizes one by one."""
-    from netinspect.pipeline.probe import MAX_UP_TO, input_texts, probe_sizes
+    from netinspect.pipeline.probe import check_up_to, input_texts, probe_sizes
     from netinspect.sources.resolve import resolve_target
 
     if method not in ("auto", "symbolic", "probe"):
         raise UsageError(f"--method must be auto, symbolic or probe, not {method!r}")
     if vary not in ("all", "first"):
         raise UsageError(f"--vary must be 'all' or 'first', not {vary!r}")
-    if up_to is not None and up_to < 1:
-        raise UsageError("--up-to must be at least 1")
-    if up_to is not None and up_to > MAX_UP_TO:  # both methods (symbolic lists runs up to it)
-        raise UsageError(f"--up-to {up_to} is above the limit of {MAX_UP_TO:,}")
+    check_up_to(up_to)
     start = time.perf_counter()
     target = resolve_target(model_name, allow_import=allow_import)
     texts = input_texts(target, input_spec, example="1x3xHxW")
