@@ -3,7 +3,9 @@
     python benchmarks/bench_startup.py [--repeats 7]
 
 For a user's own model (`file.py:Net`, plain torch.nn) the floor is `python -c "import torch"`;
-for a torchvision name it is `python -c "import torch, torchvision"`. Each command runs
+for a torchvision name it is `python -c "import torch, torchvision"`. A third row shows the
+least any meta-device tool must do for the same model: build it on meta and run one forward
+(torch's meta kernels import sympy, and their wrappers torch._dynamo, on the way). Each command runs
 `--repeats` times in fresh processes, the four commands interleaved so that a change in machine
 load hits them alike; the table shows medians and the ratios. The goals (issue 14) are 1.2x
 and 1.1x. All rows come from one run of this script (shared machine: compare ratios).
@@ -38,7 +40,12 @@ class Net(nn.Module):
         return self.head(torch.flatten(self.features(x), 1))
 """
 
-HEAVY = ("torch._dynamo", "torchvision", "sympy", "triton")
+HEAVY = ("torch._dynamo", "torchvision", "sympy", "triton", "pydantic")
+
+BARE = (
+    "import torch\nfrom net import Net\nwith torch.device('meta'):\n    model = Net().eval()\n"
+    "with torch.no_grad():\n    model(torch.zeros(1, 3, 32, 32, device='meta'))\n"
+)
 
 
 def netinspect_command() -> list[str]:
@@ -78,6 +85,7 @@ def main() -> None:
         commands = {
             "import torch": [sys.executable, "-c", "import torch"],
             "netinspect net.py:Net": [*netinspect_command(), *file_args],
+            "bare meta build + forward of net.py:Net": [sys.executable, "-c", BARE],
             "import torch, torchvision": [sys.executable, "-c", "import torch, torchvision"],
             "netinspect resnet18": [*netinspect_command(), "resnet18"],
         }
@@ -94,11 +102,15 @@ def main() -> None:
     print(f"medians of {args.repeats} runs each, interleaved; load average {load:.1f}")
     print("| command | median s | floor | ratio | goal | also imported |")
     print("|---|---:|---|---:|---:|---|")
+    bare = "bare meta build + forward of net.py:Net"
     for name, floor, goal in (
         ("netinspect net.py:Net", "import torch", 1.2),
         ("netinspect resnet18", "import torch, torchvision", 1.1),
     ):
         print(f'| `python -c "{floor}"` | {median[floor]:.2f} | | | | |')
+        if floor == "import torch":
+            ratio = median[bare] / median[floor]
+            print(f"| {bare} | {median[bare]:.2f} | {floor} | {ratio:.2f}x | | |")
         ratio = median[name] / median[floor]
         print(
             f"| `{name}` | {median[name]:.2f} | {floor} | {ratio:.2f}x | {goal}x | "

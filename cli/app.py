@@ -18,6 +18,8 @@ import typer
 from netinspect import __version__
 from netinspect.errors import NetinspectError, Terminated, describe_exception
 
+from .fast_parse import LazyChecksGroup
+
 EXIT_OK = 0
 EXIT_REGRESSION = 1
 EXIT_USAGE = 2
@@ -35,6 +37,7 @@ def _version_callback(value: bool) -> None:
 
 app = typer.Typer(
     name="netinspect",
+    cls=LazyChecksGroup,
     help="Inspect PyTorch architectures: per-layer shapes, params, the flatten point.\n\n"
     "Run `netinspect MODEL` (same as `netinspect inspect MODEL`).",
     no_args_is_help=True,
