@@ -156,7 +156,7 @@ def test_good_weights_load(tmp_path: Path) -> None:
     [
         ("list", "not a state dict"),
         ("numbers", "not a state dict"),
-        ("truncated", "cannot read weights file"),
+        ("truncated", "a truncated zip archive"),
         ("garbage", "cannot read weights file"),
         ("empty", "cannot read weights file"),
         ("wrong_shapes", "do not match the model"),

@@ -61,9 +61,14 @@ def check_checkpoint_file(path: str) -> bool:
             )
         return True
     with open(path, "rb") as f:
-        head = f.read(2)
+        head = f.read(4)
+    if head == b"PK\x03\x04":  # a zip's first record, but no directory at its end
+        raise WeightsError(
+            f"cannot read weights file {path}: a truncated zip archive (it starts like one "
+            "saved by torch.save but its end is missing: was the save or the copy interrupted?)"
+        )
     # Pickle protocol 2+ starts with PROTO (0x80); torch's legacy format is such a pickle.
-    if not (len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5):
+    if not (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5):
         raise WeightsError(
             f"cannot read weights file {path}: not a PyTorch checkpoint (neither a zip archive "
             "saved by torch.save nor a pickle)"
