@@ -27,16 +27,33 @@ def exception_text(exc: BaseException) -> str:
         return f"<{type(exc).__name__}.__str__ raised {type(inner).__name__}>"
 
 
+# A library's message can list hundreds of names on one line (transformers' "should contain one
+# of ..."): a one-line error keeps this many characters of it.
+MESSAGE_CHARS = 300
+
+
+def _message_line(exc: BaseException) -> str:
+    """The exception's text as one line: its first line, joined with the next ones while a line
+    ends in ':' (the reason follows it, as in huggingface_hub's validation errors), clipped
+    to ``MESSAGE_CHARS``. Empty when the text is."""
+    lines = [ln.strip() for ln in exception_text(exc).strip().splitlines() if ln.strip()]
+    text = lines[0] if lines else ""
+    for line in lines[1:]:
+        if not text.endswith(":"):
+            break
+        text = f"{text} {line}"
+    return text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 1].rstrip() + "…"
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's text, or its type's name when it has none."""
-    lines = exception_text(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+    return _message_line(exc) or type(exc).__name__
 
 
 def describe_exception(exc: BaseException) -> str:
     """``Type: first line`` for one-line messages (``Type`` alone when the text is empty)."""
-    lines = exception_text(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    line = _message_line(exc)
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
 
 
 class Terminated(KeyboardInterrupt):

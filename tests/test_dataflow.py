@@ -304,3 +304,62 @@ def test_lazy_module_never_reached_is_not_counted() -> None:
     report = inspect(Stops(), "1x4")
     assert report.totals.params == 0
     assert any("lazy modules were never materialised" in n for n in report.notes)
+
+
+def _brute_readers(layers: list[LayerRecord], pos: int) -> list[int]:
+    """The definition of ``_Flow.readers``, written out in full: every later row is checked
+    against the tensors the subtree at ``pos`` made."""
+    from netinspect.analysis.layers import subtree_end
+
+    end = subtree_end(layers, pos)
+    made = {layers[q].index for q in range(pos, end)}
+    readers = [
+        q
+        for q in range(end, len(layers))
+        if any(isinstance(s, int) and s in made for s in layers[q].inputs_from or ())
+    ]
+    chosen = set(readers)
+    for q in readers:
+        inner = [r for r in readers if q < r < subtree_end(layers, q)]
+        if any(layers[r].kind == "module" for r in inner):
+            chosen.discard(q)
+        elif layers[q].kind == "module":
+            chosen.difference_update(inner)
+    return sorted(chosen)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "vit_b_16"])
+def test_the_flow_index_answers_as_the_definition(name: str) -> None:
+    # The index made following the flatten point's output linear (recurrent_gemma's 20,000
+    # per-step rows took minutes); what it answers must not change.
+    from netinspect.analysis.flatten import _Flow
+    from netinspect.analysis.layers import subtree_end
+
+    layers = list(inspect_model(name).layers)
+    flow = _Flow(layers)
+    assert flow.ends == [subtree_end(layers, i) for i in range(len(layers))]
+    for pos in range(0, len(layers), 7):
+        assert flow.readers(pos) == _brute_readers(layers, pos), layers[pos].name
+
+
+def test_a_long_loop_after_the_flatten_point_keeps_its_consumers() -> None:
+    class Scan(nn.Module):
+        """x[:, 0] is the flatten point ([2, 400, 8] -> [2, 8]); x[:, 1]... are its twins (the
+        same drop from the same tensor), and each feeds the step Linear's call at t."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.step = nn.Linear(8, 8)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = torch.zeros(2, 8)
+            for t in range(x.shape[1]):
+                h = torch.tanh(self.step(x[:, t]) + h)
+            return h
+
+    report = inspect(Scan(), "2x400x8")
+    assert len(report.layers) > 1600
+    flat = report.flatten
+    assert flat is not None and flat.output_shape == (2, 8) and flat.operation == "selects"
+    assert {(c.name, c.matches) for c in flat.consumers} == {("step", True)}
+    assert len(flat.consumers) == 400

@@ -329,3 +329,86 @@ def test_float_token_ids_get_the_int64_fix_named() -> None:
     report = inspect_model(BERT, ["input_ids=1x16"])
     assert report.inputs[0].dtype == "int64" and report.outputs[0] == (1, 16, 32)
     assert any("made int64" in note for note in report.notes)
+
+
+# --- model classes transformers' auto classes do not pick ------------------------------------
+def _meta_params(model_cls: type, config: object) -> int:
+    import torch
+
+    with torch.device("meta"):
+        model = model_cls._from_config(config)  # type: ignore[attr-defined]
+    return sum(p.numel() for p in model.parameters())  # parameters() yields each once
+
+
+def test_a_mapping_that_offers_two_classes_builds_the_first() -> None:
+    # AutoModel maps FunnelConfig to (FunnelModel, FunnelBaseModel), and its own from_config
+    # fails on a config without `architectures`; netinspect picks as transformers documents.
+    from transformers import FunnelConfig, FunnelModel
+
+    spec = "hf:funnel,d_model=32,n_head=2,d_head=16,d_inner=64,vocab_size=100"
+    report = inspect_model(spec, ["input_ids=1x16:int64"])
+    assert report.model.class_name == "FunnelModel"
+    config = FunnelConfig(d_model=32, n_head=2, d_head=16, d_inner=64, vocab_size=100)
+    assert report.totals.params == _meta_params(FunnelModel, config)
+    assert report.outputs[0] == (1, 16, 32)
+
+
+def test_a_sub_model_type_builds_its_own_model_class() -> None:
+    # blip_vision_model has no AutoModel entry ("no base head"): its modeling module's
+    # BlipVisionModel is the class made for exactly that config.
+    from transformers import BlipVisionConfig, BlipVisionModel
+
+    settings = {
+        "num_hidden_layers": 1,
+        "hidden_size": 32,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+    }
+    spec = "hf:blip_vision_model," + ",".join(f"{k}={v}" for k, v in settings.items())
+    report = inspect_model(spec)
+    assert report.model.class_name == "BlipVisionModel"
+    assert report.totals.params == _meta_params(BlipVisionModel, BlipVisionConfig(**settings))
+    assert report.outputs == ((1, 577, 32), (1, 32))  # 24x24 patches of 384 + the class token
+    with pytest.raises(UsageError, match="blip_vision_model has no causal-lm head"):
+        resolve_target("hf:blip_vision_model,task=causal-lm")
+
+
+def test_a_class_whose_backend_is_missing_is_one_line() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("torchaudio") is not None:
+        pytest.skip("torchaudio is installed here")
+    result = runner.invoke(app, ["inspect", "hf:higgs_audio_v2_tokenizer"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("netinspect: error: hf:higgs_audio_v2_tokenizer: ")
+    assert "requires the torchaudio library" in line and line.endswith("restart your runtime.")
+
+
+def test_a_config_transformers_refuses_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # huggingface_hub's validation errors put the reason on the line after a colon; the
+    # defaults were built outside the one-line handling and escaped as a crash (exit 4).
+    from transformers import BertConfig
+
+    def refuse(self: object, **kwargs: object) -> None:
+        raise ValueError("Class validation error for 'validate_architecture':\n    bad head size")
+
+    monkeypatch.setattr(BertConfig, "__init__", refuse)
+    with pytest.raises(UsageError) as info:
+        resolve_target("hf:bert")
+    assert str(info.value) == (
+        "hf:bert: invalid config: ValueError: Class validation error for "
+        "'validate_architecture': bad head size"
+    )
+
+
+def test_no_default_input_names_what_forward_takes() -> None:
+    # An audio encoder with no default: the example is its own first input, not an image.
+    spec = "hf:clap_audio_model,num_hidden_layers=1"
+    with pytest.raises(UsageError) as info:
+        inspect_model(spec)
+    assert str(info.value).startswith(
+        f"{spec} has no default input: pass one per input of ClapAudioModel.forward("
+        "input_features, is_longer"
+    )
+    assert str(info.value).endswith("e.g. --input input_features=SHAPE")

@@ -304,3 +304,40 @@ def test_an_explicit_float_input_to_an_embedding_is_diagnosed() -> None:
         error.hint
         == "give the input an integer dtype: --input text=1x10:int64 (or .long() on a tensor)"
     )
+
+
+# --- one-line descriptions of other code's exceptions ----------------------------------------
+def test_a_reason_after_a_colon_is_kept_and_a_long_message_is_clipped() -> None:
+    from netinspect.errors import MESSAGE_CHARS, describe_exception, first_line
+
+    # huggingface_hub's validation errors name the validator, then the reason on the next line.
+    exc = ValueError("Class validation error for validator 'check':\n    head size must be 0\nmore")
+    assert describe_exception(exc) == (
+        "ValueError: Class validation error for validator 'check': head size must be 0"
+    )
+    # transformers lists every model type it knows (over 800) on one line.
+    long = ValueError("Should contain one of " + ", ".join(f"type{i}" for i in range(900)))
+    line = describe_exception(long)
+    assert len(line) == len("ValueError: ") + MESSAGE_CHARS and line.endswith("…")
+    assert first_line(RuntimeError("one\ntwo")) == "one"
+    assert describe_exception(RuntimeError("")) == "RuntimeError"
+
+
+@pytest.mark.parametrize(
+    ("forward", "ending"),
+    [
+        ("def forward(self, x):", "pass one, e.g. --input 1x3x224x224"),
+        (
+            "def forward(self, tokens, lengths=None):",
+            "pass one per input of Net.forward(tokens, lengths), e.g. --input tokens=SHAPE",
+        ),
+    ],
+)
+def test_no_default_input_gives_an_example_that_fits_forward(
+    tmp_path: Path, forward: str, ending: str
+) -> None:
+    (tmp_path / "net.py").write_text(
+        f"from torch import nn\n\nclass Net(nn.Module):\n    {forward}\n        return tokens\n"
+    )
+    line = one_stderr_line(run("inspect", f"{tmp_path / 'net.py'}:Net"))
+    assert line == f"netinspect: error: {tmp_path / 'net.py'}:Net has no default input: {ending}"

@@ -9,6 +9,7 @@ rows that keep the features' shape). Reports saved without data flow fall back t
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 
@@ -185,38 +186,61 @@ def _twins(layers: Sequence[LayerRecord], pos: int, is_data: list[bool]) -> list
     return out
 
 
-def _readers(layers: Sequence[LayerRecord], pos: int) -> list[int]:
-    """Rows after ``layers[pos]``'s subtree that take in a tensor made inside it (its output),
-    keeping one row per nested chain: a torch module inside a container that hands it the
-    tensor (Sequential -> Linear), and a module rather than the op inside it that does the
-    work (a Linear subclass calling F.linear)."""
-    end = subtree_end(layers, pos)
-    made = {layers[q].index for q in range(pos, end)}
-    readers = [
-        q
-        for q in range(end, len(layers))
-        if any(isinstance(s, int) and s in made for s in layers[q].inputs_from or ())
-    ]
-    chosen = set(readers)
-    for q in readers:
-        inner = [r for r in readers if q < r < subtree_end(layers, q)]
-        if any(layers[r].kind == "module" for r in inner):
-            chosen.discard(q)  # a container: its module child is the one that reads
-        elif layers[q].kind == "module":
-            chosen.difference_update(inner)  # ops inside a module that reads the same tensor
-    return sorted(chosen)
+class _Flow:
+    """Who reads what, indexed once: ``readers_of[row index]`` lists the positions of the rows
+    that take in a tensor that row made, and ``ends[pos]`` is ``subtree_end(layers, pos)``.
+    Following the flatten point's output is then linear in what it reaches, not in the whole
+    table for every step (a recurrent model's per-step rows made it quadratic)."""
+
+    def __init__(self, layers: Sequence[LayerRecord]) -> None:
+        self.layers = layers
+        self.readers_of: dict[int, list[int]] = {}
+        for q, row in enumerate(layers):
+            for source in row.inputs_from or ():
+                if isinstance(source, int):
+                    self.readers_of.setdefault(source, []).append(q)
+        self.ends = [len(layers)] * len(layers)
+        open_rows: list[int] = []  # ancestors of the current row, by position
+        for q, row in enumerate(layers):
+            while open_rows and layers[open_rows[-1]].depth >= row.depth:
+                self.ends[open_rows.pop()] = q
+            open_rows.append(q)
+
+    def readers(self, pos: int) -> list[int]:
+        """Rows after ``layers[pos]``'s subtree that take in a tensor made inside it (its
+        output), keeping one row per nested chain: a torch module inside a container that
+        hands it the tensor (Sequential -> Linear), and a module rather than the op inside it
+        that does the work (a Linear subclass calling F.linear)."""
+        layers, end = self.layers, self.ends[pos]
+        readers = sorted(
+            {
+                q
+                for k in range(pos, end)
+                for q in self.readers_of.get(layers[k].index, ())
+                if q >= end
+            }
+        )
+        chosen = set(readers)
+        for at, q in enumerate(readers):
+            inner = readers[at + 1 : bisect.bisect_left(readers, self.ends[q])]
+            if any(layers[r].kind == "module" for r in inner):
+                chosen.discard(q)  # a container: its module child is the one that reads
+            elif layers[q].kind == "module":
+                chosen.difference_update(inner)  # ops inside a module that reads the same tensor
+        return sorted(chosen)
 
 
 def _flow_consumers(
     layers: Sequence[LayerRecord], pos: int, position: dict[int, int], is_data: list[bool]
 ) -> list[FlattenConsumer]:
     features = layers[pos].output_shapes[0]
+    flow = _Flow(layers)
     found: dict[int, FlattenConsumer] = {}
     for start in (pos, *_twins(layers, pos, is_data)):
         origin = layers[start].index
         todo, visited = [start], {start}
         while todo:
-            for q in _readers(layers, todo.pop()):
+            for q in flow.readers(todo.pop()):
                 if q in visited:
                     continue
                 visited.add(q)

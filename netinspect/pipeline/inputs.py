@@ -131,6 +131,38 @@ def check_forward_arguments(model: nn.Module, prepared: _Prepared) -> None:
             raise UsageError(f"{owner} gets {key!r} twice: as a positional input and by name")
 
 
+_IMAGE_NAMES = {"x", "input", "inputs", "img", "image", "images", "pixel_values"}
+
+
+def no_default_input(name: str, model: nn.Module) -> UsageError:
+    """The error for a target with no default input, with an example that fits its forward():
+    an image batch for ``forward(x)``, else the input it names first (transformers' models
+    declare it as ``main_input_name``)."""
+    try:
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        signature = None
+    kinds = inspect.Parameter
+    params = [
+        p
+        for p in (signature.parameters.values() if signature else ())
+        if p.kind not in (kinds.VAR_POSITIONAL, kinds.VAR_KEYWORD)
+    ]
+    required = [p.name for p in params if p.default is inspect.Parameter.empty]
+    main = getattr(model, "main_input_name", None)
+    first = main if isinstance(main, str) else (required or [p.name for p in params] or [""])[0]
+    if not first or first in _IMAGE_NAMES:
+        return UsageError(f"{name} has no default input: pass one, e.g. --input 1x3x224x224")
+    shown = ""
+    if signature is not None:
+        names = [p.name for p in params[:4]] + (["..."] if len(params) > 4 else [])
+        shown = f"{type(model).__name__}.forward({', '.join(names)})"
+    return UsageError(
+        f"{name} has no default input: pass one per input of {shown or 'its forward()'}, "
+        f"e.g. --input {first}=SHAPE"
+    )
+
+
 def _plain_signature(signature: inspect.Signature) -> str:
     """``(image1, image2, num_flow_updates=12)``: names and defaults, no annotations."""
     empty = inspect.Parameter.empty

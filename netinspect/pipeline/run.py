@@ -48,6 +48,7 @@ from netinspect.pipeline.inputs import (
     _Prepared,
     check_forward_arguments,
     index_input_specs,
+    no_default_input,
     parse_dtype_arg,
 )
 from netinspect.pipeline.request import PassResult, Request
@@ -145,13 +146,10 @@ def _input_specs(
     ):
         spec_strings = tuple(inputs) if inputs else target.default_inputs
         if not spec_strings:
-            if model is None:
-                # A config's constructor error (``Linear: [abc, 10]``) is the first thing to
-                # fix; building on meta costs nothing and surfaces it before this one.
-                _build(target, torch.device("meta"), zero_init=False)
-            raise UsageError(
-                f"{target.name} has no default input: pass one, e.g. --input 1x3x224x224"
-            )
+            # A config's constructor error (``Linear: [abc, 10]``) is the first thing to fix;
+            # building on meta costs nothing, surfaces it, and shows what forward() takes.
+            built = model or _build(target, torch.device("meta"), zero_init=False)
+            raise no_default_input(target.name, built)
         return parse_input_specs(list(spec_strings))
     if isinstance(inputs, (list, tuple)) and not inputs:
         raise InputSpecError("", "no inputs given")

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from netinspect.errors import ModelNotFound, UsageError, describe_exception
+from netinspect.errors import ModelNotFound, UsageError, describe_exception, exception_text
 from netinspect.sources.extras import require_extra, split_options
 from netinspect.sources.target import ModelTarget
 
@@ -114,14 +114,23 @@ def _check_setting(owner: str, key: str, known: set[str]) -> None:
         raise UsageError(f"{owner} has no setting {key!r}{hint}")
 
 
+def _construct(config_cls: Any, values: dict[str, Any], full: str) -> Any:
+    """``config_cls(**values)``, through the constructor so that derived values (head_dim from
+    hidden_size) follow; a config transformers refuses is the user's error, in one line."""
+    try:
+        with _quiet_transformers():
+            return config_cls(**values)
+    except Exception as exc:
+        raise UsageError(f"{full}: invalid config: {describe_exception(exc)}") from exc
+
+
 def _check_override_keys(
-    config_cls: Any, raw: dict[str, Any], overrides: dict[str, Any]
+    config_cls: Any, raw: dict[str, Any], overrides: dict[str, Any], full: str
 ) -> dict[str, Any]:
     """A misspelt key would be stored silently by transformers and change nothing: refuse it.
     Returns the overrides with aliases (GPT-2's ``num_hidden_layers`` for ``n_layer``, from the
     config's ``attribute_map``) under the name the config stores, so they replace its value."""
-    with _quiet_transformers():
-        defaults = config_cls(**{k: v for k, v in raw.items() if k != "model_type"})
+    defaults = _construct(config_cls, {k: v for k, v in raw.items() if k != "model_type"}, full)
     aliases: dict[str, str] = dict(getattr(config_cls, "attribute_map", None) or {})
     known = set(defaults.to_dict()) | set(aliases) | _settable_properties(config_cls)
     renamed: dict[str, Any] = {}
@@ -197,18 +206,62 @@ def _config(name: str, overrides: dict[str, Any], full: str) -> Any:
             full, suggestions, f"unknown Hugging Face model type {model_type!r}{listing}"
         )
     config_cls = CONFIG_MAPPING[model_type]
-    values = _nested_update(raw, _check_override_keys(config_cls, raw, overrides))
+    values = _nested_update(raw, _check_override_keys(config_cls, raw, overrides, full))
     values.pop("model_type", None)
+    return _construct(config_cls, values, full)
+
+
+def _one_class(config: Any, found: Any) -> Any:
+    """A mapping may offer several classes for one config (funnel: the model and its base
+    model): the one the config's ``architectures`` names, else the first, as transformers
+    picks."""
+    if not isinstance(found, (list, tuple)):
+        return found
+    named = set(getattr(config, "architectures", None) or ())
+    return next((c for c in found if c.__name__ in named), found[0])
+
+
+def _own_model_class(config: Any) -> Any:
+    """For a config no auto class maps (a sub-model type such as ``align_text_model``): the
+    model class its own modeling module defines for exactly that config class, preferring
+    ``<Name>Model`` and never a head (``...For...``)."""
+    import importlib
+
+    from transformers import PreTrainedModel
+
+    config_cls = type(config)
+    module_name = config_cls.__module__.replace(".configuration_", ".modeling_")
     try:
-        # Through the constructor, so derived values (head_dim from hidden_size) follow.
-        with _quiet_transformers():
-            return config_cls(**values)
-    except Exception as exc:
-        raise UsageError(f"{full}: invalid config: {describe_exception(exc)}") from exc
+        module = importlib.import_module(module_name)
+    except Exception:  # no modeling module, or one needing a missing backend
+        return None
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, PreTrainedModel)
+        and value.__dict__.get("config_class") is config_cls
+        and "For" not in value.__name__
+    ]
+    base = config_cls.__name__.removesuffix("Config")
+    found.sort(key=lambda c: (c.__name__ != f"{base}Model", c.__name__))
+    return found[0] if found else None
 
 
-def _head_class(config: Any, task: str, full: str) -> tuple[Any, Any]:
-    """(the auto class, the model class it maps this config to)."""
+def _usable(model_cls: Any, full: str) -> Any:
+    """transformers stands in a dummy for a class whose backend is missing (torchaudio); it
+    raises ImportError on first use, which is the user's to fix, in one line."""
+    try:
+        _ = model_cls.forward
+    except ImportError as exc:
+        reason = " ".join(exception_text(exc).split())
+        raise UsageError(f"{full}: {reason or type(exc).__name__}") from None
+    return model_cls
+
+
+def _head_class(config: Any, task: str, full: str) -> Any:
+    """The model class for the config and task: the auto class's choice, else (for the base
+    task) the config's own model class."""
     import transformers
 
     def mapped(auto_name: str) -> Any:
@@ -217,7 +270,7 @@ def _head_class(config: Any, task: str, full: str) -> tuple[Any, Any]:
         if mapping is None:
             return None
         try:
-            return mapping[type(config)]
+            return _one_class(config, mapping[type(config)])
         except (KeyError, ValueError):
             return None
 
@@ -226,13 +279,15 @@ def _head_class(config: Any, task: str, full: str) -> tuple[Any, Any]:
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UsageError(f"unknown task {task!r}{hint}; choose from {', '.join(TASKS)}")
     model_cls = mapped(TASKS[task])
-    if model_cls is None:
-        offered = [t for t, auto_name in TASKS.items() if mapped(auto_name) is not None]
-        raise UsageError(
-            f"{full}: {config.model_type} has no {task} head in transformers"
-            + (f" (it has: {', '.join(offered)})" if offered else "")
-        )
-    return getattr(transformers, TASKS[task]), model_cls
+    if model_cls is None and task == "base":
+        model_cls = _own_model_class(config)
+    if model_cls is not None:
+        return _usable(model_cls, full)
+    offered = [t for t, auto_name in TASKS.items() if mapped(auto_name) is not None]
+    raise UsageError(
+        f"{full}: {config.model_type} has no {task} head in transformers"
+        + (f" (it has: {', '.join(offered)})" if offered else "")
+    )
 
 
 def _sub(config: Any, key: str) -> Any:
@@ -301,11 +356,13 @@ def hf_target(text: str) -> ModelTarget:
     task = str(options.pop("task", "base"))
     require_extra("transformers", "hf", full)
     config = _config(name, options, full)
-    auto_cls, model_cls = _head_class(config, task, full)
+    model_cls = _head_class(config, task, full)
 
     def factory() -> Any:
+        # The class's own ``_from_config``, which the auto classes call once they have picked
+        # it (they would pick again, and for a config without ``architectures`` that fails).
         with _quiet_transformers():
-            return auto_cls.from_config(config)
+            return getattr(model_cls, "_from_config", model_cls)(config)
 
     return ModelTarget(
         name=full,
