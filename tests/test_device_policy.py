@@ -85,6 +85,16 @@ def test_nonzero_on_weights_uses_zeros_when_cpu_cannot_fit(small_memory: None) -
     assert report.data_dependent_outputs == (0,)
 
 
+def test_an_all_check_stands_in_as_true(small_memory: None) -> None:
+    # Zeros stood in for every value, so `if not x.all(): raise` and torch.distributions'
+    # argument validation (Normal's `_is_all_true`) failed the model's own checks.
+    report = inspect_model(target("ChecksItsWeights"), ["3x8"])
+    assert report.device == "meta" and report.error is None
+    assert report.outputs == ((3, 4),)
+    assert "zeros standing in for the unknown values" in report.notes[0]
+    assert f"{SOURCE}:{line_of('if not torch.isfinite(std).all()')}" in report.notes[0]
+
+
 def test_explicit_meta_never_builds_for_real() -> None:
     report = inspect_model(target("NonzeroOnWeights"), ["3x8"], device="meta")
     assert report.device == "meta"

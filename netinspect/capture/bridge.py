@@ -12,7 +12,10 @@ do not fall in three kinds, and the bridge handles each the cheapest way it can:
   mask, ``unique``, copying a meta tensor to cpu). Nothing on meta can answer it, so the bridge
   stops the pass with ``MetaLimitReached`` and the pipeline retries with real values: real
   inputs beside meta weights (``real_values``), a cpu build, or, when nothing real fits,
-  zeros standing in for the unknown values (``stand_ins``).
+  zeros standing in for the unknown values (``stand_ins``). One exception: the result of an
+  all-check (``x.all()``, ``torch._is_all_true``) stands in as true, so that the model's own
+  argument checks pass as they would on real inputs (``torch.distributions`` validates its
+  parameters that way: ``Normal(loc, scale)`` inside Gemma 3n's MLP).
 
 To tell a limitation from the model's own error, a failing op is tried on cpu on zeros of the
 same shapes: when that fails too, the error is the model's and is raised as the cpu run would
@@ -30,6 +33,7 @@ from typing import Any
 
 import torch
 from torch.utils._pytree import tree_map
+from torch.utils.weak import WeakIdKeyDictionary
 
 from netinspect.capture.callsite import caller_outside_torch
 from netinspect.capture.dynamo_free import DispatchMode
@@ -111,6 +115,10 @@ def _zeros_like_on_cpu(t: Any) -> Any:
     return t
 
 
+# Ops whose boolean result says "every element passed": their stand-in is true, not zero.
+_ALL_CHECKS = frozenset({"all", "_is_all_true"})
+
+
 def _to_meta(t: Any) -> Any:
     # 0-dim cpu tensors mix with any device already; leave them (and their values) alone.
     if isinstance(t, torch.Tensor) and not t.is_meta and t.dim() > 0:
@@ -142,6 +150,8 @@ class MetaBridge(DispatchMode):
         self.limits: list[MetaLimit] = []
         self.marks = ShapeMarks()
         self._size_reads = SizeReads(self.marks)
+        # Meta results of all-checks, which stand in as true (see the module's docstring).
+        self._all_checks: WeakIdKeyDictionary = WeakIdKeyDictionary()
 
     # --- data-dependent shapes (capture.values) ----------------------------------------------
     @property
@@ -198,7 +208,21 @@ class MetaBridge(DispatchMode):
                 raise
             out = self._work_around(func, args, kwargs, exc)
         self.marks.mark_op(func, original_args, inputs, out)
+        if (
+            self.stand_ins
+            and isinstance(out, torch.Tensor)
+            and out.is_meta
+            and out.dtype == torch.bool
+            and op_name(func) in _ALL_CHECKS
+        ):
+            self._all_checks[out] = True
         return out
+
+    def _stand_in(self, t: Any) -> Any:
+        """A meta tensor's stand-in on cpu: zeros, or true for an all-check's result."""
+        if isinstance(t, torch.Tensor) and t.is_meta and t in self._all_checks:
+            return torch.ones(t.shape, dtype=t.dtype, device="cpu")
+        return _zeros_like_on_cpu(t)
 
     def _keep_real(
         self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -287,8 +311,8 @@ class MetaBridge(DispatchMode):
         allowed (and small enough), otherwise the pass stops here."""
         name = op_name(func)
         if self.stand_ins and trial:
-            if result is None:
-                stand_in_args, stand_in_kwargs = tree_map(_zeros_like_on_cpu, (args, kwargs))
+            if result is None or any(t in self._all_checks for t in _tensors(args, kwargs)):
+                stand_in_args, stand_in_kwargs = tree_map(self._stand_in, (args, kwargs))
                 result = func(*stand_in_args, **stand_in_kwargs)
             self._note(MetaLimit(name, kind, self._source(), handled="zeros"))
             return result

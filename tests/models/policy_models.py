@@ -33,6 +33,23 @@ class NonzeroOnWeights(nn.Module):
         return self.head(x[keep])
 
 
+class ChecksItsWeights(nn.Module):
+    """Validates values made from its weights before using them, as Gemma 3n's MLP does
+    through torch.distributions: an all-check, then a Normal with validated parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Linear(8, 1)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        std = self.scale(x).abs().mean() + 1
+        if not torch.isfinite(std).all():
+            raise ValueError("non-finite scale")
+        noise = torch.distributions.Normal(torch.zeros((), device=std.device), std)
+        return self.head(x) + noise.loc
+
+
 class GroupedExperts(nn.Module):
     """Two experts in one grouped matmul, in float32 (meta's kernel takes bf16/fp16 only)."""
 
