@@ -1,6 +1,8 @@
 """``hf:...``: a Hugging Face transformers model from its configuration, never its weights.
 
-    hf:MODEL_TYPE     hf:bert, hf:llama: ``AutoConfig.for_model(MODEL_TYPE)``, the defaults
+    hf:MODEL_TYPE     hf:bert, hf:llama: ``AutoConfig.for_model(MODEL_TYPE)``, the defaults;
+                      a sub-model type no auto class maps (hf:blip_vision_model) builds the
+                      class its own modeling module defines for that config
     hf:PATH           a local directory holding config.json, or a config.json file
     hf:ORG/NAME       the config from the local Hugging Face cache; never a download
 
