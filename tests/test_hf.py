@@ -371,6 +371,10 @@ def test_a_sub_model_type_builds_its_own_model_class() -> None:
     assert report.outputs == ((1, 577, 32), (1, 32))  # 24x24 patches of 384 + the class token
     with pytest.raises(UsageError, match="blip_vision_model has no causal-lm head"):
         resolve_target("hf:blip_vision_model,task=causal-lm")
+    # UperNet's modeling module defines only a base class and a head for its config: the base
+    # class has no forward of its own, so there is still no base model to build.
+    with pytest.raises(UsageError, match=r"upernet has no base head .*\(it has: semantic-seg\)"):
+        resolve_target("hf:upernet")
 
 
 def test_a_class_whose_backend_is_missing_is_one_line() -> None:

@@ -229,6 +229,7 @@ def _own_model_class(config: Any) -> Any:
     ``<Name>Model`` and never a head (``...For...``)."""
     import importlib
 
+    from torch import nn
     from transformers import PreTrainedModel
 
     config_cls = type(config)
@@ -244,6 +245,7 @@ def _own_model_class(config: Any) -> Any:
         and issubclass(value, PreTrainedModel)
         and value.__dict__.get("config_class") is config_cls
         and "For" not in value.__name__
+        and value.forward is not nn.Module.forward  # a base class, or encode/decode only
     ]
     base = config_cls.__name__.removesuffix("Config")
     found.sort(key=lambda c: (c.__name__ != f"{base}Model", c.__name__))
