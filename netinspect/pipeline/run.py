@@ -148,7 +148,11 @@ def _input_specs(
         if not spec_strings:
             # A config's constructor error (``Linear: [abc, 10]``) is the first thing to fix;
             # building on meta costs nothing, surfaces it, and shows what forward() takes.
-            built = model or _build(target, torch.device("meta"), zero_init=False)
+            built = (
+                model
+                if model is not None
+                else _build(target, torch.device("meta"), zero_init=False)
+            )
             raise no_default_input(target.name, built)
         return parse_input_specs(list(spec_strings))
     if isinstance(inputs, (list, tuple)) and not inputs:
