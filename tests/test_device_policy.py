@@ -95,6 +95,16 @@ def test_an_all_check_stands_in_as_true(small_memory: None) -> None:
     assert f"{SOURCE}:{line_of('if not torch.isfinite(std).all()')}" in report.notes[0]
 
 
+def test_an_op_that_refuses_meta_values_is_not_blamed_on_the_model() -> None:
+    # On zeros, pack_padded_sequence refuses lengths of 0 as well: that error was reported as
+    # the model's own (exit 3) although the model runs. The values are needed instead.
+    report = inspect_model(target("PackedLengths"), ["2x5x4"])
+    assert report.error is None and report.outputs == ((2, 3),)
+    (note,) = report.notes
+    assert note.startswith("meta cannot run `torch._pack_padded_sequence` at ")
+    assert "it needs the values" in note
+
+
 def test_explicit_meta_never_builds_for_real() -> None:
     report = inspect_model(target("NonzeroOnWeights"), ["3x8"], device="meta")
     assert report.device == "meta"

@@ -43,6 +43,7 @@ from netinspect.capture.values import (
     is_mask_index,
     op_name,
 )
+from netinspect.errors import exception_text
 
 # Ops whose result depends on the input's values, not only its shape.
 VALUE_OPS = frozenset(
@@ -113,6 +114,11 @@ def _zeros_like_on_cpu(t: Any) -> Any:
     if isinstance(t, torch.Tensor) and t.is_meta:
         return torch.zeros(t.shape, dtype=t.dtype, device="cpu")
     return t
+
+
+def _refuses_meta(exc: Exception) -> bool:
+    """The op failed because its arguments are on meta, not because of their shapes."""
+    return isinstance(exc, NotImplementedError) or "meta" in exception_text(exc).lower()
 
 
 # Ops whose boolean result says "every element passed": their stand-in is true, not zero.
@@ -264,9 +270,17 @@ class MetaBridge(DispatchMode):
             if name in VALUE_OPS or is_mask_index(func, args):
                 return self._values_needed(func, args, kwargs, trial=False)
             raise exc
-        # The same op on zeros on cpu: when that fails too, the error is the model's own.
+        # The same op on zeros on cpu: when that fails too, the error is the model's own,
+        # unless meta was what the op refused (no meta kernel, or a meta tensor where it reads
+        # values on cpu: pack_padded_sequence's lengths); then zeros prove nothing (lengths of
+        # 0 are refused too) and the values are needed.
         stand_in_args, stand_in_kwargs = tree_map(_zeros_like_on_cpu, (args, kwargs))
-        result = func(*stand_in_args, **stand_in_kwargs)
+        try:
+            result = func(*stand_in_args, **stand_in_kwargs)
+        except Exception:
+            if _refuses_meta(exc):
+                return self._values_needed(func, args, kwargs, trial=False)
+            raise
         if (
             name in VALUE_OPS
             or is_mask_index(func, args)

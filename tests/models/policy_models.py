@@ -50,6 +50,22 @@ class ChecksItsWeights(nn.Module):
         return self.head(x) + noise.loc
 
 
+class PackedLengths(nn.Module):
+    """An LSTM over a packed batch whose lengths are made in forward: on meta they have no
+    values, and pack_padded_sequence refuses them (it reads lengths on cpu)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, batch_first=True)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lengths = torch.tensor([x.shape[1]] * x.shape[0])
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True)
+        out, _ = nn.utils.rnn.pad_packed_sequence(self.lstm(packed)[0], batch_first=True)
+        return self.fc(out[:, -1])
+
+
 class GroupedExperts(nn.Module):
     """Two experts in one grouped matmul, in float32 (meta's kernel takes bf16/fp16 only)."""
 
