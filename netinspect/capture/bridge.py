@@ -19,7 +19,8 @@ do not fall in three kinds, and the bridge handles each the cheapest way it can:
 
 To tell a limitation from the model's own error, a failing op is tried on cpu on zeros of the
 same shapes: when that fails too, the error is the model's and is raised as the cpu run would
-raise it.
+raise it, unless what the op refused was meta itself (then zeros prove nothing: the values are
+needed, as for the ops above).
 
 The bridge also marks tensors whose *shape* depends on values, so reports can say so
 (``is_data_dependent``; see ``capture.values``).
