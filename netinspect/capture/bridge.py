@@ -111,12 +111,6 @@ def _nbytes(t: torch.Tensor) -> int:
     return t.numel() * t.element_size()
 
 
-def _zeros_like_on_cpu(t: Any) -> Any:
-    if isinstance(t, torch.Tensor) and t.is_meta:
-        return torch.zeros(t.shape, dtype=t.dtype, device="cpu")
-    return t
-
-
 def _refuses_meta(exc: Exception) -> bool:
     """The op failed because its arguments are on meta, not because of their shapes."""
     return isinstance(exc, NotImplementedError) or "meta" in exception_text(exc).lower()
@@ -227,9 +221,10 @@ class MetaBridge(DispatchMode):
 
     def _stand_in(self, t: Any) -> Any:
         """A meta tensor's stand-in on cpu: zeros, or true for an all-check's result."""
-        if isinstance(t, torch.Tensor) and t.is_meta and t in self._all_checks:
-            return torch.ones(t.shape, dtype=t.dtype, device="cpu")
-        return _zeros_like_on_cpu(t)
+        if not (isinstance(t, torch.Tensor) and t.is_meta):
+            return t
+        fill = torch.ones if t in self._all_checks else torch.zeros
+        return fill(t.shape, dtype=t.dtype, device="cpu")
 
     def _keep_real(
         self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -275,7 +270,7 @@ class MetaBridge(DispatchMode):
         # unless meta was what the op refused (no meta kernel, or a meta tensor where it reads
         # values on cpu: pack_padded_sequence's lengths); then zeros prove nothing (lengths of
         # 0 are refused too) and the values are needed.
-        stand_in_args, stand_in_kwargs = tree_map(_zeros_like_on_cpu, (args, kwargs))
+        stand_in_args, stand_in_kwargs = tree_map(self._stand_in, (args, kwargs))
         try:
             result = func(*stand_in_args, **stand_in_kwargs)
         except Exception:
@@ -326,7 +321,7 @@ class MetaBridge(DispatchMode):
         allowed (and small enough), otherwise the pass stops here."""
         name = op_name(func)
         if self.stand_ins and trial:
-            if result is None or any(t in self._all_checks for t in _tensors(args, kwargs)):
+            if result is None:
                 stand_in_args, stand_in_kwargs = tree_map(self._stand_in, (args, kwargs))
                 result = func(*stand_in_args, **stand_in_kwargs)
             self._note(MetaLimit(name, kind, self._source(), handled="zeros"))
