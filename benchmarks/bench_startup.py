@@ -67,12 +67,13 @@ def heavy_imports(args: list[str], cwd: str) -> list[str]:
         "import sys\nfrom netinspect_cli.main import main\n"
         f"sys.argv = ['netinspect', *{args!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+        f"print('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True
     )
-    return [m for m in out.stdout.strip().splitlines()[-1].split(",") if m]
+    (line,) = [x for x in out.stdout.splitlines() if x.startswith("HEAVY:")]
+    return [m for m in line.removeprefix("HEAVY:").split(",") if m]
 
 
 def main() -> None:

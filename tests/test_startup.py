@@ -2,7 +2,9 @@
 
 For a user's own ``file.py:Name`` model (and a YAML config of torch.nn layers) netinspect needs
 torch and nothing else heavy: not ``torch._dynamo`` (about as long as ``import torch`` again
-on this machine), not torchvision, not triton. Each check runs the CLI in a fresh interpreter.
+on this machine), not torchvision, not triton, not sympy (a fifth of ``import torch``, which
+torch's meta kernels import: see capture/sympy_free.py). Each check runs the CLI in a fresh
+interpreter.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class Net(nn.Module):
         return self.norm(self.fc(x)).softmax(-1)
 """
 
-HEAVY = ("torch._dynamo", "torchvision", "triton")
+HEAVY = ("torch._dynamo", "torchvision", "triton", "sympy")
 
 
 def imported_after(args: list[str], cwd: Path) -> set[str]:
@@ -51,14 +53,14 @@ def imported_after(args: list[str], cwd: Path) -> set[str]:
     return set(line.removeprefix("HEAVY:").split())
 
 
-def test_a_file_model_imports_no_dynamo_torchvision_or_triton(tmp_path: Path) -> None:
+def test_a_file_model_imports_no_dynamo_torchvision_triton_or_sympy(tmp_path: Path) -> None:
     (tmp_path / "net.py").write_text(NET)
     # Conv, BatchNorm, Linear and LayerNorm on the meta device: torch runs several of their
     # meta kernels in Python, behind wrappers that would import torch._dynamo.
     assert imported_after(["net.py:Net", "--input", "1x3x8x8"], tmp_path) == set()
 
 
-def test_a_torch_nn_config_imports_no_dynamo_torchvision_or_triton(tmp_path: Path) -> None:
+def test_a_torch_nn_config_imports_no_dynamo_torchvision_triton_or_sympy(tmp_path: Path) -> None:
     config = Path(__file__).parents[1] / "configs" / "mlp.yaml"
     assert imported_after([str(config)], tmp_path) == set()
 

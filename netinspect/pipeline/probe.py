@@ -25,6 +25,7 @@ from netinspect.analysis.sizes import (
     scan_dim,
     summarize,
 )
+from netinspect.capture.sympy_free import kernels_without_imports
 from netinspect.errors import InputSpecError, UsageError
 from netinspect.records import (
     Shape,
@@ -63,6 +64,7 @@ def input_texts(target: Any, input_spec: str | Sequence[str] | None, example: st
     return texts
 
 
+@kernels_without_imports()  # each probe runs meta kernels (see capture.sympy_free)
 def probe_sizes(
     model_name: str,
     input_spec: str | Sequence[str] | None = None,

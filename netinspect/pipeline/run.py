@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from netinspect.capture.bridge import MetaBridge, MetaLimit
-from netinspect.capture.dynamo_free import kernels_without_dynamo
 from netinspect.capture.guard import ModelStateGuard
 from netinspect.capture.hooks import CallCapture
+from netinspect.capture.sympy_free import kernels_without_imports
 from netinspect.capture.tensors import dtype_name, is_uninitialized
 from netinspect.errors import ForwardFailed, InputSpecError, UsageError
 from netinspect.pipeline.assemble import assemble_report, count_parameters
@@ -203,7 +203,6 @@ def capture_pass(
         torch.no_grad(),
         bridge,
         torch.device(plan.weights),
-        kernels_without_dynamo(),
         CallCapture(model, is_data_dependent=bridge.is_data_dependent) as capture,
     ):
         try:
@@ -363,6 +362,7 @@ def _advice(
 
 
 @restoring_recursion_limit()  # a deep module tree raises it while it is inspected
+@kernels_without_imports()  # builds and passes run meta kernels (see capture.sympy_free)
 def inspect_model(
     model_or_name: nn.Module | str | os.PathLike[str],
     inputs: InputsArg = None,

@@ -100,7 +100,9 @@ def warm_up(job: InspectJob) -> None:
     """Import what every run needs, and run one tiny inspection so that torch's lazily
     loaded pieces (meta kernels, FLOP formulas, the function mode) are loaded before the
     first fork rather than in every child."""
+    import sympy  # noqa: F401  # a pass imports these only when a model needs them
     import torch
+    import torch.fx.experimental.symbolic_shapes  # (capture.sympy_free)
     from torch import nn
 
     import netinspect.analysis.diagnose
