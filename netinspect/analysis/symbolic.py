@@ -13,6 +13,7 @@ import sympy
 from netinspect.analysis.guard_eval import Unsolvable
 from netinspect.analysis.guards import solve
 from netinspect.capture.exprs import python_text
+from netinspect.errors import describe_exception
 from netinspect.records import (
     ConditionRecord,
     InspectionReport,
@@ -267,7 +268,7 @@ def attach_symbolic(
         )
     error = None
     if sym.exception is not None:
-        error = f"{type(sym.exception).__name__}: {_first_line(sym.exception)}"
+        error = describe_exception(sym.exception)
     updated = dataclasses.replace(
         report,
         layers=tuple(layers),
@@ -307,11 +308,6 @@ def _where(atom: _Atom, layers: Sequence[LayerRecord]) -> str:
     if atom.source:
         parts.append(atom.source)
     return f" ({readable(atom.text)} at {', '.join(parts)})" if parts else ""
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else ""
 
 
 def flattened_product_text(dims: Sequence[str]) -> str:
