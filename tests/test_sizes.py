@@ -185,3 +185,25 @@ def test_cli_vary_option() -> None:
     assert result.exit_code == 0
     assert "inputs 0, 1 (same shape) varied together" in result.output
     assert "H, W ≥ 128, multiples of 8" in result.output
+
+
+@pytest.mark.parametrize(
+    ("forward", "ending"),
+    [
+        ("def forward(self, x):", "pass one, e.g. --input 1x3xHxW"),
+        (
+            "def forward(self, tokens, lengths=None):",
+            "pass one per input of Net.forward(tokens, lengths), e.g. --input tokens=SHAPE",
+        ),
+    ],
+)
+def test_no_default_input_says_what_forward_takes(
+    tmp_path: Path, forward: str, ending: str
+) -> None:
+    (tmp_path / "net.py").write_text(
+        f"from torch import nn\n\nclass Net(nn.Module):\n    {forward}\n        return x\n"
+    )
+    target = f"{tmp_path / 'net.py'}:Net"
+    result = CliRunner().invoke(app, ["sizes", target])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"netinspect: error: {target} has no default input: {ending}"

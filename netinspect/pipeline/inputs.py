@@ -134,10 +134,10 @@ def check_forward_arguments(model: nn.Module, prepared: _Prepared) -> None:
 _IMAGE_NAMES = {"x", "input", "inputs", "img", "image", "images", "pixel_values"}
 
 
-def no_default_input(name: str, model: nn.Module) -> UsageError:
+def no_default_input(name: str, model: nn.Module, image: str = "1x3x224x224") -> UsageError:
     """The error for a target with no default input, with an example that fits its forward():
-    an image batch for ``forward(x)``, else the input it names first (transformers' models
-    declare it as ``main_input_name``)."""
+    an image batch (``image``) for ``forward(x)``, else the input it names first (transformers'
+    models declare it as ``main_input_name``)."""
     try:
         signature = inspect.signature(model.forward)
     except (TypeError, ValueError):
@@ -152,7 +152,7 @@ def no_default_input(name: str, model: nn.Module) -> UsageError:
     main = getattr(model, "main_input_name", None)
     first = main if isinstance(main, str) else (required or [p.name for p in params] or [""])[0]
     if not first or first in _IMAGE_NAMES:
-        return UsageError(f"{name} has no default input: pass one, e.g. --input 1x3x224x224")
+        return UsageError(f"{name} has no default input: pass one, e.g. --input {image}")
     shown = ""
     if signature is not None:
         names = [p.name for p in params[:4]] + (["..."] if len(params) > 4 else [])

@@ -54,13 +54,15 @@ def check_up_to(up_to: int | None) -> None:
 
 
 def input_texts(target: Any, input_spec: str | Sequence[str] | None, example: str) -> list[str]:
-    """The ``--input`` texts ``sizes`` works on: the given ones, else the target's default."""
+    """The ``--input`` texts ``sizes`` works on: the given ones, else the target's default.
+    Without either, the error shows what ``forward()`` takes (``example`` for an image)."""
     requested = [input_spec] if isinstance(input_spec, str) else list(input_spec or ())
     texts = requested or list(target.default_inputs or ())
     if not texts:
-        raise InputSpecError(
-            "", f"{target.name} has no default input: pass one, e.g. --input {example}"
-        )
+        from netinspect.pipeline.inputs import no_default_input
+        from netinspect.sources.build import build_model
+
+        raise no_default_input(target.name, build_model(target, "meta"), image=example)
     return texts
 
 
