@@ -29,6 +29,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -111,11 +112,19 @@ class _AlreadyImported(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 _RESUMED: set[str] = set()
 _FINDER = _AlreadyImported()
+_LOADING = threading.RLock()  # re-entrant: symbolic_shapes' code, run by _load, loads sympy
 
 
 def _load(module: types.ModuleType) -> types.ModuleType:
     """Run the real module's code in ``module`` (or take the real one's namespace, where it was
     imported the normal way since) and make ``module`` a plain module."""
+    if module not in _STATE:
+        return module
+    with _LOADING:  # a model's threads: one of them runs the code, the others wait for it
+        return _load_locked(module)
+
+
+def _load_locked(module: types.ModuleType) -> types.ModuleType:
     state = _STATE.get(module)
     if state is None:
         return module
