@@ -198,11 +198,12 @@ from netinspect.capture import sympy_free
 
 kept = {}
 
-class Plain(nn.Module):
+class Linear(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(4, 4)
 
+class Plain(Linear):
     def forward(self, x):
         # Held past the pass: a stand-in class and the lazy module itself.
         from torch.fx.experimental import symbolic_shapes
@@ -211,11 +212,7 @@ class Plain(nn.Module):
         assert symbolic_shapes.expect_true(True) is True
         return self.fc(x)
 
-class SubmoduleFirst(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(4, 4)
-
+class SubmoduleFirst(Linear):
     def forward(self, x):
         from sympy.printing.str import StrPrinter
         import sympy, sympy.core.numbers
@@ -224,11 +221,7 @@ class SubmoduleFirst(nn.Module):
         torch._check(x.shape[0] == 2)
         return self.fc(x)
 
-class ImportsDynamo(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(4, 4)
-
+class ImportsDynamo(Linear):
     def forward(self, x):
         import torch._dynamo
         assert not torch._dynamo.is_compiling()
