@@ -6,8 +6,9 @@ wrapped in ``torch._disable_dynamo``. That wrapper imports ``torch._dynamo`` on 
 call, only to build a "don't compile this" guard, and caches the guard on the wrapped
 function as ``__dynamo_disable``. Nothing is being compiled during an inspection, so the guard
 would do nothing: ``kernels_without_dynamo`` caches the plain function there instead, for the
-duration of the pass, and takes it away afterwards, so a later ``torch.compile`` in the same
-process finds the wrappers as torch left them.
+duration of an inspection (``sympy_free.kernels_without_imports``), and takes it away
+afterwards, so a later ``torch.compile`` in the same process finds the wrappers as torch left
+them.
 
 When ``torch._dynamo`` is already imported, or torch's wrapper changes shape, this does
 nothing: the kernels run exactly as torch wrote them, only the import is not avoided.
