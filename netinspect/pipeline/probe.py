@@ -10,8 +10,9 @@ The records and ``summarize`` are pure; torch is imported only inside ``probe_si
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from netinspect.analysis.sizes import (
     _FAR_FACTORS,
@@ -25,7 +26,6 @@ from netinspect.analysis.sizes import (
     scan_dim,
     summarize,
 )
-from netinspect.capture.sympy_free import kernels_without_imports
 from netinspect.errors import InputSpecError, UsageError
 from netinspect.records import (
     Shape,
@@ -41,6 +41,23 @@ MAX_UP_TO = 100_000
 
 # ``progress(passes, what)``: called before each pass, ``what`` says which size ("H=448").
 Progress = Callable[[int, str], None]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _without_kernel_imports(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``fn`` under ``capture.sympy_free.kernels_without_imports`` (its build and probes run
+    meta kernels), imported at the call: this module does not import torch until then."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        from netinspect.capture.sympy_free import kernels_without_imports
+
+        with kernels_without_imports():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 @restoring_recursion_limit()  # a deep module tree raises it while it is probed
@@ -66,7 +83,7 @@ def input_texts(target: Any, input_spec: str | Sequence[str] | None, example: st
     return texts
 
 
-@kernels_without_imports()  # each probe runs meta kernels (see capture.sympy_free)
+@_without_kernel_imports
 def probe_sizes(
     model_name: str,
     input_spec: str | Sequence[str] | None = None,
