@@ -17,8 +17,7 @@ import typer
 
 from netinspect import __version__
 from netinspect.errors import NetinspectError, Terminated, describe_exception
-
-from .fast_parse import LazyChecksGroup
+from netinspect.torch_compat.typer_checks import LazyChecksGroup
 
 EXIT_OK = 0
 EXIT_REGRESSION = 1

@@ -208,7 +208,7 @@ def snapshot_command(
                 read_config_early(item.location)  # a hostile config costs no torch import
                 from netinspect.compare.check import snapshot_target
 
-                path = snapshot_target(item, base)
+                path = snapshot_target(item, base, fast_imports=True)
             except NetinspectError as exc:
                 message = str(exc)
                 if len(items) > 1 and item.target not in message:
@@ -287,7 +287,8 @@ def check_command(
                 + (": " + ", ".join(i.target for i in items) if items else "")
             )
         results = [
-            check_target(item, base, update=update) for item in _each(items, lambda i: i.target)
+            check_target(item, base, update=update, fast_imports=True)
+            for item in _each(items, lambda i: i.target)
         ]
         match fmt:
             case CheckFormat.table:
@@ -336,7 +337,7 @@ def _comparable_sides(
     borrowing: list[int] = []
 
     def run(index: int, specs: tuple[str, ...] | None) -> None:
-        report = inspect_for_baseline(sources[index], specs, allow_import)
+        report = inspect_for_baseline(sources[index], specs, allow_import, fast_imports=True)
         if report.error is not None:
             eprint(
                 f"netinspect: note: {sources[index]}: forward pass failed: {report.error.message}"

@@ -277,6 +277,7 @@ def inspect_command(
                 allow_import=tuple(allow_import or ()),
                 forward_args=kwargs,
                 hints=hints or None,
+                fast_imports=True,  # a cold start: the process is the CLI's own
             )
         except ForwardFailed as exc:
             report = exc.report

@@ -135,6 +135,7 @@ def sizes_command(
                 vary=vary.value,
                 method=method.value,
                 progress=progress,
+                fast_imports=True,
             )
         match fmt:
             case SizesFormat.text:

@@ -18,6 +18,8 @@ PACKAGE = ROOT / "netinspect"
 LAYERS = (
     ("netinspect", "netinspect.errors", "netinspect.records", "netinspect.serialize",
      "netinspect.deserialize", "netinspect.specs", "netinspect.fileio", "netinspect.schema"),
+    # torch's (and Typer's) private internals, fenced: used by everything above, uses none of it.
+    ("netinspect.torch_compat",),
     ("netinspect.sources",),
     ("netinspect.capture",),
     ("netinspect.analysis",),
@@ -134,3 +136,127 @@ def test_every_subpackage_is_installed() -> None:
     )
     folders = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
     assert folders <= listed, sorted(folders - listed)
+
+
+# --- torch's private internals live in netinspect/torch_compat/ only ---------------------------
+
+COMPAT = PACKAGE / "torch_compat"
+# Typer and click: their private modules (``typer._coercion``) change between releases.
+_PRIVATE_PACKAGES = ("torch", "typer", "click")
+_SYS_MODULES_MUTATORS = {"pop", "update", "setdefault", "clear", "popitem", "__setitem__"}
+
+
+def _is_private_path(dotted: str) -> bool:
+    """``torch._C``, ``torch.ops.aten._grouped_mm``, ``torch.utils._pytree``, ``typer._x``:
+    a private component under one of the fenced packages (dunders such as ``__version__``
+    are public)."""
+    head, *rest = dotted.split(".")
+    return head in _PRIVATE_PACKAGES and any(
+        p.startswith("_") and not (p.startswith("__") and p.endswith("__")) for p in rest
+    )
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id, *reversed(parts)])
+    return None
+
+
+def private_uses(source: str) -> list[str]:
+    """Every use of a fenced private API in ``source``: what the rule forbids outside
+    torch_compat (comments and strings are not code, and are not looked at)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Import):
+            found += [f"{line}: import {a.name}" for a in node.names if _is_private_path(a.name)]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{a.name}" for a in node.names]
+            if node.module == "sys" and any(a.name in ("_getframe", "modules") for a in node.names):
+                found.append(f"{line}: from sys import {', '.join(a.name for a in node.names)}")
+            found += [f"{line}: from-import {n}" for n in names if _is_private_path(n)]
+        elif isinstance(node, ast.Attribute):
+            dotted = _dotted(node)
+            if dotted is not None and (_is_private_path(dotted) or dotted == "sys._getframe"):
+                found.append(f"{line}: {dotted}")
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            if _dotted(node.value) == "sys.modules":
+                found.append(f"{line}: sys.modules[...] {type(node.ctx).__name__.lower()}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and _dotted(node.func.value) == "sys.modules"
+            and node.func.attr in _SYS_MODULES_MUTATORS
+        ):
+            found.append(f"{line}: sys.modules.{node.func.attr}(...)")
+    # An attribute chain is walked once per link: report each line's longest chain only.
+    return sorted({u for u in found if not any(o != u and o.startswith(u) for o in found)})
+
+
+def test_private_torch_apis_stay_inside_torch_compat() -> None:
+    """``torch._*``, ``torch.ops.aten._*``, ``torch.utils._*``, Typer's and click's private
+    modules, writes into ``sys.modules`` and ``sys._getframe`` appear only in torch_compat/,
+    where each use has a feature test and a fallback (see ARCHITECTURE.md)."""
+    offenders = {
+        str(p.relative_to(ROOT)): uses
+        for p in sorted([*PACKAGE.rglob("*.py"), *(ROOT / "cli").rglob("*.py")])
+        if COMPAT not in p.parents and (uses := private_uses(p.read_text(encoding="utf-8")))
+    }
+    assert not offenders, offenders
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import torch\nx = torch._C.DisableTorchFunction", ["2: torch._C.DisableTorchFunction"]),
+        ("import torch\nf = torch.ops.aten._grouped_mm", ["2: torch.ops.aten._grouped_mm"]),
+        ("from torch._guards import SLoc", ["1: from-import torch._guards.SLoc"]),
+        ("import torch._dynamo", ["1: import torch._dynamo"]),
+        (
+            "from torch.utils._pytree import tree_map",
+            ["1: from-import torch.utils._pytree.tree_map"],
+        ),
+        (
+            "from typer._coercion import RuntimeParam",
+            ["1: from-import typer._coercion.RuntimeParam"],
+        ),
+        ("import sys\nsys.modules['x'] = None", ["2: sys.modules[...] store"]),
+        ("import sys\ndel sys.modules['x']", ["2: sys.modules[...] del"]),
+        ("import sys\nsys.modules.pop('x', None)", ["2: sys.modules.pop(...)"]),
+        ("import sys\nf = sys._getframe(1)", ["2: sys._getframe"]),
+        ("from sys import _getframe", ["1: from sys import _getframe"]),
+        # Public names, reads, comments and strings are fine.
+        ("import torch\nv = torch.__version__\n# torch._C\ns = 'torch._C'", []),
+        ("import sys\nm = sys.modules.get('x')\nhas = 'x' in sys.modules", []),
+        ("import torch\nf = torch.ops.aten.mm", []),
+    ],
+)
+def test_the_fence_sees_each_kind_of_private_use(source: str, expected: list[str]) -> None:
+    assert private_uses(source) == expected
+
+
+def test_torch_compat_modules_say_what_they_were_checked_on() -> None:
+    """Each compat module's docstring names the torch (or Python) releases it was checked on,
+    so a reader knows how far its feature test has been seen to work."""
+    import re
+
+    unchecked = [
+        p.name
+        for p in COMPAT.glob("*.py")
+        if p.name != "__init__.py"
+        and not re.search(
+            r"\b\d+\.\d+(\.\d+)?\b", ast.get_docstring(ast.parse(p.read_text())) or ""
+        )
+    ]
+    assert not unchecked, unchecked
+
+
+def test_torch_compat_package_imports_nothing_itself() -> None:
+    """``import netinspect.torch_compat.typer_checks`` (the CLI's parser, before any torch)
+    must not import torch through the package's ``__init__``."""
+    tree = ast.parse((COMPAT / "__init__.py").read_text(encoding="utf-8"))
+    assert not [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]

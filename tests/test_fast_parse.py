@@ -1,4 +1,4 @@
-"""Typer's pydantic checks built only when a value needs them (cli/fast_parse.py, issue 14).
+"""Typer's pydantic checks built only when a value needs them (torch_compat/typer_checks.py).
 
 Every parameter of the app's tree must parse to what typer's own check gives: for a value not
 given, for plain strings, and for the values that still go through pydantic (ints, choices,
@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 import typer.main
-from netinspect_cli.fast_parse import _lazy_check_class, _params, lazy_checks
 from netinspect_cli.main import app
 from typer.testing import CliRunner
+
+from netinspect.torch_compat.typer_checks import _lazy_check_class, _params, lazy_checks
 
 pytestmark = pytest.mark.skipif(
     _lazy_check_class() is None, reason="this typer does not check values with pydantic"

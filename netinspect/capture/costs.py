@@ -27,60 +27,23 @@ Conventions (kept in one place so the numbers mean one thing everywhere):
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import logging
-import sys
+import functools
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import torch
 
-from netinspect.capture.dynamo_free import DispatchMode
+from netinspect.torch_compat.dynamo_free import DispatchMode
+from netinspect.torch_compat.flop_counter import import_flop_counter
+from netinspect.torch_compat.ops import is_higher_order_op, no_torch_function, optional_aten_op
+from netinspect.torch_compat.sympy_free import startup_shortcuts_active
 
 
-class _TritonJITFunctionCheck(type):
-    """``isinstance(x, <this>)`` is ``isinstance(x, triton.runtime.jit.JITFunction)``, with
-    triton imported only when the question is first asked."""
-
-    def __instancecheck__(cls, obj: Any) -> bool:
-        try:
-            from triton.runtime.jit import JITFunction
-        except ImportError:
-            return False
-        return isinstance(obj, JITFunction)
-
-
-class _LazyJITFunction(metaclass=_TritonJITFunctionCheck):
-    pass
-
-
-def _import_flop_counter() -> ModuleType:
-    """``torch.utils.flop_counter`` without importing triton along with it (about 6% of
-    ``import torch``). It imports triton only so that ``register_flop_formula`` can accept
-    triton kernels; that type check gets a stand-in that imports triton when it is used."""
-    name = "torch.utils.flop_counter"
-    if name in sys.modules or "triton" in sys.modules or importlib.util.find_spec("triton") is None:
-        return importlib.import_module(name)
-    # Its "triton not found" warning would be wrong: triton is there, just not yet imported.
-    logger = logging.getLogger(name)
-    was_disabled = logger.disabled
-    logger.disabled = True
-    sys.modules["triton"] = None  # type: ignore[assignment]  # makes `import triton...` fail
-    try:
-        module = importlib.import_module(name)
-    finally:
-        if "triton" in sys.modules and sys.modules["triton"] is None:
-            del sys.modules["triton"]
-        logger.disabled = was_disabled
-    setattr(module, "_JITFunction", _LazyJITFunction)  # noqa: B010  (a private name of torch's)
-    return module
-
-
-_flop_counter = _import_flop_counter()
-flop_registry: dict[Any, Callable[..., int]] = _flop_counter.flop_registry
-sdpa_flop: Callable[..., int] = _flop_counter.sdpa_flop
+def _flop_counter() -> ModuleType:
+    """torch's flop counter, imported at the first counted op: without triton during the CLI's
+    start-up shortcuts (``torch_compat.flop_counter``), the plain way from a library caller."""
+    return import_flop_counter(hide_triton=startup_shortcuts_active())
 
 
 def grouped_mm_flop(
@@ -133,7 +96,9 @@ def addbmm_flop(
 # the cost of counting a conv on meta. ``_shapes`` does the same for the argument forms aten
 # ops take (tensors, lists and tuples of them, dicts), and the formula underneath
 # (``__wrapped__``) gets the result, exactly as shape_wrapper would pass it.
-_SHAPE_WRAPPER_CODE = getattr(_flop_counter.shape_wrapper(lambda: 0), "__code__", None)
+@functools.cache
+def _shape_wrapper_code() -> Any:
+    return getattr(_flop_counter().shape_wrapper(lambda: 0), "__code__", None)
 
 
 def _shapes(value: Any) -> Any:
@@ -153,7 +118,7 @@ def _shapes(value: Any) -> Any:
 def _fast_formula(formula: Callable[..., int]) -> Callable[..., int]:
     """``formula`` with ``_shapes`` in place of shape_wrapper's tree_map, when it is one."""
     raw = getattr(formula, "__wrapped__", None)
-    if raw is None or getattr(formula, "__code__", None) is not _SHAPE_WRAPPER_CODE:
+    if raw is None or getattr(formula, "__code__", None) is not _shape_wrapper_code():
         return formula  # registered get_raw=True: it reads the arguments itself
 
     def count(*args: Any, out_val: Any = None, **kwargs: Any) -> int:
@@ -164,17 +129,29 @@ def _fast_formula(formula: Callable[..., int]) -> Callable[..., int]:
 
 # torch's own formulas, plus the CPU attention kernel that torch's registry leaves out (the
 # same shape-based attention formula applies: two batched matmuls, 2·MAC each) and the
-# matmul-family ops above.
-_FORMULAS: dict[Any, Callable[..., int]] = {
-    **flop_registry,
-    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: sdpa_flop,
-    torch.ops.aten._grouped_mm: grouped_mm_flop,
-    torch.ops.aten.mv: mv_flop,
-    torch.ops.aten.addmv: addmv_flop,
-    torch.ops.aten.dot: dot_flop,
-    torch.ops.aten.vdot: dot_flop,
-    torch.ops.aten.addbmm: addbmm_flop,
-}
+# matmul-family ops above. Built at the first counted op; an op this torch lacks (before 2.9,
+# ``_grouped_mm``) cannot be called by any model, so leaving it out misses nothing.
+@functools.cache
+def _formulas() -> dict[Any, Callable[..., int]]:
+    counter = _flop_counter()
+    formulas: dict[Any, Callable[..., int]] = {
+        **counter.flop_registry,
+        torch.ops.aten.mv: mv_flop,
+        torch.ops.aten.addmv: addmv_flop,
+        torch.ops.aten.dot: dot_flop,
+        torch.ops.aten.vdot: dot_flop,
+        torch.ops.aten.addbmm: addbmm_flop,
+    }
+    optional = {
+        "_scaled_dot_product_flash_attention_for_cpu": counter.sdpa_flop,
+        "_grouped_mm": grouped_mm_flop,
+    }
+    for name, formula in optional.items():
+        op = optional_aten_op(name)
+        if op is not None:
+            formulas[op] = formula
+    return formulas
+
 
 # aten packet names that only move, view or create data: zero FLOPs by nature.
 ZERO_COST_OPS = frozenset(
@@ -254,7 +231,7 @@ class CostMode(DispatchMode):
         out = func(*args, **kwargs)
         if formula is not None:  # action "count"
             # The formulas read shapes only; no torch-function mode needs to see that.
-            with torch._C.DisableTorchFunction():
+            with no_torch_function():
                 flops = int(formula(*args, **kwargs, out_val=out))
             self._charge(flops, flops // 2)
         elif action == "uncounted":
@@ -276,12 +253,12 @@ def _plan(func: Any) -> tuple[str, Callable[..., int] | None, str]:
     plan = _PLANS.get(func)
     if plan is not None:
         return plan
-    if func in _SKIPPED or isinstance(func, torch._ops.HigherOrderOperator):
+    if func in _SKIPPED or is_higher_order_op(func):
         plan = ("run", None, "")
     else:
         packet = func._overloadpacket
         name = op_name(packet)
-        formula = _FORMULAS.get(packet)
+        formula = _formulas().get(packet)
         formula = _fast_formula(formula) if formula is not None else None
         can_decompose = getattr(func, "_can_decompose", None)
         if formula is not None:

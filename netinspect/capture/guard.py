@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from netinspect.capture.dynamo_free import DispatchMode
+from netinspect.torch_compat.dynamo_free import DispatchMode
 
 
 class _CopyBeforeWrite(DispatchMode):

@@ -38,6 +38,8 @@ from netinspect.capture.tensors import (
     tensor_leaves,
 )
 from netinspect.records import LayerRecord
+from netinspect.torch_compat.frames import caller_frame
+from netinspect.torch_compat.ops import no_torch_function
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +53,7 @@ class FailedCall:
 # Our own bookkeeping reads .shape, .dtype, .numel()... of every tensor it sees. With torch
 # function handling off, those are plain attribute reads instead of a trip through every
 # active TorchFunctionMode (ours, torch.device's) in Python.
-_NoTorchFunction = torch._C.DisableTorchFunction
+_NoTorchFunction = no_torch_function
 
 
 class _OpMode(TorchFunctionMode):
@@ -268,7 +270,7 @@ class CallCapture:
         shapes, dtypes = describe(leaves)
         # torch's frame that called our pre-hook runs until the module returns: its children's
         # call-site walks reach it and stop there.
-        caller = sys._getframe(2)
+        caller = caller_frame(2)
         source = caller_outside_torch(caller, self._known_sources)
         row = RowBuilder(
             index=len(self.rows),
@@ -284,8 +286,9 @@ class CallCapture:
             attributes=module_attributes(module),
             inputs_from=self.flow.sources(leaves),
         )
-        row.caller_frame_id = id(caller)
-        self._known_sources[id(caller)] = (caller.f_code, source)
+        if caller is not None:  # None only where Python has no frames to walk
+            row.caller_frame_id = id(caller)
+            self._known_sources[id(caller)] = (caller.f_code, source)
         self.params.claim_own(row, module)
         self.rows.append(row)
         self._stack.append((module, row))
@@ -377,7 +380,7 @@ class CallCapture:
             depth=parent.depth + 1,
             parent=parent.name,
             call_index=self._next_call_index(name),
-            source=caller_outside_torch(sys._getframe(1)),
+            source=caller_outside_torch(caller_frame(1)),
             input_shapes=shapes,
             input_dtypes=dtypes,
             attributes=op_settings(short, args, kwargs),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
@@ -34,6 +33,14 @@ from netinspect.capture.symbolic_calls import SymbolicCallMode
 from netinspect.capture.tensors import named_tensor_leaves
 from netinspect.errors import exception_text
 from netinspect.specs import InputSpec, TensorSpec, tensor_specs
+from netinspect.torch_compat.frames import caller_frame
+from netinspect.torch_compat.shape_env import (
+    SYMBOLIC_MACHINERY_MODULES,
+    create_named_symbol,
+    fake_tensor_mode,
+    new_shape_env,
+    quiet_fake_tensor_log,
+)
 
 SymShape = tuple[str, ...]
 
@@ -86,7 +93,7 @@ def is_symbolic_limitation(exc: BaseException) -> bool:
     name = type(exc).__name__
     text = exception_text(exc)  # the model's exception: its __str__ may raise
     module = type(exc).__module__ or ""
-    if module.startswith(("torch._subclasses", "torch.fx.experimental", "torch._dynamo")):
+    if module.startswith(SYMBOLIC_MACHINERY_MODULES):
         return True
     if isinstance(exc, NotImplementedError):
         return True
@@ -153,12 +160,6 @@ def _running_row(capture: CallCapture | None) -> int | None:
     return None
 
 
-def _no_stack_summary(is_debug: bool = False, framework_loc: str | None = None) -> Any:
-    from torch._guards import SLoc
-
-    return SLoc(framework_loc, None), ""
-
-
 class _GuardLog(list):  # type: ignore[type-arg]  # torch's ShapeGuard list
     """``env.guards`` that also notes which row was running when each guard was added."""
 
@@ -171,7 +172,7 @@ class _GuardLog(list):  # type: ignore[type-arg]  # torch's ShapeGuard list
     def append(self, guard: Any) -> None:
         super().append(guard)
         self.rows.append(self.running_row())
-        self.sources.append(_model_site(sys._getframe(1)))
+        self.sources.append(_model_site(caller_frame(1)))
 
 
 # netinspect's own frames (the package root, two levels up) are never the model's line.
@@ -187,21 +188,6 @@ def _model_site(frame: FrameType | None) -> str | None:
             return relative_source(filename, frame.f_lineno)
         frame = frame.f_back
     return None
-
-
-@contextlib.contextmanager
-def _quiet_fake_tensor_log() -> Iterator[None]:
-    """FakeTensorMode logs a traceback for every shape check that fails in a meta kernel; a
-    failing size is an answer here, not an error to print."""
-    import logging
-
-    logger = logging.getLogger("torch._subclasses.fake_tensor")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -226,21 +212,13 @@ def run_symbolic_pass(
     The model stays on its device and is not modified (the capture restores its modes). With
     ``record_rows`` the rows are captured as in an inspection, each dim an expression.
     """
-    from torch._dynamo.source import ConstantSource
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.fx.experimental.symbolic_shapes import DimDynamic, ShapeEnv
-
-    env = ShapeEnv()
-    # torch notes a source location for every symbol and guard by walking the stack against
-    # a list of "uninteresting" files, which it builds by importing torch.export, inductor
-    # and dynamo (seconds, the first time). netinspect finds the model's line itself
-    # (_GuardLog), so this ShapeEnv skips that work.
-    env._get_stack_summary = _no_stack_summary  # type: ignore[method-assign]
+    # torch's own stack summaries are skipped where it is safe: _GuardLog finds the model's line.
+    env = new_shape_env()
     sizes: dict[str, Any] = {}
     torch_to_plain: dict[sympy.Symbol, sympy.Symbol] = {}
     specialised: dict[str, int] = {}
     for name, hint in hints.items():
-        sym = env.create_symbol(hint, source=ConstantSource(name), dynamic_dim=DimDynamic.DYNAMIC)
+        sym = create_named_symbol(env, name, hint)
         if isinstance(sym, sympy.Symbol):
             torch_to_plain[sym] = plain_symbol(name)
             sizes[name] = env.create_symintnode(sym, hint=hint)
@@ -251,7 +229,7 @@ def run_symbolic_pass(
     capture: CallCapture | None = None
     log = _GuardLog(lambda: _running_row(capture))
     env.guards = log
-    fake_mode = FakeTensorMode(shape_env=env, allow_non_fake_inputs=True)
+    fake_mode = fake_tensor_mode(env)
     result = SymbolicPass(
         symbols={n: plain_symbol(n) for n in hints},
         hints=dict(hints),
@@ -270,7 +248,7 @@ def run_symbolic_pass(
         return torch.zeros(shape, dtype=dtype, device=device)
 
     with _entered(
-        _quiet_fake_tensor_log(),
+        quiet_fake_tensor_log(),
         fake_mode,
         SymbolicCallMode(),
         torch.no_grad(),

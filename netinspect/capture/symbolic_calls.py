@@ -27,6 +27,8 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
+from netinspect.torch_compat.ops import python_dispatcher
+
 # Resizes by a scale factor: always through the Python decomposition (see above).
 _RESIZES = frozenset({"interpolate", "upsample", "upsample_nearest", "upsample_bilinear"})
 # Dunder methods that are pure functions of their operands; other dunders (__setitem__,
@@ -164,15 +166,13 @@ class SymbolicCallMode(TorchFunctionMode):
     def _run(
         func: Callable[..., Any], name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        from torch._dispatch.python import enable_python_dispatcher
-
         if name in _RESIZES:
-            with enable_python_dispatcher():
+            with python_dispatcher():
                 return func(*args, **kwargs)
         try:
             return func(*args, **kwargs)
         except RuntimeError as exc:
             if "expected to contain only concrete" not in str(exc):
                 raise
-            with enable_python_dispatcher():
+            with python_dispatcher():
                 return func(*args, **kwargs)

@@ -77,20 +77,29 @@ def select_shard(items: Sequence[CheckTarget], shard: Shard) -> list[CheckTarget
 
 
 def inspect_for_baseline(
-    location: str, inputs: tuple[str, ...] | None, allow_import: tuple[str, ...] = ()
+    location: str,
+    inputs: tuple[str, ...] | None,
+    allow_import: tuple[str, ...] = (),
+    *,
+    fast_imports: bool = False,
 ) -> InspectionReport:
     """Inspect on the default device; a failing forward still yields its partial report."""
     from netinspect.pipeline.run import inspect_model
 
     try:
         return inspect_model(
-            location, inputs=list(inputs) if inputs else None, allow_import=allow_import
+            location,
+            inputs=list(inputs) if inputs else None,
+            allow_import=allow_import,
+            fast_imports=fast_imports,
         )
     except ForwardFailed as exc:
         return exc.report
 
 
-def snapshot_target(item: CheckTarget, directory: str | os.PathLike[str]) -> Path:
+def snapshot_target(
+    item: CheckTarget, directory: str | os.PathLike[str], *, fast_imports: bool = False
+) -> Path:
     """Inspect ``item`` and write its baseline. A model whose forward fails is refused."""
     from netinspect.pipeline.run import inspect_model
 
@@ -98,12 +107,17 @@ def snapshot_target(item: CheckTarget, directory: str | os.PathLike[str]) -> Pat
         item.location,
         inputs=list(item.inputs) if item.inputs else None,
         allow_import=item.allow_import,
+        fast_imports=fast_imports,
     )
     return write_baseline(directory, baseline_from_report(item.target, item.inputs, report))
 
 
 def check_target(
-    item: CheckTarget, directory: str | os.PathLike[str], *, update: bool = False
+    item: CheckTarget,
+    directory: str | os.PathLike[str],
+    *,
+    update: bool = False,
+    fast_imports: bool = False,
 ) -> CheckResult:
     """Compare ``item`` with its baseline; ``update`` writes the new state when it differs
     (and creates a missing baseline). Usage problems come back as status "error"."""
@@ -121,7 +135,9 @@ def check_target(
                 f"(create it with `netinspect snapshot {target}`)"
             )
         inputs = item.inputs if item.inputs is not None else (baseline.inputs if baseline else None)
-        report = inspect_for_baseline(item.location, inputs, item.allow_import)
+        report = inspect_for_baseline(
+            item.location, inputs, item.allow_import, fast_imports=fast_imports
+        )
         return judge_report(path, target, inputs, report, baseline, update=update)
     except NetinspectError as exc:
         return CheckResult(target, str(path), "error", error=str(exc), exit_code=exc.exit_code)

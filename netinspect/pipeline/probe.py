@@ -10,9 +10,8 @@ The records and ``summarize`` are pure; torch is imported only inside ``probe_si
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from netinspect.analysis.sizes import (
     _FAR_FACTORS,
@@ -42,23 +41,6 @@ MAX_UP_TO = 100_000
 # ``progress(passes, what)``: called before each pass, ``what`` says which size ("H=448").
 Progress = Callable[[int, str], None]
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _without_kernel_imports(fn: Callable[_P, _R]) -> Callable[_P, _R]:
-    """``fn`` under ``capture.sympy_free.kernels_without_imports`` (its build and probes run
-    meta kernels), imported at the call: this module does not import torch until then."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        from netinspect.capture.sympy_free import kernels_without_imports
-
-        with kernels_without_imports():
-            return fn(*args, **kwargs)
-
-    return wrapper
-
 
 @restoring_recursion_limit()  # a deep module tree raises it while it is probed
 def check_up_to(up_to: int | None) -> None:
@@ -83,7 +65,6 @@ def input_texts(target: Any, input_spec: str | Sequence[str] | None, example: st
     return texts
 
 
-@_without_kernel_imports
 def probe_sizes(
     model_name: str,
     input_spec: str | Sequence[str] | None = None,
@@ -92,12 +73,30 @@ def probe_sizes(
     allow_import: tuple[str, ...] = (),
     vary: str = "all",
     progress: Progress | None = None,
+    fast_imports: bool = False,
 ) -> SizesReport:
     """Probe which sizes of each free dim of the first input the model accepts (meta device,
     eval mode). ``up_to``: the probed window per dim (default: twice the given size, at least
     64). ``vary``: "all" changes every input shaped like the first in lockstep with it (two
     images that must match), "first" only the first. Raises UsageError when the model cannot
-    run on meta at all."""
+    run on meta at all. ``fast_imports`` as for ``inspect_model`` (off: the caller's process
+    is left as it is)."""
+    from contextlib import nullcontext
+
+    from netinspect.torch_compat.sympy_free import kernels_without_imports
+
+    with kernels_without_imports() if fast_imports else nullcontext():
+        return _probe(model_name, input_spec, up_to, allow_import, vary, progress)
+
+
+def _probe(
+    model_name: str,
+    input_spec: str | Sequence[str] | None,
+    up_to: int | None,
+    allow_import: tuple[str, ...],
+    vary: str,
+    progress: Progress | None,
+) -> SizesReport:
     import time
 
     import torch

@@ -19,7 +19,6 @@ from torch import nn
 from netinspect.capture.bridge import MetaBridge, MetaLimit
 from netinspect.capture.guard import ModelStateGuard
 from netinspect.capture.hooks import CallCapture
-from netinspect.capture.sympy_free import kernels_without_imports
 from netinspect.capture.tensors import dtype_name, is_uninitialized
 from netinspect.errors import ForwardFailed, InputSpecError, UsageError
 from netinspect.pipeline.assemble import assemble_report, count_parameters
@@ -60,6 +59,7 @@ from netinspect.sources.target import ModelTarget
 from netinspect.sources.tree import make_recursion_room, restoring_recursion_limit
 from netinspect.sources.weights import load_weights
 from netinspect.specs import FLOAT_DTYPES, InputSpec, parse_input_specs
+from netinspect.torch_compat.sympy_free import kernels_without_imports
 
 _REAL_FLOATS = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
@@ -362,7 +362,6 @@ def _advice(
 
 
 @restoring_recursion_limit()  # a deep module tree raises it while it is inspected
-@kernels_without_imports()  # builds and passes run meta kernels (see capture.sympy_free)
 def inspect_model(
     model_or_name: nn.Module | str | os.PathLike[str],
     inputs: InputsArg = None,
@@ -374,6 +373,7 @@ def inspect_model(
     forward_args: Mapping[str, Any] | None = None,
     explain: bool = False,
     hints: Mapping[str, int] | None = None,
+    fast_imports: bool = False,
 ) -> InspectionReport:
     """Inspect a model: a torchvision name, ``file.py:Name``, ``pkg.mod:Name``, a YAML config
     path, or an ``nn.Module`` (left exactly as it was).
@@ -384,35 +384,36 @@ def inspect_model(
     "auto" (meta, with a cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the
     shape arithmetic (``analysis.explain.explain_report``). Raises ``ForwardFailed`` (with the
     partial report) when the model raises, and ``UsageError`` subclasses for bad requests.
-    """
-    if isinstance(model_or_name, os.PathLike):
-        model_or_name = os.fspath(model_or_name)
-    if isinstance(inputs, str):
-        inputs = [inputs]  # one spec, not a sequence of one-character specs
-    request = resolve_request(
-        model_or_name,
-        inputs,
-        device,
-        dtype,
-        weights=weights,
-        allow_import=allow_import,
-        forward_args=forward_args,
-        hints=hints,
-    )
-    model = request.model if request.model is not None else build_checked(request)
-    model, prepared, result = run_with_fallback(request, model)
-    report = assemble_report(request, model, prepared, result)
-    if request.symbolic is not None and result.exception is None:
-        report = add_symbolic(report, model, request)
-    if result.exception is not None:
-        report = confirm_min_input(
-            request, report, lambda trial: capture_pass(model, prepare_for(trial, META), PLAN_META)
+    ``fast_imports=True`` (the CLI) puts stand-ins for sympy in ``sys.modules`` meanwhile
+    (``torch_compat.sympy_free``); by default the caller's process is left as it is."""
+    with kernels_without_imports() if fast_imports else nullcontext():
+        if isinstance(model_or_name, os.PathLike):
+            model_or_name = os.fspath(model_or_name)
+        if isinstance(inputs, str):
+            inputs = [inputs]  # one spec, not a sequence of one-character specs
+        request = resolve_request(
+            model_or_name,
+            inputs,
+            device,
+            dtype,
+            weights=weights,
+            allow_import=allow_import,
+            forward_args=forward_args,
+            hints=hints,
         )
-    if explain:
-        from netinspect.analysis.explain import explain_report
+        model = request.model if request.model is not None else build_checked(request)
+        model, prepared, result = run_with_fallback(request, model)
+        report = assemble_report(request, model, prepared, result)
+        if request.symbolic is not None and result.exception is None:
+            report = add_symbolic(report, model, request)
+        if result.exception is not None:
+            rerun = lambda trial: capture_pass(model, prepare_for(trial, META), PLAN_META)  # noqa: E731
+            report = confirm_min_input(request, report, rerun)
+        if explain:
+            from netinspect.analysis.explain import explain_report
 
-        report = explain_report(report)
-    if result.exception is not None:
-        assert report.error is not None
-        raise ForwardFailed(report.error.message, report) from result.exception
-    return report
+            report = explain_report(report)
+        if result.exception is not None:
+            assert report.error is not None
+            raise ForwardFailed(report.error.message, report) from result.exception
+        return report

@@ -86,9 +86,11 @@ def find_sizes(
     vary: str = "all",
     method: str = "auto",
     progress: Callable[[int, str], None] | None = None,
+    fast_imports: bool = False,
 ) -> SizesReport:
     """Which sizes each named dim accepts (the others at their hints), exactly, from symbolic
-    passes; ``method="probe"`` (or "auto" when they cannot run) probes sizes one by one."""
+    passes; ``method="probe"`` (or "auto" when they cannot run) probes sizes one by one.
+    ``fast_imports`` as for ``inspect_model`` (the probes' cold start)."""
     from netinspect.pipeline.probe import check_up_to, input_texts, probe_sizes
     from netinspect.sources.resolve import resolve_target
 
@@ -115,7 +117,13 @@ def find_sizes(
 
     def probe() -> SizesReport:
         return probe_sizes(
-            model_name, texts, up_to=up_to, allow_import=allow_import, vary=vary, progress=progress
+            model_name,
+            texts,
+            up_to=up_to,
+            allow_import=allow_import,
+            vary=vary,
+            progress=progress,
+            fast_imports=fast_imports,
         )
 
     if method == "probe":

@@ -13,7 +13,6 @@ import torch
 from torch import nn
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 from torch.overrides import TorchFunctionMode
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from netinspect.errors import (
     UsageError,
@@ -21,6 +20,7 @@ from netinspect.errors import (
 )
 from netinspect.sources.resolve import resolve_target
 from netinspect.sources.target import ModelTarget
+from netinspect.torch_compat.dynamo_free import DispatchMode
 
 # Random in-place initialisers: when only shapes are wanted, filling with zeros is enough and
 # far cheaper (vit_h_14 builds in seconds, not 13 s). Zeros, not "skip": trunc_normal_ loops
@@ -94,16 +94,11 @@ class _MetaStorageMode(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-class _CopyOutOfMetaMode(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's base is untyped
+class _CopyOutOfMetaMode(DispatchMode):  # type: ignore[no-untyped-call]  # torch's base is untyped
     """While building under _MetaStorageMode: a copy from meta to a real device (a constructor
     calling ``.to("cpu")`` on a large buffer) gets zeros of that shape, not an error; the model
-    goes to meta afterwards, so the values are never read."""
-
-    @classmethod
-    def _should_skip_dynamo(cls) -> bool:
-        # Not wrapped in torch._disable_dynamo, which would import torch._dynamo (see
-        # capture.dynamo_free.DispatchMode): nothing is compiled while a model is built.
-        return False
+    goes to meta afterwards, so the values are never read. (A ``DispatchMode``: nothing is
+    compiled while a model is built, so torch's dynamo guard is not imported for it.)"""
 
     def __torch_dispatch__(
         self,

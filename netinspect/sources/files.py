@@ -18,6 +18,7 @@ from netinspect.errors import (
     describe_exception,
 )
 from netinspect.sources.target import ModelTarget
+from netinspect.torch_compat.user_modules import forget_module, register_module
 
 
 @contextmanager
@@ -40,17 +41,17 @@ def file_target(target: str, location: str, attr: str) -> ModelTarget:
     if spec is None or spec.loader is None:
         raise UsageError(f"cannot load {location} as a Python module")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
+    register_module(module_name, module)
     try:
         with _on_sys_path(str(path.resolve().parent)):
             spec.loader.exec_module(module)
     except KeyboardInterrupt:
         raise
     except SystemExit as exc:
-        sys.modules.pop(module_name, None)
+        forget_module(module_name)
         raise UsageError(f"importing {location} called sys.exit({exc.code!r})") from exc
     except BaseException as exc:
-        sys.modules.pop(module_name, None)
+        forget_module(module_name)
         raise UsageError(f"importing {location} failed: {describe_exception(exc)}") from exc
     return _attribute_target(target, module, location, attr, source="file")
 

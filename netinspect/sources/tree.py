@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from netinspect.errors import UsageError
+from netinspect.torch_compat.frames import stack_depth
 
 if TYPE_CHECKING:
     from torch import nn
@@ -61,10 +62,7 @@ def make_recursion_room(model: nn.Module, name: str) -> None:
     """Check the tree's depth and raise the recursion limit to what walking it needs (never
     lowered here: ``restoring_recursion_limit`` puts the caller's limit back)."""
     depth = check_tree_depth(model, name)
-    frame, in_use = sys._getframe(), 0
-    while frame is not None:
-        in_use += 1
-        frame = frame.f_back  # type: ignore[assignment]
+    in_use = stack_depth()
     needed = in_use + _FRAMES_PER_LEVEL * depth + _SPARE_FRAMES
     if needed > sys.getrecursionlimit():
         sys.setrecursionlimit(needed)

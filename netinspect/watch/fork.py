@@ -84,6 +84,7 @@ def inspect_in_this_process(job: InspectJob, debug: bool = False) -> RunOutcome:
             weights=job.weights,
             allow_import=job.allow_import,
             forward_args=dict(job.forward_args),
+            fast_imports=True,  # `netinspect watch`: the CLI's own process
         )
         outcome = RunOutcome("ok", report)
     except ForwardFailed as exc:

@@ -102,7 +102,7 @@ def warm_up(job: InspectJob) -> None:
     first fork rather than in every child."""
     import sympy  # noqa: F401  # a pass imports these only when a model needs them
     import torch
-    import torch.fx.experimental.symbolic_shapes  # (capture.sympy_free)
+    import torch.fx.experimental.symbolic_shapes  # (torch_compat.sympy_free)
     from torch import nn
 
     import netinspect.analysis.diagnose
@@ -151,6 +151,8 @@ def import_library_modules(names: Iterable[str]) -> None:
     """Import, in the watcher, the library modules a run needed (never the user's code)."""
     import sys
 
+    from netinspect.torch_compat.user_modules import forget_module
+
     missing = sorted(n for n in set(names) if n not in sys.modules and n != "__main__")
     if not missing:
         return
@@ -163,7 +165,7 @@ def import_library_modules(names: Iterable[str]) -> None:
                 continue
             file = getattr(module, "__file__", None)
             if isinstance(file, str) and is_local_file(file):  # pragma: no cover - defensive
-                sys.modules.pop(name, None)
+                forget_module(name)
     _freeze_heap()
 
 

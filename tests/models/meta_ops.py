@@ -1,5 +1,5 @@
 """Plain torch.nn models that run many of torch's Python meta kernels, for the test that a pass
-without sympy (capture/sympy_free.py) answers exactly as a pass with it."""
+without sympy (torch_compat/sympy_free.py) answers exactly as a pass with it."""
 
 from __future__ import annotations
 

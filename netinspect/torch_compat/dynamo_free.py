@@ -12,6 +12,10 @@ them.
 
 When ``torch._dynamo`` is already imported, or torch's wrapper changes shape, this does
 nothing: the kernels run exactly as torch wrote them, only the import is not avoided.
+
+Checked on torch 2.4.1, 2.9.1 and 2.14.1. Feature test: the wrappers are found by the code of
+torch's own ``_disable_dynamo`` wrapper, never by version. On 2.4 (and 2.6) none are found, and
+nothing is changed (those releases import dynamo elsewhere anyway): only time is lost.
 """
 
 from __future__ import annotations

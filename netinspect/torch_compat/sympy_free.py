@@ -21,6 +21,14 @@ module into the same module object, so it is the real one from then on, for ever
 After the pass a module that was never needed is taken out of ``sys.modules`` again, so a later
 ``import sympy`` imports it the normal way. Where sympy or ``symbolic_shapes`` is already
 imported (torchvision imports both; the symbolic-shape pass needs them), this does nothing.
+
+Checked on torch 2.4.1, 2.9.1 and 2.14.1. Feature test: a lazy module answers only what torch's
+own function answers for plain values, and any question it cannot answer exactly loads the real
+module; so a torch whose kernels ask something else (2.4 and 2.6 call ``_advise_is_size``;
+2.9 calls ``guard_size_oblivious`` with plain bools) simply loads sympy: the answer is torch's
+own, only the time is lost. This patches the process (``sys.modules``, ``sys.meta_path``) while
+it runs, so the library uses it only when asked (``inspect_model(..., fast_imports=True)``, as
+the CLI does).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from typing import Any
 
 import torch
 
-from netinspect.capture.dynamo_free import kernels_without_dynamo
+from netinspect.torch_compat.dynamo_free import kernels_without_dynamo
 
 SYMPY = "sympy"
 SYMBOLIC_SHAPES = "torch.fx.experimental.symbolic_shapes"
@@ -330,6 +338,11 @@ def kernels_without_sympy() -> Iterator[None]:
             if module in _STATE and sys.modules.get(module.__name__) is module:
                 del sys.modules[module.__name__]
                 _set_on_parent(module.__name__, module, remove=True)
+
+
+def startup_shortcuts_active() -> bool:
+    """Whether a ``kernels_without_imports`` block is running now (the CLI asked for it)."""
+    return _ACTIVE[0] > 0
 
 
 @contextmanager
