@@ -16,6 +16,8 @@ import argparse
 import time
 from collections.abc import Callable
 
+from benchmarks.markdown_out import add_markdown_option, tee_markdown
+
 DEFAULT_MODELS = ("vgg16", "resnet50", "vit_b_16")
 
 
@@ -57,12 +59,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
     parser.add_argument("--repeats", type=int, default=9)
+    add_markdown_option(parser)
     args = parser.parse_args()
-    print("| model | bare meta build + forward, s | inspect_model, s | ratio |")
-    print("|---|---:|---:|---:|")
-    for name in args.models.split(","):
-        bare, ours = measure(name, args.repeats)
-        print(f"| {name} | {bare:.4f} | {ours:.4f} | {ours / bare:.2f}× |", flush=True)
+    with tee_markdown(args.markdown):
+        print("| model | bare meta build + forward, s | inspect_model, s | ratio |")
+        print("|---|---:|---:|---:|")
+        for name in args.models.split(","):
+            bare, ours = measure(name, args.repeats)
+            print(f"| {name} | {bare:.4f} | {ours:.4f} | {ours / bare:.2f}× |", flush=True)
 
 
 if __name__ == "__main__":
