@@ -1,4 +1,4 @@
-"""Hostile inputs, before and after their limits (issue 15): not a timed test.
+"""Hostile inputs, before and after their limits: not a timed test.
 
     python -m benchmarks.bench_hostile [--before PATH] [--rows 12000,120000] [--weights-mb 1600]
 

@@ -7,7 +7,7 @@ this process (``time.process_time``), the fastest of ``--repeats``: on a shared 
 time measures the neighbours. "bare" is what a user would do without netinspect: build the
 torchvision model under ``torch.device("meta")``, ``eval()``, one forward under ``no_grad``.
 "netinspect" is ``inspect_model(name, ["1x3x224x224"])``: resolve, build on meta, the hooked
-pass (rows, data flow, FLOPs), and the report. Issue 14 asks for a ratio of at most 1.3.
+pass (rows, data flow, FLOPs), and the report. The goal is a ratio of at most 1.3.
 """
 
 from __future__ import annotations

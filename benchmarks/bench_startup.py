@@ -7,7 +7,7 @@ for a torchvision name it is `python -c "import torch, torchvision"`. A third ro
 least any meta-device tool must do for the same model: build it on meta and run one forward
 (torch's meta kernels import sympy, and their wrappers torch._dynamo, on the way). Each command runs
 `--repeats` times in fresh processes, the four commands interleaved so that a change in machine
-load hits them alike; the table shows medians and the ratios. The goals (issue 14) are 1.2x
+load hits them alike; the table shows medians and the ratios. The goals are 1.2x
 and 1.1x. All rows come from one run of this script (shared machine: compare ratios).
 """
 

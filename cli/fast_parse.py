@@ -1,4 +1,4 @@
-"""Parse a command line without importing pydantic when no value needs it (issue 14: a cold
+"""Parse a command line without importing pydantic when no value needs it (a cold
 start pays only for what it uses).
 
 Typer 0.29 checks each parameter's value with a pydantic ``TypeAdapter``, built the first time

@@ -1,4 +1,4 @@
-"""Typer's pydantic checks built only when a value needs them (cli/fast_parse.py, issue 14).
+"""Typer's pydantic checks built only when a value needs them (cli/fast_parse.py).
 
 Every parameter of the app's tree must parse to what typer's own check gives: for a value not
 given, for plain strings, and for the values that still go through pydantic (ints, choices,
