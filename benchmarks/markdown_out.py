@@ -67,6 +67,16 @@ def provenance(command: list[str]) -> str:
     )
 
 
+def separate_tables(text: str) -> str:
+    """A blank line before each table, so that Markdown starts one after a line of text."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("|") and out and out[-1].strip() and not out[-1].startswith("|"):
+            out.append("")
+        out.append(line)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
 @contextlib.contextmanager
 def tee_markdown(path: str | None) -> Iterator[None]:
     """Print as usual; with a path, also write what was printed there once the block ends."""
@@ -84,4 +94,4 @@ def tee_markdown(path: str | None) -> Iterator[None]:
     if sys.argv[0].endswith(".py") and "benchmarks" in Path(sys.argv[0]).parts:
         module = Path(sys.argv[0]).with_suffix("").parts[-2:]
         command = ["-m", ".".join(module), *sys.argv[1:]]
-    write_text_atomic(target, provenance(command) + buffer.getvalue().rstrip("\n") + "\n")
+    write_text_atomic(target, provenance(command) + separate_tables(buffer.getvalue()))
