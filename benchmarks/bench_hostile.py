@@ -1,4 +1,4 @@
-"""Hostile inputs, before and after their limits (issue 15): not a timed test.
+"""Hostile inputs, before and after their limits: not a timed test.
 
     python -m benchmarks.bench_hostile [--before PATH] [--rows 12000,120000] [--weights-mb 1600]
 
@@ -33,6 +33,8 @@ import time
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from benchmarks.markdown_out import add_markdown_option, tee_markdown
 
 LIMIT_BYTES = 8 * 1024**3
 HERE = Path(__file__).resolve().parents[1]
@@ -239,17 +241,19 @@ def main() -> None:
     parser.add_argument("--rows", default="12000,120000")
     parser.add_argument("--weights-mb", type=int, default=1600)
     parser.add_argument("--only", choices=("diff", "yaml", "weights"))
+    add_markdown_option(parser)
     args = parser.parse_args()
-    trees = {"before": args.before} if args.before else {}
-    trees["this tree"] = HERE
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        if args.only in (None, "diff"):
-            bench_diff(trees, directory, [int(r) for r in args.rows.split(",")])
-        if args.only in (None, "yaml"):
-            bench_yaml(trees, directory)
-        if args.only in (None, "weights"):
-            bench_weights(trees, directory, args.weights_mb)
+    with tee_markdown(args.markdown):
+        trees = {"before": args.before} if args.before else {}
+        trees["this tree"] = HERE
+        with tempfile.TemporaryDirectory() as tmp:
+            directory = Path(tmp)
+            if args.only in (None, "diff"):
+                bench_diff(trees, directory, [int(r) for r in args.rows.split(",")])
+            if args.only in (None, "yaml"):
+                bench_yaml(trees, directory)
+            if args.only in (None, "weights"):
+                bench_weights(trees, directory, args.weights_mb)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,14 @@ browser's own frame cost on this machine. Everything is measured in one run, so 
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.markdown_out import add_markdown_option, tee_markdown
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -61,6 +64,14 @@ def measure(browser: Any, path: Path) -> dict[str, Any]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_markdown_option(parser)
+    args = parser.parse_args()
+    with tee_markdown(args.markdown):
+        measure_pages()
+
+
+def measure_pages() -> None:
     from playwright.sync_api import sync_playwright
 
     from netinspect import inspect_model

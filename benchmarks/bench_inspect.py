@@ -1,6 +1,6 @@
 """netinspect vs torchinfo: time beyond imports and peak RSS, plus `netinspect --help` start-up.
 
-    pip install -e ".[bench]" && python benchmarks/bench_inspect.py [--models vgg16,resnet50]
+    pip install -e ".[bench]" && python -m benchmarks.bench_inspect [--models vgg16,resnet50]
 
 Each (tool, model) runs in a fresh subprocess that imports everything first, so the time is
 the work beyond imports and the peak RSS is that run's own (ru_maxrss minus RSS after imports).
@@ -16,6 +16,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from benchmarks.markdown_out import add_markdown_option, tee_markdown
 
 DEFAULT_MODELS = ("vgg16", "resnet50", "vit_b_16", "vit_h_14")
 
@@ -67,26 +69,28 @@ def help_seconds(repeats: int = 5) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
+    add_markdown_option(parser)
     args = parser.parse_args()
-    print(
-        "| model | netinspect s | torchinfo s | speed-up | netinspect peak RSS | "
-        "torchinfo peak RSS | params agree |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---|")
-    for name in args.models.split(","):
-        ours = run_worker("netinspect", name)
-        theirs = run_worker("torchinfo", name)
-        if "error" in ours or "error" in theirs:
-            print(f"| {name} | {ours.get('error', '')} | {theirs.get('error', '')} | | | | |")
-            continue
-        mib = 1024 * 1024
+    with tee_markdown(args.markdown):
         print(
-            f"| {name} | {ours['seconds']:.3f} | {theirs['seconds']:.2f} | "
-            f"{theirs['seconds'] / ours['seconds']:.0f}× | {ours['peak_rss'] / mib:,.0f} MiB | "
-            f"{theirs['peak_rss'] / mib:,.0f} MiB | {ours['params'] == theirs['params']} |",
-            flush=True,
+            "| model | netinspect s | torchinfo s | speed-up | netinspect peak RSS | "
+            "torchinfo peak RSS | params agree |"
         )
-    print(f"\n`netinspect --help`: {help_seconds():.3f} s (median of 5, whole process)")
+        print("|---|---:|---:|---:|---:|---:|---|")
+        for name in args.models.split(","):
+            ours = run_worker("netinspect", name)
+            theirs = run_worker("torchinfo", name)
+            if "error" in ours or "error" in theirs:
+                print(f"| {name} | {ours.get('error', '')} | {theirs.get('error', '')} | | | | |")
+                continue
+            mib = 1024 * 1024
+            print(
+                f"| {name} | {ours['seconds']:.3f} | {theirs['seconds']:.2f} | "
+                f"{theirs['seconds'] / ours['seconds']:.0f}× | {ours['peak_rss'] / mib:,.0f} MiB | "
+                f"{theirs['peak_rss'] / mib:,.0f} MiB | {ours['params'] == theirs['params']} |",
+                flush=True,
+            )
+        print(f"\n`netinspect --help`: {help_seconds():.3f} s (median of 5, whole process)")
 
 
 if __name__ == "__main__":

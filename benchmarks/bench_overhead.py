@@ -7,7 +7,7 @@ this process (``time.process_time``), the fastest of ``--repeats``: on a shared 
 time measures the neighbours. "bare" is what a user would do without netinspect: build the
 torchvision model under ``torch.device("meta")``, ``eval()``, one forward under ``no_grad``.
 "netinspect" is ``inspect_model(name, ["1x3x224x224"])``: resolve, build on meta, the hooked
-pass (rows, data flow, FLOPs), and the report. Issue 14 asks for a ratio of at most 1.3.
+pass (rows, data flow, FLOPs), and the report. The goal is a ratio of at most 1.3.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+
+from benchmarks.markdown_out import add_markdown_option, tee_markdown
 
 DEFAULT_MODELS = ("vgg16", "resnet50", "vit_b_16")
 
@@ -57,12 +59,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
     parser.add_argument("--repeats", type=int, default=9)
+    add_markdown_option(parser)
     args = parser.parse_args()
-    print("| model | bare meta build + forward, s | inspect_model, s | ratio |")
-    print("|---|---:|---:|---:|")
-    for name in args.models.split(","):
-        bare, ours = measure(name, args.repeats)
-        print(f"| {name} | {bare:.4f} | {ours:.4f} | {ours / bare:.2f}× |", flush=True)
+    with tee_markdown(args.markdown):
+        print("| model | bare meta build + forward, s | inspect_model, s | ratio |")
+        print("|---|---:|---:|---:|")
+        for name in args.models.split(","):
+            bare, ours = measure(name, args.repeats)
+            print(f"| {name} | {bare:.4f} | {ours:.4f} | {ours / bare:.2f}× |", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,15 @@ them with real inputs beside meta weights.
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import subprocess
 import sys
 import time
 from typing import Any
+
+from benchmarks.markdown_out import add_markdown_option, tee_markdown
 
 CASES = {
     "imports only": None,
@@ -82,10 +85,19 @@ def measure(target: str | None) -> dict[str, Any]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the raw numbers")
+    add_markdown_option(parser)
+    args = parser.parse_args()
     results = {label: measure(target) for label, target in CASES.items()}
-    if "--json" in sys.argv:
+    if args.json:
         print(json.dumps(results, indent=2))
         return
+    with tee_markdown(args.markdown):
+        print_table(results)
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
     print("| case | params | float32 size | device | inspect (s) | process (s) | peak RSS (MiB) |")
     print("|---|---:|---:|---|---:|---:|---:|")
     for label, r in results.items():

@@ -1,13 +1,13 @@
 """Cold start: `netinspect` end to end against the bare imports it cannot avoid.
 
-    python benchmarks/bench_startup.py [--repeats 7]
+    python -m benchmarks.bench_startup [--repeats 7]
 
 For a user's own model (`file.py:Net`, plain torch.nn) the floor is `python -c "import torch"`;
 for a torchvision name it is `python -c "import torch, torchvision"`. A third row shows the
 least any meta-device tool must do for the same model: build it on meta and run one forward
 (torch's meta kernels import sympy, and their wrappers torch._dynamo, on the way). Each command runs
 `--repeats` times in fresh processes, the four commands interleaved so that a change in machine
-load hits them alike; the table shows medians and the ratios. The goals (issue 14) are 1.2x
+load hits them alike; the table shows medians and the ratios. The goals are 1.2x
 and 1.1x. All rows come from one run of this script (shared machine: compare ratios).
 """
 
@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.markdown_out import add_markdown_option, tee_markdown
 
 NET = """
 import torch
@@ -79,44 +81,46 @@ def heavy_imports(args: list[str], cwd: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    add_markdown_option(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "net.py").write_text(NET)
-        file_args = ["net.py:Net", "--input", "1x3x32x32"]
-        commands = {
-            "import torch": [sys.executable, "-c", "import torch"],
-            "netinspect net.py:Net": [*netinspect_command(), *file_args],
-            "bare meta build + forward of net.py:Net": [sys.executable, "-c", BARE],
-            "import torch, torchvision": [sys.executable, "-c", "import torch, torchvision"],
-            "netinspect resnet18": [*netinspect_command(), "resnet18"],
-        }
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(args.repeats):
-            for name, command in commands.items():
-                times[name].append(timed(command, tmp))
-        median = {name: statistics.median(values) for name, values in times.items()}
-        imported = {
-            "netinspect net.py:Net": heavy_imports(file_args, tmp),
-            "netinspect resnet18": heavy_imports(["resnet18"], tmp),
-        }
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"medians of {args.repeats} runs each, interleaved; load average {load:.1f}")
-    print("| command | median s | floor | ratio | goal | also imported |")
-    print("|---|---:|---|---:|---:|---|")
-    bare = "bare meta build + forward of net.py:Net"
-    for name, floor, goal in (
-        ("netinspect net.py:Net", "import torch", 1.2),
-        ("netinspect resnet18", "import torch, torchvision", 1.1),
-    ):
-        print(f'| `python -c "{floor}"` | {median[floor]:.2f} | | | | |')
-        if floor == "import torch":
-            ratio = median[bare] / median[floor]
-            print(f"| {bare} | {median[bare]:.2f} | {floor} | {ratio:.2f}x | | |")
-        ratio = median[name] / median[floor]
-        print(
-            f"| `{name}` | {median[name]:.2f} | {floor} | {ratio:.2f}x | {goal}x | "
-            f"{', '.join(imported[name]) or '-'} |"
-        )
+    with tee_markdown(args.markdown):
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "net.py").write_text(NET)
+            file_args = ["net.py:Net", "--input", "1x3x32x32"]
+            commands = {
+                "import torch": [sys.executable, "-c", "import torch"],
+                "netinspect net.py:Net": [*netinspect_command(), *file_args],
+                "bare meta build + forward of net.py:Net": [sys.executable, "-c", BARE],
+                "import torch, torchvision": [sys.executable, "-c", "import torch, torchvision"],
+                "netinspect resnet18": [*netinspect_command(), "resnet18"],
+            }
+            times: dict[str, list[float]] = {name: [] for name in commands}
+            for _ in range(args.repeats):
+                for name, command in commands.items():
+                    times[name].append(timed(command, tmp))
+            median = {name: statistics.median(values) for name, values in times.items()}
+            imported = {
+                "netinspect net.py:Net": heavy_imports(file_args, tmp),
+                "netinspect resnet18": heavy_imports(["resnet18"], tmp),
+            }
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"medians of {args.repeats} runs each, interleaved; load average {load:.1f}")
+        print("| command | median s | floor | ratio | goal | also imported |")
+        print("|---|---:|---|---:|---:|---|")
+        bare = "bare meta build + forward of net.py:Net"
+        for name, floor, goal in (
+            ("netinspect net.py:Net", "import torch", 1.2),
+            ("netinspect resnet18", "import torch, torchvision", 1.1),
+        ):
+            print(f'| `python -c "{floor}"` | {median[floor]:.2f} | | | | |')
+            if floor == "import torch":
+                ratio = median[bare] / median[floor]
+                print(f"| {bare} | {median[bare]:.2f} | {floor} | {ratio:.2f}x | | |")
+            ratio = median[name] / median[floor]
+            print(
+                f"| `{name}` | {median[name]:.2f} | {floor} | {ratio:.2f}x | {goal}x | "
+                f"{', '.join(imported[name]) or '-'} |"
+            )
 
 
 if __name__ == "__main__":

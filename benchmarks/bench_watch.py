@@ -1,6 +1,6 @@
 """`netinspect watch`: time from saving the model file to the new table on screen.
 
-    python benchmarks/bench_watch.py [--edits 10]
+    python -m benchmarks.bench_watch [--edits 10]
 
 Starts `netinspect watch` on a VGG16 written in plain torch.nn (a user's own file, vgg16-sized:
 138,357,544 params, 39 rows) and on `configs/vgg16_keypoints.yaml` (torchvision's VGG16 with
@@ -24,6 +24,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from benchmarks.markdown_out import add_markdown_option, tee_markdown
 
 GOAL_SECONDS = 0.3
 
@@ -140,19 +142,21 @@ def measure(make, target: list[str], edits: int) -> dict[str, float]:  # type: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=10)
+    add_markdown_option(parser)
     args = parser.parse_args()
-    print(
-        "| model | cold `netinspect FILE` s | watch: first table s | "
-        f"save -> new table, median of {args.edits} s | max s | goal {GOAL_SECONDS} s |"
-    )
-    print("|---|---:|---:|---:|---:|---|")
-    for label, (make, target) in CASES.items():
-        r = measure(make, target, args.edits)
-        verdict = "met" if r["max"] <= GOAL_SECONDS else "missed"
+    with tee_markdown(args.markdown):
         print(
-            f"| {label} | {r['cold']:.2f} | {r['first']:.2f} | {r['median']:.3f} | "
-            f"{r['max']:.3f} | {verdict} |"
+            "| model | cold `netinspect FILE` s | watch: first table s | "
+            f"save -> new table, median of {args.edits} s | max s | goal {GOAL_SECONDS} s |"
         )
+        print("|---|---:|---:|---:|---:|---|")
+        for label, (make, target) in CASES.items():
+            r = measure(make, target, args.edits)
+            verdict = "met" if r["max"] <= GOAL_SECONDS else "missed"
+            print(
+                f"| {label} | {r['cold']:.2f} | {r['first']:.2f} | {r['median']:.3f} | "
+                f"{r['max']:.3f} | {verdict} |"
+            )
 
 
 if __name__ == "__main__":

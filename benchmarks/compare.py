@@ -5,6 +5,8 @@
     python -m benchmarks.compare calls       # capture overhead on 10,001 module calls
     python -m benchmarks.compare overhead    # inspect_model against a bare meta build + forward
 
+Add `--markdown PATH` to also write the table to a Markdown file (the docs include it).
+
 Every measurement runs in its own subprocess under an address-space limit (RLIMIT_AS, 8 GiB
 by default), so a peer that cannot fit shows "out of memory" instead of taking the machine
 down. Peers get what their users would give them: a model built on CPU (torchinfo and fvcore
@@ -21,6 +23,8 @@ import subprocess
 import sys
 import time
 from typing import Any
+
+from benchmarks.markdown_out import tee_markdown
 
 AGREEMENT_MODELS = (
     "resnet18", "resnet50", "vgg16", "mobilenet_v2", "efficientnet_b0", "densenet121",
@@ -243,21 +247,28 @@ def scale() -> None:
 
 
 def main(argv: list[str]) -> None:
+    markdown = None
+    if "--markdown" in argv:  # --markdown PATH: also write the table there (the docs include it)
+        at = argv.index("--markdown")
+        if at + 1 >= len(argv):
+            sys.exit("--markdown needs a PATH")
+        markdown = argv[at + 1]
+        argv = argv[:at] + argv[at + 2 :]
     match argv:
         case ["job", tool, name]:
             print(json.dumps(run_job(tool, name)))
-        case ["agreement"]:
-            agreement()
-        case ["scale"]:
-            scale()
-        case ["calls"]:
-            calls()
         case ["overhead-job", name, repeats]:
             print(json.dumps(overhead_job(name, int(repeats))))
-        case ["overhead"]:
-            overhead()
+        case [("agreement" | "scale" | "calls" | "overhead") as what]:
+            with tee_markdown(markdown):
+                {"agreement": agreement, "scale": scale, "calls": calls, "overhead": overhead}[
+                    what
+                ]()
         case _:
-            sys.exit("usage: python -m benchmarks.compare agreement | scale | calls | overhead")
+            sys.exit(
+                "usage: python -m benchmarks.compare agreement | scale | calls | overhead "
+                "[--markdown PATH]"
+            )
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ DeviceOption = Annotated[
         "--device",
         "-d",
         metavar="DEVICE",
-        help="auto (meta; real values only where needed, see README) | cpu | cuda | cuda:N "
+        help="auto (meta; real values only where needed, see docs/concepts.md) | cpu | cuda | cuda:N "
         "| meta (weights never built for real)",
     ),
 ]

@@ -1,6 +1,6 @@
 """One error hierarchy for the library; the CLI maps it to exit codes in one place.
 
-Exit codes (documented in the README):
+Exit codes (documented in docs/getting-started.md):
   0  success
   1  a check found a regression (``check``) or a config is invalid (``validate``)
   2  usage error: unknown model, malformed input spec, bad config, missing file, bad weights, ...

@@ -253,7 +253,7 @@ def test_bare_check_reads_pyproject(project: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_bare_check_without_pyproject_targets_runs_no_baseline(project: Path) -> None:
-    # A baseline's "target" is data (issue 15): targets come from the command line or
+    # A baseline's "target" is data: targets come from the command line or
     # pyproject.toml. The baselines found are named, and nothing is run.
     assert run("snapshot", NET, *INPUT).exit_code == 0
     result = run("check")

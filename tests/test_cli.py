@@ -74,7 +74,7 @@ def test_depth_folds_rows_and_keeps_totals() -> None:
 
 def test_output_file(tmp_path: Path) -> None:
     out = tmp_path / "sub" / "report.json"
-    out.parent.mkdir()  # an existing directory: -o never creates one (issue 15)
+    out.parent.mkdir()  # an existing directory: -o never creates one
     result = run("inspect", "resnet18", "-f", "json", "-o", str(out))
     assert result.exit_code == 0
     assert result.stdout == ""

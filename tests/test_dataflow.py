@@ -1,4 +1,4 @@
-"""Data flow between rows (issue 10): ``inputs_from``, the flatten point and its consumers by
+"""Data flow between rows: ``inputs_from``, the flatten point and its consumers by
 data flow, parameters at the row that uses them, lazy modules. Each model reproduces one
 pattern from real models; the expected rows and counts are worked out by hand in the models'
 docstrings and comments (tests/models/dataflow_models.py)."""

@@ -1,4 +1,4 @@
-"""Hostile files (issue 15, items 1-4 and 12): what netinspect writes must never replace a
+"""Hostile files: what netinspect writes must never replace a
 FIFO, a device or a link's target; what it reads (baselines, reports, pyproject.toml, a local
 package folder) must never run code or end in an internal error. Each refusal is exit 2 and
 one line on stderr."""

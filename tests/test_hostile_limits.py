@@ -1,4 +1,4 @@
-"""Resource limits (issue 15, items 5-7): YAML bombs, DEFLATE-bombed and meta-only weights,
+"""Resource limits: YAML bombs, DEFLATE-bombed and meta-only weights,
 diff alignment on long reports, ``sizes --up-to`` and its progress. A refusal is exit 2 and
 one line; what is not refused stays near-linear."""
 

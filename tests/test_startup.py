@@ -1,4 +1,4 @@
-"""A cold start imports only what the inspection uses (issue 14).
+"""A cold start imports only what the inspection uses.
 
 For a user's own ``file.py:Name`` model (and a YAML config of torch.nn layers) netinspect needs
 torch and nothing else heavy: not ``torch._dynamo`` (about as long as ``import torch`` again

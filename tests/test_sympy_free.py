@@ -1,4 +1,4 @@
-"""Passes without importing sympy (torch_compat/sympy_free.py, issue 14's cold start).
+"""Passes without importing sympy (torch_compat/sympy_free.py: a cheap cold start).
 
 The stand-ins must answer exactly as torch's own functions do, and a pass that runs with the
 lazy modules must report exactly what a pass with sympy imported reports. The test process

@@ -1,4 +1,4 @@
-"""Small models, each reproducing one pattern from real models (issue 10) that row order alone
+"""Small models, each reproducing one pattern from real models that row order alone
 gets wrong: where the flatten point is, who consumes it, and which row owns a parameter."""
 
 from __future__ import annotations
