@@ -389,14 +389,21 @@ def method_detail(
     concrete_sizes: int,
     unexplored_from: int | None,
     probed_window: int | None,
+    unsolved: str | None = None,
 ) -> str:
-    """``symbolic: 2 passes, concrete: 16 sizes``, and what was left to probing."""
+    """``symbolic: 2 passes, concrete: 16 sizes``, and what was left to probing (``unsolved``:
+    why the symbolic conditions were not trusted, when that was the reason)."""
     text = f"symbolic: {symbolic_passes} pass{'es' if symbolic_passes != 1 else ''}"
     if concrete_sizes:
         text += f", concrete: {concrete_sizes} size{'s' if concrete_sizes != 1 else ''}"
     if unexplored_from is not None:
         text += f"; sizes from {unexplored_from} on not all explored"
-    if probed_window is not None:
+    if probed_window is not None and unsolved is not None:
+        text += (
+            f"; then probed 1 to {probed_window}: the symbolic conditions on {name} could not "
+            f"be solved exactly ({unsolved}), so they are not trusted"
+        )
+    elif probed_window is not None:
         text += (
             f"; then probed 1 to {probed_window}: torch fixes {name} to a constant on a "
             "symbolic pass (the model uses the size as a plain int), so each pass covers one size"

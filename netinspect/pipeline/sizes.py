@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from netinspect.analysis.guard_eval import Unsolvable
@@ -36,6 +35,7 @@ from netinspect.analysis.sizes import (
     summarize,
 )
 from netinspect.errors import UsageError, first_line
+from netinspect.pipeline.dim_state import DimState
 from netinspect.records import Progression, Shape
 from netinspect.specs import (
     InputSpec,
@@ -55,25 +55,6 @@ CONCRETE_LIMIT = 64
 FEW = 8
 # Symbolic passes per dim beyond the first, before the rest is probed in a window.
 MAX_EXTRA_PASSES = 6
-
-
-@dataclass
-class _Dim:
-    name: str
-    hint: int
-    accepted: list[Progression] = field(default_factory=list)
-    rejected: list[Progression] = field(default_factory=list)
-    symbolic_passes: int = 0
-    concrete_sizes: int = 0
-    unresolved: bool = False
-    # The sizes where the main pass's formulas hold (its region, when it succeeded).
-    main_region: tuple[Progression, ...] = ()
-    # A dim torch fixes on each pass (a size used as a Python int) is probed in a window:
-    # (window, accepted sizes in it, whether 2x and 4x the window pass too).
-    probed: tuple[int, list[int], bool] | None = None
-
-    def covered(self) -> list[Progression]:
-        return self.accepted + self.rejected
 
 
 def find_sizes(
@@ -233,12 +214,16 @@ class _Explorer:
         atoms = [a.condition.subs(others) for a in collect_conditions(sym) if name in a.names]
         return solve(atoms, symbol(name), lower=SYMBOLIC_MINIMUM).members
 
-    def explore(self, name: str, main: Any, window: int) -> _Dim:
-        dim = _Dim(name, self.hints[name])
+    def explore(self, name: str, main: Any, window: int) -> DimState:
+        dim = DimState(name, self.hints[name])
         try:
             first = self.region(main, name)
-        except Unsolvable:
-            first = (Progression(dim.hint, 1, dim.hint),)
+        except Unsolvable as exc:
+            # A set the solver could not follow is never printed as exact: probe instead
+            # (older torch adds 32-bit indexing conditions such as 3·H·W ≤ 2147483647).
+            dim.symbolic_passes += 1
+            self._probe_window(dim, window, unsolved=str(exc))
+            return dim
         (dim.rejected if main.exception is not None else dim.accepted).extend(first)
         if main.exception is None:
             dim.main_region = tuple(first)
@@ -281,8 +266,9 @@ class _Explorer:
                 return dim
             try:
                 found = self.region(sym, name)
-            except Unsolvable:
-                found = (Progression(x, 1, x),)
+            except Unsolvable as exc:
+                self._probe_window(dim, window, unsolved=str(exc))
+                return dim
             if not contains(found, x):
                 found = (*found, Progression(x, 1, x))
             target = dim.rejected if sym.exception is not None else dim.accepted
@@ -291,9 +277,10 @@ class _Explorer:
                 1 for x in range(1, window + 1) if contains(found, x)
             ) > 1 or any(p.stop is None for p in found)
 
-    def _probe_window(self, dim: _Dim, window: int) -> None:
+    def _probe_window(self, dim: DimState, window: int, unsolved: str | None = None) -> None:
         """Probe the dim size by size in 1..window (the earlier method: dense to 64, then a
         grid with bisection), reusing what the symbolic passes already settled."""
+        dim.unsolved = unsolved
 
         def probe(n: int) -> tuple[Shape, ...] | None:
             if contains(dim.accepted, n):
@@ -308,7 +295,7 @@ class _Explorer:
         far = all(probe(f * window) is not None for f in (2, 4))
         dim.probed = (window, accepted, bool(accepted) and accepted[-1] == window and far)
 
-    def _probe(self, dim: _Dim, x: int) -> None:
+    def _probe(self, dim: DimState, x: int) -> None:
         outputs, _ = self.concrete({**self.hints, dim.name: x})
         dim.concrete_sizes += 1
         (dim.accepted if outputs is not None else dim.rejected).append(Progression(x, 1, x))
@@ -323,7 +310,9 @@ class _Explorer:
         dims = [self.explore(n, main, up_to or max(2 * self.hints[n], 64)) for n in names]
         atoms = collect_conditions(main)
         valid_sets(atoms, {n: v for n, v in self.hints.items() if n not in main.specialised})
-        joint = tuple(a.text for a in atoms if len(a.names) > 1 and a.is_binding)
+        # Conditions the solver could not follow for some dim are not an answer to print.
+        trusted = not any(d.unsolved for d in dims)
+        joint = tuple(a.text for a in atoms if len(a.names) > 1 and a.is_binding and trusted)
         given_out = outputs_at(main.outputs, self.hints) if main.exception is None else None
         positions = first_positions(self.specs)
         records = [self._dim_record(d, main, positions.get(d.name, 0), up_to) for d in dims]
@@ -353,7 +342,7 @@ class _Explorer:
             symbolic_passes=self.passes,
         )
 
-    def _dim_record(self, d: _Dim, main: Any, position: int, up_to: int | None) -> DimSizes:
+    def _dim_record(self, d: DimState, main: Any, position: int, up_to: int | None) -> DimSizes:
         valid: tuple[Progression, ...] | None = union(d.accepted) if d.accepted else ()
         window = up_to or max(2 * d.hint, 64)
         if d.probed is not None:
@@ -385,6 +374,7 @@ class _Explorer:
             d.concrete_sizes,
             first_missing(d.covered()) if d.unresolved else None,
             window if d.probed is not None else None,
+            d.unsolved,
         )
         return DimSizes(
             dim=position,
