@@ -12,7 +12,7 @@ from torch import nn
 
 from netinspect import __version__
 from netinspect.analysis.diagnose import diagnose_failure
-from netinspect.analysis.flatten import find_flatten_point
+from netinspect.analysis.flatten import search_flatten
 from netinspect.analysis.numbers import training_bytes_estimate
 from netinspect.capture.hooks import CallCapture
 from netinspect.capture.tensors import (
@@ -25,6 +25,7 @@ from netinspect.capture.tensors import (
     weight_tensors,
 )
 from netinspect.errors import exception_text
+from netinspect.pipeline.batch import BatchTrace
 from netinspect.pipeline.inputs import _Prepared
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.records import (
@@ -149,9 +150,14 @@ def _environment(device: torch.device) -> dict[str, str]:
 
 
 def assemble_report(
-    request: Request, model: nn.Module, prepared: _Prepared, result: PassResult
+    request: Request,
+    model: nn.Module,
+    prepared: _Prepared,
+    result: PassResult,
+    batch: BatchTrace | None = None,
 ) -> InspectionReport:
-    """Step 6: rows, outputs, totals, notes and (after a failure) the error record."""
+    """Step 6: rows, outputs, totals, notes, the flatten point (with the batch per row from
+    ``batch``, see ``pipeline.batch``) and (after a failure) the error record."""
     layers = result.capture.records()
     named_outputs = list(named_tensor_leaves(result.output))
     report_outputs = tuple(shape_of(t) for _, t in named_outputs)
@@ -194,6 +200,20 @@ def assemble_report(
         error = _error_record(
             layers, result, dtype_name(request.float_dtype), dev.type, prepared.records
         )
+    failure = result.capture.failure
+    failed_at = None
+    if result.exception is not None:
+        failed_at = layers[failure.row_index] if failure is not None else layers[0]
+    flatten, flatten_search = search_flatten(
+        layers,
+        outputs=report_outputs,
+        output_names=tuple(name for name, _ in named_outputs),
+        output_sources=[result.capture.flow.source_of(t) for _, t in named_outputs],
+        batch_size=batch.batch if batch else None,
+        batch_dims=batch.dims if batch else None,
+        batch_note=batch.note if batch else "not tracked",
+        failed_at=failed_at if layers else None,
+    )
     return InspectionReport(
         model=ModelInfo(
             name=request.target.name,
@@ -205,7 +225,8 @@ def assemble_report(
         dtype=dtype_name(request.float_dtype),
         inputs=prepared.records,
         layers=layers,
-        flatten=find_flatten_point(layers),
+        flatten=flatten,
+        flatten_search=flatten_search,
         outputs=report_outputs,
         output_names=tuple(name for name, _ in named_outputs),
         data_dependent_outputs=tuple(
