@@ -214,7 +214,7 @@ def search_flatten(
     if batch_dims is None or failed_at is not None or not flow or output_sources is None:
         point = find_flatten_point(layers)
     else:
-        path = MainPath(layers, output_sources)
+        path = MainPath(layers, output_sources, outputs)
         reached = [
             (i, src, d)
             for i, src in candidates
@@ -356,8 +356,11 @@ def _flow_consumers(
                     found[layers[q].index] = _consumer(layers[q], features, origin)
     consumers = [found[i] for i in sorted(found)]
     chain: list[ChainLink] = []
-    if consumers:
-        at = position[consumers[0].layer_index]
+    # The chain ends at the head; with no head (a features-only model), at the last row the
+    # features pass through on their way out.
+    end = position[consumers[0].layer_index] if consumers else max(came_from, default=None)
+    if end is not None:
+        at = end
         while at in came_from and at != pos:
             row = layers[at]
             chain.append(ChainLink(row.index, row.name, row.type))

@@ -61,9 +61,16 @@ def token_reshape(
 
 class MainPath:
     """The data-flow graph indexed once: readers of each row's tensors, subtree ends, which
-    rows made a model output."""
+    rows made a model output of at most two dims (an output that keeps a sequence or spatial
+    axis is no end for a flatten point: a scan's per-step ``[B, D]`` stacked back into
+    ``[B, L, D]`` is not one)."""
 
-    def __init__(self, layers: Sequence[LayerRecord], output_sources: Sequence[object]) -> None:
+    def __init__(
+        self,
+        layers: Sequence[LayerRecord],
+        output_sources: Sequence[object],
+        outputs: Sequence[Shape],
+    ) -> None:
         self.layers = layers
         self.position = {r.index: i for i, r in enumerate(layers)}
         self.readers_of: dict[int, list[int]] = {}
@@ -78,7 +85,9 @@ class MainPath:
                 self.ends[open_rows.pop()] = q
             open_rows.append(q)
         self.output_rows = {
-            self.position[s] for s in output_sources if isinstance(s, int) and s in self.position
+            self.position[s]
+            for s, shape in zip(output_sources, outputs, strict=False)
+            if isinstance(s, int) and s in self.position and len(shape) <= 2
         }
 
     def _broadcasts_back(self, q: int, lineage: set[int], is_data: list[bool]) -> bool:

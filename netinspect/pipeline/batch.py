@@ -5,8 +5,8 @@ leading dim set to ``b + 1`` is the batch. A product such as batch × heads or b
 scales too but does not equal the batch, and a constant (a kept 1, a channel count) stays put,
 so the comparison is exact where a row's own shapes (``src[0] == out[0]``) are not. Rows are
 matched by name and call index. The second pass runs only where it is cheap and comparable:
-on meta (weights and inputs), after a pass that got through, with inputs made from specs
-whose tensors share a leading dim. Elsewhere the flatten analysis falls back to the row's
+under the plan the report's pass used (weights on meta; on cpu only for a small model), after
+a pass that got through, with inputs made from specs whose tensors share a leading dim. Elsewhere the flatten analysis falls back to the row's
 shapes and says so (``FlattenSearch.batch_tracking``).
 """
 
@@ -20,6 +20,7 @@ from torch import nn
 from netinspect.analysis.flatten import BatchDims
 from netinspect.capture.bridge import MetaBridge
 from netinspect.capture.hooks import CallCapture
+from netinspect.pipeline.device import Plan
 from netinspect.pipeline.inputs import _prepare_inputs
 from netinspect.records import LayerRecord, Shape
 from netinspect.specs import InputSpec, TensorSpec, int_shape
@@ -104,32 +105,41 @@ def compare_passes(
     return dims
 
 
+# A second pass on a real device runs the model again: only for models this cheap.
+CHEAP_REAL_PASS_FLOPS = 2 * 10**9
+
+
 def trace_batch(
     model: nn.Module,
     specs: tuple[InputSpec, ...] | None,
     layers: tuple[LayerRecord, ...],
+    plan: Plan,
     *,
-    on_meta: bool,
     forward_kwargs: dict[str, object],
     float_dtype: torch.dtype,
+    flops: int,
 ) -> BatchTrace:
-    """The batch dims of ``layers`` (the report's pass) from a second pass, when one applies."""
+    """The batch dims of ``layers`` (the report's pass) from a second pass under the same plan
+    (``pipeline.device``), when one applies: weights on meta (the inputs may be small real
+    tensors), or on cpu for a model of at most ``CHEAP_REAL_PASS_FLOPS``."""
     batch = common_batch(specs)
     if specs is None:
         return BatchTrace(None, None, "row shapes", "the inputs are tensors, not specs")
     if batch is None:
         return BatchTrace(None, None, "row shapes", "the inputs share no leading (batch) dim")
-    if not on_meta:
-        return BatchTrace(batch, None, "row shapes", "the pass ran on a real device")
+    if plan.weights.type != "meta" and not (
+        plan.weights.type == "cpu" and flops <= CHEAP_REAL_PASS_FLOPS
+    ):
+        where = plan.weights.type
+        return BatchTrace(batch, None, "row shapes", f"a second pass on {where} would be costly")
     b2 = batch + 1
-    meta = torch.device("meta")
-    prepared = _prepare_inputs(None, _with_batch(specs, b2), meta, float_dtype)
+    prepared = _prepare_inputs(None, _with_batch(specs, b2), plan.inputs, float_dtype)
     kwargs = {**prepared.kwargs, **forward_kwargs}
     try:
         with (
             torch.no_grad(),
-            MetaBridge(real_values=False, stand_ins=False),
-            torch.device(meta),
+            MetaBridge(real_values=plan.real_values, stand_ins=plan.stand_ins),
+            torch.device(plan.weights),
             CallCapture(model, count_costs=False) as capture,
         ):
             model(*prepared.args, **kwargs)

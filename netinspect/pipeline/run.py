@@ -357,16 +357,17 @@ def batch_for(request: Request, model: nn.Module, result: PassResult) -> BatchTr
     one is cheap (``pipeline.batch``); None after a failed pass."""
     if result.exception is not None:
         return None
-    plan = result.plan
     guard = ModelStateGuard(model) if request.is_callers_module else nullcontext()
+    capture = result.capture
     with guard:
         return trace_batch(
             model,
             request.specs,
-            result.capture.records(),
-            on_meta=plan.weights.type == "meta" and plan.inputs.type == "meta",
+            capture.records(),
+            result.plan,
             forward_kwargs={**request.target.default_args, **request.forward_args},
             float_dtype=request.float_dtype,
+            flops=sum(r.flops for r in capture.rows) + capture.unattributed_flops,
         )
 
 

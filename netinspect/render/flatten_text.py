@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netinspect.records import FlattenPoint, InspectionReport
+from netinspect.records import ChainLink, FlattenPoint, InspectionReport
 
 # Token reshapes shown under "Flatten point: none" (the JSON lists up to 16).
 _SHOWN_TOKEN_RESHAPES = 3
@@ -36,10 +36,20 @@ def flatten_absent_lines(report: InspectionReport) -> list[str]:
     return lines
 
 
+def _links(links: tuple[ChainLink, ...]) -> str:
+    return ", ".join(f"{c.name} ({c.type.rsplit('.', 1)[-1]})" for c in links)
+
+
 def chain_line(point: FlattenPoint) -> str | None:
     """``through fc_norm (LayerNorm), head_drop (Dropout)``: the rows between the flatten
     point and its head, when there are any."""
     if len(point.consumer_chain) < 2:
         return None
-    passed = point.consumer_chain[:-1]
-    return "through " + ", ".join(f"{c.name} ({c.type.rsplit('.', 1)[-1]})" for c in passed)
+    return "through " + _links(point.consumer_chain[:-1])
+
+
+def headless_line(point: FlattenPoint) -> str | None:
+    """With no consumer: where the features go instead (a features-only model's output)."""
+    if point.consumers or point.consumer is not None or not point.consumer_chain:
+        return None
+    return f"no layer with parameters reads it: it passes through {_links(point.consumer_chain)}"
