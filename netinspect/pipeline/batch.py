@@ -1,4 +1,4 @@
-"""Where the model input's batch sits in every row: a second meta pass with another batch.
+"""Where the model input's batch sits in every row: a second pass with another batch.
 
 A dim that is ``b`` on the report's pass and ``b + 1`` on a second pass with every input's
 leading dim set to ``b + 1`` is the batch. A product such as batch × heads or batch × tokens
@@ -6,8 +6,9 @@ scales too but does not equal the batch, and a constant (a kept 1, a channel cou
 so the comparison is exact where a row's own shapes (``src[0] == out[0]``) are not. Rows are
 matched by name and call index. The second pass runs only where it is cheap and comparable:
 under the plan the report's pass used (weights on meta; on cpu only for a small model), after
-a pass that got through, with inputs made from specs whose tensors share a leading dim. Elsewhere the flatten analysis falls back to the row's
-shapes and says so (``FlattenSearch.batch_tracking``).
+a pass that got through, with inputs made from specs whose tensors share a leading dim.
+Elsewhere the flatten analysis falls back to the row's shapes and says so
+(``FlattenSearch.batch_tracking``).
 """
 
 from __future__ import annotations
