@@ -31,16 +31,21 @@ def chain(report: InspectionReport) -> list[str]:
 
 
 def check_point(
-    report: InspectionReport, name: str, batch: int, head: str, in_features: int
+    report: InspectionReport,
+    name: str,
+    batch: int,
+    head: str,
+    in_features: int,
+    tracking: str = "input batch",
 ) -> None:
-    """The flatten row, its batch (dim 0 of its input and output, tracked by the second pass)
-    and its head with the in_features check."""
+    """The flatten row, its batch (dim 0 of its input and output, tracked against the inputs'
+    batch or by the second pass) and its head with the in_features check."""
     flat = report.flatten
     assert flat is not None and flat.name == name
     assert flat.input_shape[0] == batch and flat.output_shape == (batch, in_features)
     search = report.flatten_search
     assert search is not None and search.batch_size == batch
-    assert search.batch_tracking == "second pass" and search.absent_reason is None
+    assert search.batch_tracking == tracking and search.absent_reason is None
     assert flat.consumer is not None and flat.consumer.name == head
     assert flat.consumer.expected_in_features == in_features and flat.consumer.matches
     assert chain(report)[-1] == head
@@ -53,7 +58,8 @@ def test_relative_position_logits_lead_with_batch_times_heads() -> None:
     old = find_flatten_point(report.layers)
     assert old is not None and old.name == "stages.0.flatten"
     assert old.input_shape == (2 * 2 * 4, 4, 8)
-    check_point(report, "head.1", batch=2, head="head.2", in_features=8)
+    # Attention's [B·heads, ...] rows lead into the head: the second pass decides.
+    check_point(report, "head.1", batch=2, head="head.2", in_features=8, tracking="second pass")
     assert report.flatten is not None and report.flatten.input_shape == (2, 8, 1, 1)
     assert chain(report) == ["head.2"]
 
@@ -135,7 +141,7 @@ def test_json_keeps_the_chain_and_search_and_reads_them_back(report_validator: A
     data = report.to_dict()
     report_validator.validate(data)
     assert [c["name"] for c in data["flatten"]["consumer_chain"]] == ["drop", "fc"]
-    assert data["flatten_search"]["batch_tracking"] == "second pass"
+    assert data["flatten_search"]["batch_tracking"] == "input batch"
     back = report_from_dict(data)
     assert back.flatten == report.flatten and back.flatten_search == report.flatten_search
     # A report saved before these keys existed still reads.
@@ -169,7 +175,7 @@ VIT = (
 def test_timm_vit_head_follows_fc_norm_and_head_drop() -> None:
     report = inspect_model(VIT)
     # 32x32 in 16x16 patches: 4 tokens (the class token is left out of the average).
-    check_point(report, "mean", batch=1, head="head", in_features=32)
+    check_point(report, "mean", batch=1, head="head", in_features=32, tracking="second pass")
     assert report.flatten is not None and report.flatten.input_shape == (1, 4, 32)
     assert chain(report) == ["fc_norm", "head_drop", "head"]
     types = [c.type for c in report.flatten.consumer_chain]
@@ -184,5 +190,12 @@ def test_timm_eca_bottleneck_attention_net_flattens_in_its_head() -> None:
     with __import__("torch").device("meta"):
         model = timm.create_model("eca_botnext26ts_256", pretrained=False)
     features = model.get_classifier().in_features
-    check_point(report, "head.global_pool.flatten", batch=1, head="head.fc", in_features=features)
+    check_point(
+        report,
+        "head.global_pool.flatten",
+        batch=1,
+        head="head.fc",
+        in_features=features,
+        tracking="second pass",
+    )
     assert math.prod(report.flatten.input_shape[1:]) == features  # type: ignore[union-attr]

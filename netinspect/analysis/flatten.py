@@ -32,7 +32,7 @@ from netinspect.records import (
     TokenReshape,
 )
 
-__all__ = ["BatchDims", "find_flatten_point", "search_flatten"]
+__all__ = ["BatchDims", "batch_moves_before", "find_flatten_point", "search_flatten"]
 
 # Token reshapes listed beside the flatten point (an LLM has one per MoE block).
 _MAX_TOKEN_RESHAPES = 16
@@ -181,14 +181,16 @@ def search_flatten(
     batch_dims: BatchDims | None = None,
     batch_note: str | None = None,
     failed_at: LayerRecord | None = None,
+    main_path: bool = True,
 ) -> tuple[FlattenPoint | None, FlattenSearch]:
     """The flatten point on the main path, and how it was looked for.
 
-    With the batch known per row (``batch_dims``) and the rows that made the outputs
-    (``output_sources``), a candidate must keep the model input's batch in dim 0 and reach an
-    output without being broadcast back (see ``analysis.flatten_path``); the one nearest an
-    output wins. Otherwise (a pass on a real device, a failed pass, no data flow) the first
-    2-D drop on the data path is the answer, as ``find_flatten_point`` gives it.
+    On the main path (``main_path``, with data flow and the rows that made the outputs,
+    ``output_sources``), a candidate must keep the model input's batch in dim 0 (by
+    ``batch_dims`` when known, else by its shapes against ``batch_size``) and reach an output
+    without being broadcast back (see ``analysis.flatten_path``); the one nearest an output
+    wins. Otherwise (a pass on a real device, a failed pass, no data flow) the first 2-D drop
+    on the data path is the answer, as ``find_flatten_point`` gives it.
     """
     flow = has_data_flow(layers)
     is_data = data_rows(layers) if flow else []
@@ -211,7 +213,8 @@ def search_flatten(
         ):
             tokens.append(reshape)
     point: FlattenPoint | None
-    if batch_dims is None or failed_at is not None or not flow or output_sources is None:
+    main_path = main_path and failed_at is None and flow and output_sources is not None
+    if not main_path or output_sources is None:
         point = find_flatten_point(layers)
     else:
         path = MainPath(layers, output_sources, outputs)
@@ -235,12 +238,47 @@ def search_flatten(
             reason = absent_reason(outputs, output_names)
     search = FlattenSearch(
         batch_size=batch_size,
-        batch_tracking="second pass" if batch_dims is not None else "row shapes",
+        batch_tracking="second pass"
+        if batch_dims is not None
+        else "input batch"
+        if main_path
+        else "row shapes",
         batch_note=batch_note,
         absent_reason=reason,
         token_reshapes=tuple(tokens),
     )
     return point, search
+
+
+def batch_moves_before(layers: Sequence[LayerRecord], point: FlattenPoint, batch_size: int) -> bool:
+    """Whether a row on the data path into ``point`` changes dim 0 away from ``batch_size``
+    (attention's ``[3, B, heads, N, d]``, ``[B·heads, ...]``): then dim 0 at the flatten point
+    may equal the batch by coincidence, and only a second pass can tell."""
+    if not has_data_flow(layers):
+        return True
+    position = {r.index: i for i, r in enumerate(layers)}
+    is_data = data_rows(layers)
+    todo, seen = [position[point.layer_index]], set()
+    while todo:
+        pos = todo.pop()
+        row = layers[pos]
+        for k, source in enumerate(row.inputs_from or ()):
+            if not isinstance(source, int) or source not in position or source in seen:
+                continue
+            at = position[source]
+            if not is_data[at]:
+                continue
+            seen.add(source)
+            producer = layers[at]
+            shapes = (*producer.output_shapes[:1], *row.input_shapes[k : k + 1])
+            if any(not s or s[0] != batch_size for s in shapes):
+                return True
+            for j, inner in enumerate(producer.inputs_from or ()):
+                shape = producer.input_shapes[j] if j < len(producer.input_shapes) else ()
+                if inner == "input" and (not shape or shape[0] != batch_size):
+                    return True
+            todo.append(at)
+    return False
 
 
 def _consumer(row: LayerRecord, features: Shape, from_index: int | None) -> FlattenConsumer:

@@ -40,9 +40,7 @@ def keeps_batch(
     if dims is not None:
         ins, outs = dims
         return k < len(ins) and ins[k] == 0 and bool(outs) and outs[0] == 0
-    if src[0] != out[0]:
-        return False
-    return batch_dims is None or batch_size is None or src[0] == batch_size
+    return src[0] == out[0] and (batch_size is None or src[0] == batch_size)
 
 
 def token_reshape(

@@ -12,7 +12,6 @@ from torch import nn
 
 from netinspect import __version__
 from netinspect.analysis.diagnose import diagnose_failure
-from netinspect.analysis.flatten import search_flatten
 from netinspect.analysis.numbers import training_bytes_estimate
 from netinspect.capture.hooks import CallCapture
 from netinspect.capture.tensors import (
@@ -25,7 +24,7 @@ from netinspect.capture.tensors import (
     weight_tensors,
 )
 from netinspect.errors import exception_text
-from netinspect.pipeline.batch import BatchTrace
+from netinspect.pipeline.batch import locate_flatten
 from netinspect.pipeline.inputs import _Prepared
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.records import (
@@ -154,10 +153,9 @@ def assemble_report(
     model: nn.Module,
     prepared: _Prepared,
     result: PassResult,
-    batch: BatchTrace | None = None,
 ) -> InspectionReport:
-    """Step 6: rows, outputs, totals, notes, the flatten point (with the batch per row from
-    ``batch``, see ``pipeline.batch``) and (after a failure) the error record."""
+    """Step 6: rows, outputs, totals, notes, the flatten point (``pipeline.batch``: it may run
+    a second pass) and (after a failure) the error record."""
     layers = result.capture.records()
     named_outputs = list(named_tensor_leaves(result.output))
     report_outputs = tuple(shape_of(t) for _, t in named_outputs)
@@ -204,15 +202,17 @@ def assemble_report(
     failed_at = None
     if result.exception is not None:
         failed_at = layers[failure.row_index] if failure is not None else layers[0]
-    flatten, flatten_search = search_flatten(
+    flatten, flatten_search = locate_flatten(
+        request,
+        model,
+        result,
         layers,
-        outputs=report_outputs,
-        output_names=tuple(name for name, _ in named_outputs),
-        output_sources=[result.capture.flow.source_of(t) for _, t in named_outputs],
-        batch_size=batch.batch if batch else None,
-        batch_dims=batch.dims if batch else None,
-        batch_note=batch.note if batch else "not tracked",
-        failed_at=failed_at if layers else None,
+        {
+            "outputs": report_outputs,
+            "output_names": tuple(name for name, _ in named_outputs),
+            "tensors": [t for _, t in named_outputs],
+        },
+        failed_at if layers else None,
     )
     return InspectionReport(
         model=ModelInfo(

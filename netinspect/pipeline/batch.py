@@ -1,4 +1,9 @@
-"""Where the model input's batch sits in every row: a second pass with another batch.
+"""Where the model input's batch sits in the rows, and the flatten point found with it.
+
+Candidates for the flatten point are first judged by their shapes against the inputs' shared
+leading dim (the batch). That is exact while every row on the way into the chosen one keeps
+the batch in dim 0 (a CNN, torchvision's ViT); where one changes dim 0 (attention's
+``[3, B, heads, N, d]``, ``[B·heads, ...]``), a second pass decides.
 
 A dim that is ``b`` on the report's pass and ``b + 1`` on a second pass with every input's
 leading dim set to ``b + 1`` is the batch. A product such as batch × heads or batch × tokens
@@ -7,23 +12,27 @@ so the comparison is exact where a row's own shapes (``src[0] == out[0]``) are n
 matched by name and call index. The second pass runs only where it is cheap and comparable:
 under the plan the report's pass used (weights on meta; on cpu only for a small model), after
 a pass that got through, with inputs made from specs whose tensors share a leading dim.
-Elsewhere the flatten analysis falls back to the row's shapes and says so
-(``FlattenSearch.batch_tracking``).
+Elsewhere the first 2-D drop on the data path stays the answer, and the JSON says so
+(``FlattenSearch.batch_tracking`` "row shapes", with the reason).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from contextlib import nullcontext
+from typing import Any
 
 import torch
 from torch import nn
 
-from netinspect.analysis.flatten import BatchDims
+from netinspect.analysis.flatten import BatchDims, batch_moves_before, search_flatten
 from netinspect.capture.bridge import MetaBridge
+from netinspect.capture.guard import ModelStateGuard
 from netinspect.capture.hooks import CallCapture
 from netinspect.pipeline.device import Plan
 from netinspect.pipeline.inputs import _prepare_inputs
-from netinspect.records import LayerRecord, Shape
+from netinspect.pipeline.request import PassResult, Request
+from netinspect.records import FlattenPoint, FlattenSearch, LayerRecord, Shape
 from netinspect.specs import InputSpec, TensorSpec, int_shape
 
 
@@ -110,29 +119,29 @@ def compare_passes(
 CHEAP_REAL_PASS_FLOPS = 2 * 10**9
 
 
+def second_pass_refusal(plan: Plan, flops: int) -> str | None:
+    """Why a second pass under ``plan`` would be costly, or None when it is cheap: weights on
+    meta (the inputs may be small real tensors), or on cpu for a small model."""
+    if plan.weights.type == "meta":
+        return None
+    if plan.weights.type == "cpu" and flops <= CHEAP_REAL_PASS_FLOPS:
+        return None
+    return f"a second pass on {plan.weights.type} would be costly"
+
+
 def trace_batch(
     model: nn.Module,
-    specs: tuple[InputSpec, ...] | None,
+    specs: tuple[InputSpec, ...],
     layers: tuple[LayerRecord, ...],
     plan: Plan,
     *,
     forward_kwargs: dict[str, object],
     float_dtype: torch.dtype,
-    flops: int,
 ) -> BatchTrace:
-    """The batch dims of ``layers`` (the report's pass) from a second pass under the same plan
-    (``pipeline.device``), when one applies: weights on meta (the inputs may be small real
-    tensors), or on cpu for a model of at most ``CHEAP_REAL_PASS_FLOPS``."""
+    """The batch dims of ``layers`` (the report's pass) from a second pass under the same
+    plan with every input's leading dim one larger."""
     batch = common_batch(specs)
-    if specs is None:
-        return BatchTrace(None, None, "row shapes", "the inputs are tensors, not specs")
-    if batch is None:
-        return BatchTrace(None, None, "row shapes", "the inputs share no leading (batch) dim")
-    if plan.weights.type != "meta" and not (
-        plan.weights.type == "cpu" and flops <= CHEAP_REAL_PASS_FLOPS
-    ):
-        where = plan.weights.type
-        return BatchTrace(batch, None, "row shapes", f"a second pass on {where} would be costly")
+    assert batch is not None
     b2 = batch + 1
     prepared = _prepare_inputs(None, _with_batch(specs, b2), plan.inputs, float_dtype)
     kwargs = {**prepared.kwargs, **forward_kwargs}
@@ -150,3 +159,55 @@ def trace_batch(
         reason = f"a pass with batch {b2} failed ({type(exc).__name__})"
         return BatchTrace(batch, None, "row shapes", reason)
     return BatchTrace(batch, compare_passes(layers, capture.records(), batch, b2), "second pass")
+
+
+def locate_flatten(
+    request: Request,
+    model: nn.Module,
+    result: PassResult,
+    layers: tuple[LayerRecord, ...],
+    outputs: dict[str, Any],
+    failed_at: LayerRecord | None,
+) -> tuple[FlattenPoint | None, FlattenSearch]:
+    """The flatten point of the report's pass (``analysis.flatten.search_flatten``).
+
+    Candidates are judged against the inputs' batch by their shapes; when a row on the way into
+    the chosen one changes dim 0 (so dim 0 there may equal the batch by coincidence), a second
+    pass with another batch decides (``trace_batch``). A failed pass, a pass on a costly real
+    device or tensors given through the API keep the first 2-D drop on the data path."""
+    capture = result.capture
+    flops = sum(r.flops for r in capture.rows) + capture.unattributed_flops
+    batch = common_batch(request.specs)
+    tensors = outputs.pop("tensors")
+    common: dict[str, Any] = {
+        **outputs,
+        "output_sources": [capture.flow.source_of(t) for t in tensors],
+        "failed_at": failed_at,
+        "batch_size": batch,
+    }
+    refusal = None
+    if request.specs is None:
+        refusal = "the inputs are tensors, not specs"
+    elif batch is None:
+        refusal = "the inputs share no leading (batch) dim"
+    elif failed_at is None:
+        refusal = second_pass_refusal(result.plan, flops)
+    if failed_at is not None or refusal is not None:
+        return search_flatten(layers, **common, batch_note=refusal, main_path=False)
+    assert request.specs is not None and batch is not None
+    point, search = search_flatten(layers, **common)
+    if point is None or not batch_moves_before(layers, point, batch):
+        return point, search
+    guard = ModelStateGuard(model) if request.is_callers_module else nullcontext()
+    with guard:
+        trace = trace_batch(
+            model,
+            request.specs,
+            layers,
+            result.plan,
+            forward_kwargs={**request.target.default_args, **request.forward_args},
+            float_dtype=request.float_dtype,
+        )
+    if trace.dims is None:
+        return point, dataclasses.replace(search, batch_note=trace.note)
+    return search_flatten(layers, **common, batch_dims=trace.dims)

@@ -23,7 +23,6 @@ from netinspect.capture.sympy_free import kernels_without_imports
 from netinspect.capture.tensors import dtype_name, is_uninitialized
 from netinspect.errors import ForwardFailed, InputSpecError, UsageError
 from netinspect.pipeline.assemble import assemble_report, count_parameters
-from netinspect.pipeline.batch import BatchTrace, trace_batch
 from netinspect.pipeline.device import (
     CPU,
     META,
@@ -352,25 +351,6 @@ def run_with_fallback(
     return model, prepared, result
 
 
-def batch_for(request: Request, model: nn.Module, result: PassResult) -> BatchTrace | None:
-    """Step 5b: the batch dim of every row, from a second meta pass with another batch where
-    one is cheap (``pipeline.batch``); None after a failed pass."""
-    if result.exception is not None:
-        return None
-    guard = ModelStateGuard(model) if request.is_callers_module else nullcontext()
-    capture = result.capture
-    with guard:
-        return trace_batch(
-            model,
-            request.specs,
-            capture.records(),
-            result.plan,
-            forward_kwargs={**request.target.default_args, **request.forward_args},
-            float_dtype=request.float_dtype,
-            flops=sum(r.flops for r in capture.rows) + capture.unattributed_flops,
-        )
-
-
 def _advice(
     request: Request, plans: tuple[Plan, ...], model: nn.Module, last: PassResult
 ) -> str | None:
@@ -421,7 +401,7 @@ def inspect_model(
     )
     model = request.model if request.model is not None else build_checked(request)
     model, prepared, result = run_with_fallback(request, model)
-    report = assemble_report(request, model, prepared, result, batch_for(request, model, result))
+    report = assemble_report(request, model, prepared, result)
     if request.symbolic is not None and result.exception is None:
         report = add_symbolic(report, model, request)
     if result.exception is not None:
