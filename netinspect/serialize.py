@@ -198,9 +198,11 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
         "inputs": [_input_to_dict(i) for i in report.inputs],
         "layers": [layer_to_dict(layer) for layer in report.layers],
         "flatten": flatten_to_dict(report.flatten),
-        "flatten_search": None
-        if report.flatten_search is None
-        else flatten_search_to_dict(report.flatten_search),
+    }
+    if report.flatten_search is not None:
+        # Every inspection has it; reports built or saved without it stay as they were.
+        out["flatten_search"] = flatten_search_to_dict(report.flatten_search)
+    out |= {
         "outputs": _shapes(report.outputs),
         "output_names": list(report.output_names),
         "data_dependent_outputs": list(report.data_dependent_outputs),
