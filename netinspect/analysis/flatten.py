@@ -229,6 +229,11 @@ def search_flatten(
         point = None
         if inner:
             i, src, _ = min(inner, key=lambda c: (c[2], c[0]))
+            # A loop's step ``x[:, t]`` nearest the output stands for its twins: the first
+            # of them is the flatten point, and every step's consumer is listed.
+            i = min(
+                (j for j, _ in candidates if j == i or _is_twin(layers[j], layers[i])), default=i
+            )
             point = _point(layers, i, src, position, is_data)
     reason = None
     if point is None:
@@ -301,6 +306,17 @@ def _passes_through(row: LayerRecord, features: Shape) -> bool:
         row.attributes.get("in_features") is None
         and features in row.input_shapes
         and row.output_shapes[:1] == (features,)
+    )
+
+
+def _is_twin(row: LayerRecord, other: LayerRecord) -> bool:
+    """The same drop from the same tensor in the same place (``x[:, 1]`` beside ``x[:, 0]``)."""
+    return (
+        row.parent == other.parent
+        and row.type == other.type
+        and row.inputs_from == other.inputs_from
+        and row.input_shapes == other.input_shapes
+        and row.output_shapes[:1] == other.output_shapes[:1]
     )
 
 
