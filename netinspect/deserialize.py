@@ -6,10 +6,12 @@ from typing import Any
 
 from netinspect.records import (
     SCHEMA_VERSION,
+    ChainLink,
     ConditionRecord,
     ErrorRecord,
     FlattenConsumer,
     FlattenPoint,
+    FlattenSearch,
     InputRecord,
     InputSource,
     InspectionReport,
@@ -22,6 +24,7 @@ from netinspect.records import (
     SymbolicReport,
     SymbolRecord,
     SymShape,
+    TokenReshape,
     Totals,
 )
 
@@ -163,6 +166,30 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
             consumers=(consumer,)
             if consumers is None and consumer is not None
             else tuple(_consumer_from_dict(x) for x in consumers or ()),
+            consumer_chain=tuple(
+                ChainLink(int(x["layer_index"]), str(x["name"]), str(x["type"]))
+                for x in flat.get("consumer_chain", ())
+            ),
+        )
+    search = d.get("flatten_search")
+    flatten_search = None
+    if search is not None:
+        size = search.get("batch_size")
+        flatten_search = FlattenSearch(
+            batch_size=None if size is None else int(size),
+            batch_tracking=str(search["batch_tracking"]),
+            batch_note=search.get("batch_note"),
+            absent_reason=search.get("absent_reason"),
+            token_reshapes=tuple(
+                TokenReshape(
+                    int(x["layer_index"]),
+                    str(x["name"]),
+                    str(x["type"]),
+                    _shape_tuple(x["input_shape"]),
+                    _shape_tuple(x["output_shape"]),
+                )
+                for x in search.get("token_reshapes", ())
+            ),
         )
     t = d["totals"]
     e = d.get("error")
@@ -229,6 +256,7 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
         ),
         layers=tuple(layer_from_dict(x) for x in d["layers"]),
         flatten=flatten,
+        flatten_search=flatten_search,
         outputs=tuple(_shape_tuple(s) for s in d["outputs"]),
         output_names=tuple(str(n) for n in d.get("output_names", ())),
         data_dependent_outputs=tuple(int(i) for i in d.get("data_dependent_outputs", ())),

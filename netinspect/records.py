@@ -121,6 +121,48 @@ class FlattenPoint:
     operation: FlattenOperation | Literal[""] = ""
     # Every row that consumes the features (two heads, two class tokens), in row order.
     consumers: tuple[FlattenConsumer, ...] = ()
+    # The path from the flatten point to its first consumer (the head): the rows the features
+    # pass through unchanged in shape (Identity, Dropout, norms, activations), then the head.
+    # Empty when not known (reports saved before it existed, or no consumer).
+    consumer_chain: tuple[ChainLink, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    """One row on the way from the flatten point to its head."""
+
+    layer_index: int
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenReshape:
+    """A row that folds the batch into another axis to make 2-D (``[B, T, H] -> [B·T, H]``, an
+    MoE block's tokens): listed beside the flatten point, never as it."""
+
+    layer_index: int
+    name: str
+    type: str
+    input_shape: Shape
+    output_shape: Shape
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenSearch:
+    """How the flatten point was looked for, and why there is none when there is none."""
+
+    # The model input's batch size (the inputs' shared leading dim), None when not known.
+    batch_size: int | None
+    # "second pass": each row's batch dim is known from a second meta pass with another
+    # batch; "row shapes": from the row's own shapes (its input and output share dim 0).
+    batch_tracking: str
+    # Why the batch was tracked by row shapes.
+    batch_note: str | None = None
+    # Why there is no flatten point ("output [1, 128, 4096] keeps the sequence axis", "not
+    # reached: the forward failed at ..."); None when there is one.
+    absent_reason: str | None = None
+    token_reshapes: tuple[TokenReshape, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +331,8 @@ class InspectionReport:
     data_dependent_outputs: tuple[int, ...] = ()
     # Present only with named input dims (``--input Bx3xHxW``): the JSON key too.
     symbolic: SymbolicReport | None = None
+    # How the flatten point was found, or why there is none (None in reports saved before).
+    flatten_search: FlattenSearch | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``--format json`` prints."""

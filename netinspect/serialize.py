@@ -13,6 +13,7 @@ if TYPE_CHECKING:
         ErrorRecord,
         FlattenConsumer,
         FlattenPoint,
+        FlattenSearch,
         InputRecord,
         InspectionReport,
         LayerRecord,
@@ -98,6 +99,29 @@ def flatten_to_dict(point: FlattenPoint | None) -> dict[str, Any] | None:
         "consumer": None if consumer is None else consumer_to_dict(consumer),
         "operation": point.operation,
         "consumers": [consumer_to_dict(c) for c in point.consumers],
+        "consumer_chain": [
+            {"layer_index": c.layer_index, "name": c.name, "type": c.type}
+            for c in point.consumer_chain
+        ],
+    }
+
+
+def flatten_search_to_dict(search: FlattenSearch) -> dict[str, Any]:
+    return {
+        "batch_size": search.batch_size,
+        "batch_tracking": search.batch_tracking,
+        "batch_note": search.batch_note,
+        "absent_reason": search.absent_reason,
+        "token_reshapes": [
+            {
+                "layer_index": t.layer_index,
+                "name": t.name,
+                "type": t.type,
+                "input_shape": list(t.input_shape),
+                "output_shape": list(t.output_shape),
+            }
+            for t in search.token_reshapes
+        ],
     }
 
 
@@ -174,6 +198,11 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
         "inputs": [_input_to_dict(i) for i in report.inputs],
         "layers": [layer_to_dict(layer) for layer in report.layers],
         "flatten": flatten_to_dict(report.flatten),
+    }
+    if report.flatten_search is not None:
+        # Every inspection has it; reports built or saved without it stay as they were.
+        out["flatten_search"] = flatten_search_to_dict(report.flatten_search)
+    out |= {
         "outputs": _shapes(report.outputs),
         "output_names": list(report.output_names),
         "data_dependent_outputs": list(report.data_dependent_outputs),

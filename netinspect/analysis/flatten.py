@@ -13,14 +13,29 @@ import bisect
 import math
 from collections.abc import Sequence
 
+from netinspect.analysis.flatten_path import (
+    BatchDims,
+    MainPath,
+    absent_reason,
+    keeps_batch,
+    token_reshape,
+)
 from netinspect.analysis.layers import is_leaf, subtree_end
 from netinspect.records import (
+    ChainLink,
     FlattenConsumer,
     FlattenOperation,
     FlattenPoint,
+    FlattenSearch,
     LayerRecord,
     Shape,
+    TokenReshape,
 )
+
+__all__ = ["BatchDims", "batch_moves_before", "find_flatten_point", "search_flatten"]
+
+# Token reshapes listed beside the flatten point (an LLM has one per MoE block).
+_MAX_TOKEN_RESHAPES = 16
 
 # Op names (the part after the last dot of a function row's type) by what they do to the
 # dims they drop.
@@ -120,11 +135,23 @@ def find_flatten_point(layers: Sequence[LayerRecord]) -> FlattenPoint | None:
         lo, hi = found + 1, subtree_end(layers, found)
     if chosen is None:
         return None
+    return _point(layers, chosen, data_drop(chosen) or (), position, is_data)
+
+
+def _point(
+    layers: Sequence[LayerRecord],
+    chosen: int,
+    src: Shape,
+    position: dict[int, int],
+    is_data: list[bool],
+) -> FlattenPoint:
     row = layers[chosen]
-    src, out = data_drop(chosen) or (), row.output_shapes[0]
+    out = row.output_shapes[0]
     operation = flatten_operation(row, src, out)
-    if flow:
-        consumers = tuple(_flow_consumers(layers, chosen, position, is_data))
+    chain: tuple[ChainLink, ...] = ()
+    if is_data:
+        consumers_list, chain = _flow_consumers(layers, chosen, position, is_data)
+        consumers = tuple(consumers_list)
     else:
         first = find_consumer(layers, chosen)
         consumers = () if first is None else (first,)
@@ -140,7 +167,123 @@ def find_flatten_point(layers: Sequence[LayerRecord]) -> FlattenPoint | None:
         consumer=consumers[0] if consumers else None,
         operation=operation,
         consumers=consumers,
+        consumer_chain=chain,
     )
+
+
+def search_flatten(
+    layers: Sequence[LayerRecord],
+    *,
+    outputs: Sequence[Shape] = (),
+    output_names: Sequence[str] = (),
+    output_sources: Sequence[object] | None = None,
+    batch_size: int | None = None,
+    batch_dims: BatchDims | None = None,
+    batch_note: str | None = None,
+    failed_at: LayerRecord | None = None,
+    main_path: bool = True,
+) -> tuple[FlattenPoint | None, FlattenSearch]:
+    """The flatten point on the main path, and how it was looked for.
+
+    On the main path (``main_path``, with data flow and the rows that made the outputs,
+    ``output_sources``), a candidate must keep the model input's batch in dim 0 (by
+    ``batch_dims`` when known, else by its shapes against ``batch_size``) and reach an output
+    without being broadcast back (see ``analysis.flatten_path``); the one nearest an output
+    wins. Otherwise (a pass on a real device, a failed pass, no data flow) the first 2-D drop
+    on the data path is the answer, as ``find_flatten_point`` gives it.
+    """
+    flow = has_data_flow(layers)
+    is_data = data_rows(layers) if flow else []
+    position = {r.index: i for i, r in enumerate(layers)}
+    tokens: list[TokenReshape] = []
+    candidates: list[tuple[int, Shape]] = []
+    for i, row in enumerate(layers):
+        if flow and not is_data[i]:
+            continue
+        if not row.output_shapes or not row.input_shapes:
+            continue
+        k = _data_input(row, is_data, position) if flow else 0
+        if k is None:
+            continue
+        src, out = row.input_shapes[k], row.output_shapes[0]
+        if keeps_batch(row, k, src, out, batch_dims, batch_size):
+            candidates.append((i, src))
+        elif len(tokens) < _MAX_TOKEN_RESHAPES and (
+            reshape := token_reshape(row, src, out, k, batch_dims)
+        ):
+            tokens.append(reshape)
+    point: FlattenPoint | None
+    main_path = main_path and failed_at is None and flow and output_sources is not None
+    if not main_path or output_sources is None:
+        point = find_flatten_point(layers)
+    else:
+        path = MainPath(layers, output_sources, outputs)
+        reached = [
+            (i, src, d)
+            for i, src in candidates
+            if (d := path.distance_to_output(i, is_data)) is not None
+        ]
+        # A container that flattens (a Sequential ending in nn.Flatten) holds the row that
+        # does the work: keep the innermost.
+        inner = [c for c in reached if not any(c[0] < o[0] < path.ends[c[0]] for o in reached)]
+        point = None
+        if inner:
+            i, src, _ = min(inner, key=lambda c: (c[2], c[0]))
+            # A loop's step ``x[:, t]`` nearest the output stands for its twins: the first
+            # of them is the flatten point, and every step's consumer is listed.
+            i = min(
+                (j for j, _ in candidates if j == i or _is_twin(layers[j], layers[i])), default=i
+            )
+            point = _point(layers, i, src, position, is_data)
+    reason = None
+    if point is None:
+        if failed_at is not None:
+            reason = f"not reached: the forward failed at {failed_at.name or '(root)'} (row {failed_at.index})"
+        else:
+            reason = absent_reason(outputs, output_names)
+    search = FlattenSearch(
+        batch_size=batch_size,
+        batch_tracking="second pass"
+        if batch_dims is not None
+        else "input batch"
+        if main_path
+        else "row shapes",
+        batch_note=batch_note,
+        absent_reason=reason,
+        token_reshapes=tuple(tokens),
+    )
+    return point, search
+
+
+def batch_moves_before(layers: Sequence[LayerRecord], point: FlattenPoint, batch_size: int) -> bool:
+    """Whether a row on the data path into ``point`` changes dim 0 away from ``batch_size``
+    (attention's ``[3, B, heads, N, d]``, ``[B·heads, ...]``): then dim 0 at the flatten point
+    may equal the batch by coincidence, and only a second pass can tell."""
+    if not has_data_flow(layers):
+        return True
+    position = {r.index: i for i, r in enumerate(layers)}
+    is_data = data_rows(layers)
+    todo, seen = [position[point.layer_index]], set()
+    while todo:
+        pos = todo.pop()
+        row = layers[pos]
+        for k, source in enumerate(row.inputs_from or ()):
+            if not isinstance(source, int) or source not in position or source in seen:
+                continue
+            at = position[source]
+            if not is_data[at]:
+                continue
+            seen.add(source)
+            producer = layers[at]
+            shapes = (*producer.output_shapes[:1], *row.input_shapes[k : k + 1])
+            if any(not s or s[0] != batch_size for s in shapes):
+                return True
+            for j, inner in enumerate(producer.inputs_from or ()):
+                shape = producer.input_shapes[j] if j < len(producer.input_shapes) else ()
+                if inner == "input" and (not shape or shape[0] != batch_size):
+                    return True
+            todo.append(at)
+    return False
 
 
 def _consumer(row: LayerRecord, features: Shape, from_index: int | None) -> FlattenConsumer:
@@ -163,6 +306,17 @@ def _passes_through(row: LayerRecord, features: Shape) -> bool:
         row.attributes.get("in_features") is None
         and features in row.input_shapes
         and row.output_shapes[:1] == (features,)
+    )
+
+
+def _is_twin(row: LayerRecord, other: LayerRecord) -> bool:
+    """The same drop from the same tensor in the same place (``x[:, 1]`` beside ``x[:, 0]``)."""
+    return (
+        row.parent == other.parent
+        and row.type == other.type
+        and row.inputs_from == other.inputs_from
+        and row.input_shapes == other.input_shapes
+        and row.output_shapes[:1] == other.output_shapes[:1]
     )
 
 
@@ -232,23 +386,40 @@ class _Flow:
 
 def _flow_consumers(
     layers: Sequence[LayerRecord], pos: int, position: dict[int, int], is_data: list[bool]
-) -> list[FlattenConsumer]:
+) -> tuple[list[FlattenConsumer], tuple[ChainLink, ...]]:
+    """Every row that reads the features (through rows that pass them on unchanged), and the
+    chain of rows from the flatten point to the first of them."""
     features = layers[pos].output_shapes[0]
     flow = _Flow(layers)
     found: dict[int, FlattenConsumer] = {}
+    # Per position reached: the position it was reached from (the chain back to the start).
+    came_from: dict[int, int] = {}
     for start in (pos, *_twins(layers, pos, is_data)):
         origin = layers[start].index
         todo, visited = [start], {start}
         while todo:
-            for q in flow.readers(todo.pop()):
+            at = todo.pop()
+            for q in flow.readers(at):
                 if q in visited:
                     continue
                 visited.add(q)
+                came_from.setdefault(q, at)
                 if _passes_through(layers[q], features):
                     todo.append(q)
                 elif layers[q].index not in found:
                     found[layers[q].index] = _consumer(layers[q], features, origin)
-    return [found[i] for i in sorted(found)]
+    consumers = [found[i] for i in sorted(found)]
+    chain: list[ChainLink] = []
+    # The chain ends at the head; with no head (a features-only model), at the last row the
+    # features pass through on their way out.
+    end = position[consumers[0].layer_index] if consumers else max(came_from, default=None)
+    if end is not None:
+        at = end
+        while at in came_from and at != pos:
+            row = layers[at]
+            chain.append(ChainLink(row.index, row.name, row.type))
+            at = came_from[at]
+    return consumers, tuple(reversed(chain))
 
 
 def find_consumer(layers: Sequence[LayerRecord], flat_pos: int) -> FlattenConsumer | None:

@@ -12,7 +12,6 @@ from torch import nn
 
 from netinspect import __version__
 from netinspect.analysis.diagnose import diagnose_failure
-from netinspect.analysis.flatten import find_flatten_point
 from netinspect.analysis.numbers import training_bytes_estimate
 from netinspect.capture.hooks import CallCapture
 from netinspect.capture.tensors import (
@@ -25,6 +24,7 @@ from netinspect.capture.tensors import (
     weight_tensors,
 )
 from netinspect.errors import exception_text
+from netinspect.pipeline.batch import locate_flatten
 from netinspect.pipeline.inputs import _Prepared
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.records import (
@@ -149,9 +149,13 @@ def _environment(device: torch.device) -> dict[str, str]:
 
 
 def assemble_report(
-    request: Request, model: nn.Module, prepared: _Prepared, result: PassResult
+    request: Request,
+    model: nn.Module,
+    prepared: _Prepared,
+    result: PassResult,
 ) -> InspectionReport:
-    """Step 6: rows, outputs, totals, notes and (after a failure) the error record."""
+    """Step 6: rows, outputs, totals, notes, the flatten point (``pipeline.batch``: it may run
+    a second pass) and (after a failure) the error record."""
     layers = result.capture.records()
     named_outputs = list(named_tensor_leaves(result.output))
     report_outputs = tuple(shape_of(t) for _, t in named_outputs)
@@ -194,6 +198,22 @@ def assemble_report(
         error = _error_record(
             layers, result, dtype_name(request.float_dtype), dev.type, prepared.records
         )
+    failure = result.capture.failure
+    failed_at = None
+    if result.exception is not None:
+        failed_at = layers[failure.row_index] if failure is not None else layers[0]
+    flatten, flatten_search = locate_flatten(
+        request,
+        model,
+        result,
+        layers,
+        {
+            "outputs": report_outputs,
+            "output_names": tuple(name for name, _ in named_outputs),
+            "tensors": [t for _, t in named_outputs],
+        },
+        failed_at if layers else None,
+    )
     return InspectionReport(
         model=ModelInfo(
             name=request.target.name,
@@ -205,7 +225,8 @@ def assemble_report(
         dtype=dtype_name(request.float_dtype),
         inputs=prepared.records,
         layers=layers,
-        flatten=find_flatten_point(layers),
+        flatten=flatten,
+        flatten_search=flatten_search,
         outputs=report_outputs,
         output_names=tuple(name for name, _ in named_outputs),
         data_dependent_outputs=tuple(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from netinspect.records import InspectionReport
+from netinspect.render.flatten_text import flatten_absent_lines
 from netinspect.render.options import DEFAULT_COLUMNS, Column
 from netinspect.render.symbolic_text import symbolic_lines
 from netinspect.render.text import (
@@ -92,6 +93,11 @@ def render_markdown(
         )
         out.append(f"**Flatten point:** {lines[0]}  ")
         out.extend(f"{line}  " for line in lines[1:])
+        out.append("")
+    else:
+        absent = flatten_absent_lines(report)
+        out.append(f"**Flatten point:** {_cell(absent[0])}  ")
+        out.extend(f"{_cell(line)}  " for line in absent[1:])
         out.append("")
     out.extend(f"- **{k or '…'}:** {_cell(v)}" for k, v in symbolic_lines(report))
     out.extend(f"- **{k}:** {v}" for k, v in totals_lines(report, quote=lambda op: f"`{op}`"))

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from netinspect.records import InspectionReport, LayerRecord
+from netinspect.render.flatten_text import flatten_absent_lines
 from netinspect.render.layout import (
     Piece,
     fit_widths,
@@ -284,7 +285,10 @@ def render_table(
         for line in lines[1:]:
             console.print("  " + line)
     else:
-        console.print("Flatten point: none (no row drops from >=3-D to 2-D)")
+        absent = flatten_absent_lines(report)
+        console.print(Text("Flatten point: " + absent[0]))
+        for line in absent[1:]:
+            console.print(Text("  " + line))
     summary = symbolic_lines(report) + totals_lines(report)
     label_width = max(len(k) for k, _ in summary)
     for key, value in summary:

@@ -14,6 +14,7 @@ from netinspect.records import (
     Shape,
     SymbolicReport,
 )
+from netinspect.render.flatten_text import chain_line, headless_line
 from netinspect.render.options import Column
 from netinspect.render.symbolic_text import (
     fmt_sym_shapes,
@@ -187,6 +188,10 @@ def flatten_summary(
             else:
                 feeds += f": MISMATCH, it gets {point.output_shape[-1]:,}"
         lines.append(feeds)
+        if consumer is consumers[0] and (through := chain_line(point)) is not None:
+            lines.append("  " + through)
+    if (headless := headless_line(point)) is not None:
+        lines.append(headless)
     return lines
 
 
