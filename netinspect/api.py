@@ -30,8 +30,12 @@ _ARGUMENTS = {
 }
 
 
+def _argument(match: re.Match[str]) -> str:
+    return _ARGUMENTS.get(match.group(1), match.group(1))
+
+
 def _argument_colon(match: re.Match[str]) -> str:
-    return _ARGUMENTS.get(match.group(1), match.group(1)) + ":"
+    return _argument(match) + ":"
 
 
 # (pattern, replacement) in order: the CLI's flags as the Python arguments that do the same.
@@ -42,17 +46,18 @@ _SPELLINGS: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"an --input with named dims, e\.g\. --input (\S+)", r'named dims in inputs=, e.g. inputs="\1"'),
     (r"no --input dim is named", "no dim of inputs= is named"),
     (r"--(input|dtype|device|hint|arg|weights|up-to|vary|method|depth):", _argument_colon),
+    (r"(?<=malformed )--(input|hint|arg)\b", _argument),
     (r"--input ((?=[^\s,;)]*[0-9=A-Z])[^\s,;)]+)", r'inputs="\1"'),
     (r"--input\b", "inputs="),
     (r"--dtype (\w+)", r'dtype="\1"'),
     (r"--dtype\b", "dtype="),
-    (r"--device ([\w:]+)", r'device="\1"'),
+    (r"--device (\w+(?::\d+)?)", r'device="\1"'),
     (r"--device\b", "device="),
     (r"--hint (\w+)=(\d+)", r'hints={"\1": \2}'),
-    (r"--hint (\w+)", r'hints["\1"]'),
+    (r"--hint (\w+)(?=:| given)", r'hints["\1"]'),
     (r"--hint\b", "hints="),
     (r"--arg (\w+)=(\S+)", r'forward_args={"\1": \2}'),
-    (r"--arg (\w+)", r'forward_args["\1"]'),
+    (r"--arg (\w+)(?=:| given)", r'forward_args["\1"]'),
     (r"--arg\b", "forward_args="),
     (r"--weights FILE\b", "weights=PATH"),
     (r"--weights\b", "weights="),

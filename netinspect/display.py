@@ -24,19 +24,17 @@ if TYPE_CHECKING:
 Columns = str | Sequence[Any] | None
 
 
-class _Pretty:
-    """IPython's pretty printer gives the same text as ``str``."""
-
-    __slots__ = ()
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self) if cycle else str(self))
+def _repr_pretty_(self: object, printer: Any, cycle: bool) -> None:
+    """IPython's pretty printer gives the same text as ``str``. Set in each class itself:
+    IPython takes the first class in the MRO that defines ``_repr_pretty_`` or ``__repr__``."""
+    printer.text(repr(self) if cycle else str(self))
 
 
-class ReportDisplay(_Pretty):
+class ReportDisplay:
     """Display and rendering methods of ``InspectionReport``."""
 
     __slots__ = ()
+    _repr_pretty_ = _repr_pretty_
 
     def _report(self) -> InspectionReport:
         return cast("InspectionReport", self)
@@ -133,10 +131,11 @@ class ReportDisplay(_Pretty):
         return show_page(self._report(), height=height)
 
 
-class DiffDisplay(_Pretty):
+class DiffDisplay:
     """Display methods of ``ReportDiff`` (what ``compare_reports`` returns)."""
 
     __slots__ = ()
+    _repr_pretty_ = _repr_pretty_
 
     def _diff(self) -> ReportDiff:
         return cast("ReportDiff", self)
@@ -172,10 +171,11 @@ class DiffDisplay(_Pretty):
         return diff_json(self._diff())
 
 
-class SizesDisplay(_Pretty):
+class SizesDisplay:
     """Display methods of ``SizesReport`` (what ``find_sizes`` returns)."""
 
     __slots__ = ()
+    _repr_pretty_ = _repr_pretty_
 
     def _sizes(self) -> SizesReport:
         return cast("SizesReport", self)

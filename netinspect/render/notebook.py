@@ -16,6 +16,7 @@ from netinspect.render.options import (
     RenderOptions,
     parse_columns,
 )
+from netinspect.render.safe import printable
 from netinspect.render.text import clip, failure_lines, fmt_int, fmt_shape, fmt_shapes
 
 if TYPE_CHECKING:
@@ -128,8 +129,6 @@ def rich_text(text: str) -> Text:
 
 
 def _name(text: str) -> str:
-    from netinspect.render.safe import printable
-
     return clip(printable(text, one_line=True), _REPR_NAME)
 
 
@@ -171,7 +170,10 @@ def diff_repr(diff: ReportDiff) -> str:
 
 
 def sizes_repr(report: SizesReport) -> str:
-    return f"<SizesReport {_name(report.model)}: {clip(report.summary, 160)}>"
+    summary = report.summary
+    if not summary.startswith(report.model):
+        summary = f"{report.model}: {summary}"
+    return f"<SizesReport {clip(printable(summary, one_line=True), 200)}>"
 
 
 def diff_text(diff: ReportDiff, *, width: int = 100, color: bool = False) -> str:
@@ -204,8 +206,6 @@ def sizes_json(report: SizesReport) -> str:
 def failure_summary(report: InspectionReport, message: str) -> list[str]:
     """The lines IPython shows for ``ForwardFailed``: the diagnosis, what ran, and where the
     partial report and the model's own traceback are."""
-    from netinspect.render.safe import printable
-
     lines = [f"ForwardFailed: {printable(message, one_line=True)}"]
     if report.error is not None:
         pairs = failure_lines(report.error)
