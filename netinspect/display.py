@@ -9,6 +9,7 @@ reaches up to it; ``tests/test_architecture.py`` names it.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,10 +25,21 @@ if TYPE_CHECKING:
 Columns = str | Sequence[Any] | None
 
 
+def _in_jupyter_kernel() -> bool:
+    """Running in a Jupyter kernel (a notebook, JupyterLab, VS Code): its front end shows the
+    HTML view, and ``text/plain`` is only the fallback of the output."""
+    ipython = sys.modules.get("IPython")
+    get = getattr(ipython, "get_ipython", None)
+    shell = get() if callable(get) else None
+    return shell is not None and type(shell).__module__.startswith("ipykernel")
+
+
 def _repr_pretty_(self: object, printer: Any, cycle: bool) -> None:
-    """IPython's pretty printer gives the same text as ``str``. Set in each class itself:
-    IPython takes the first class in the MRO that defines ``_repr_pretty_`` or ``__repr__``."""
-    printer.text(repr(self) if cycle else str(self))
+    """IPython's pretty printer: the table (``str``) in a terminal, the one-line ``repr`` as
+    the ``text/plain`` fallback beside a notebook's HTML view (a saved notebook stays small).
+    Set in each class itself: IPython takes the first class in the MRO that defines
+    ``_repr_pretty_`` or ``__repr__``."""
+    printer.text(repr(self) if cycle or _in_jupyter_kernel() else str(self))
 
 
 class ReportDisplay:
