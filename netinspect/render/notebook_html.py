@@ -59,8 +59,8 @@ _TD = "padding:1px 8px"
 # reads in any theme (an opaque colour would have to guess the theme's background).
 _HEAD = (
     f"{_CELL}padding-left:8px;position:sticky;top:0;text-align:left;font-weight:600;"
-    "background:rgba(127,127,127,.28);backdrop-filter:blur(8px);"
-    "-webkit-backdrop-filter:blur(8px);"
+    "background:rgba(127,127,127,.38);backdrop-filter:blur(10px);"
+    "-webkit-backdrop-filter:blur(10px);"
 )
 # Rows scroll inside the view past this height, so the summary above stays on screen.
 _SCROLL = "max-height:34em;overflow:auto;margin-top:8px"
