@@ -138,8 +138,8 @@ def summary(
       netinspect's flops and memory. kernel_size and params_percent are refused, with why.
     - ``depth`` (default 3, as torchinfo's) and ``col_names`` are the report's view: ``str``,
       ``print`` and the notebook display use them; ``report.table(depth=None)`` shows all.
-    - ``device``: None runs on the meta device (no memory, no weights' values), falling back
-      to cpu where an op needs values; "cpu" or "cuda" run there.
+    - ``device``: None runs where the model is (its parameters' device; a model built on the
+      meta device costs no memory), "cpu", "cuda" or "meta" move a copy there.
     - ``verbose``: 0 prints nothing, 1 prints the table, 2 the table with every row (no depth
       limit). Default: 1 in a script and 0 where the returned report displays itself (a REPL,
       IPython, a notebook), so a notebook shows one table, not two.
