@@ -15,19 +15,24 @@ __all__ = [
     "__version__",
     "build_model",
     "compare_reports",
+    "find_sizes",
     "inspect_model",
+    "summary",
 ]
 
 if TYPE_CHECKING:
+    from netinspect.api import find_sizes, inspect_model
     from netinspect.compare.diff import ReportDiff
     from netinspect.compare.reports import compare_reports
-    from netinspect.pipeline.run import inspect_model
     from netinspect.records import InspectionReport
     from netinspect.sources.build import build_model
+    from netinspect.torchinfo_api import summary
 
 # Public name -> the module that defines it (imported on first use).
 _LAZY = {
-    "inspect_model": "netinspect.pipeline.run",
+    "inspect_model": "netinspect.api",
+    "summary": "netinspect.torchinfo_api",
+    "find_sizes": "netinspect.api",
     "build_model": "netinspect.sources.build",
     "InspectionReport": "netinspect.records",
     "compare_reports": "netinspect.compare.reports",

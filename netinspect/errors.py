@@ -138,3 +138,14 @@ class ForwardFailed(NetinspectError):
     def __init__(self, message: str, report: InspectionReport) -> None:
         self.report = report
         super().__init__(message)
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows these lines instead of a traceback: the diagnosis and where the
+        partial report is. Raising here makes IPython print the full traceback instead, which
+        ``NETINSPECT_TRACEBACK=1`` asks for."""
+        from netinspect.display import forward_failed_traceback
+
+        lines = forward_failed_traceback(self)
+        if lines is None:
+            raise NotImplementedError("NETINSPECT_TRACEBACK=1: the full traceback")
+        return lines

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from netinspect.display import ReportDisplay
 from netinspect.serialize import report_to_dict
 
 SCHEMA_VERSION = 1
@@ -306,7 +307,19 @@ class SymbolicReport:
 
 
 @dataclass(frozen=True, slots=True)
-class InspectionReport:
+class DisplayOptions:
+    """How a report shows itself (``str``, notebooks) when the call that made it asked for a
+    view: ``summary(depth=3, col_names=...)``. Not part of the JSON; None: the table's
+    defaults. ``columns`` are names of ``render.Column`` ("shapes", "params", "macs"...)."""
+
+    depth: int | None = None
+    columns: tuple[str, ...] | None = None
+    collapse: bool | None = None
+
+
+# ``repr=False``: ``ReportDisplay`` gives the one-line repr; ``str`` is the table.
+@dataclass(frozen=True, slots=True, repr=False)
+class InspectionReport(ReportDisplay):
     model: ModelInfo
     device: str
     dtype: str
@@ -333,6 +346,8 @@ class InspectionReport:
     symbolic: SymbolicReport | None = None
     # How the flatten point was found, or why there is none (None in reports saved before).
     flatten_search: FlattenSearch | None = None
+    # The view asked for when the report was made (see ``DisplayOptions``); never compared.
+    display: DisplayOptions | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``--format json`` prints."""

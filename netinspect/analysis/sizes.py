@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from netinspect.analysis.intsets import contains
+from netinspect.display import SizesDisplay
 from netinspect.errors import InputSpecError
 from netinspect.records import Progression, Shape, SymShape
 from netinspect.specs import InputSpec, TensorSpec, format_input_spec, int_shape, tensor_specs
@@ -52,8 +53,8 @@ class DimSizes:
     method_detail: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SizesReport:
+@dataclass(frozen=True, slots=True, repr=False)
+class SizesReport(SizesDisplay):
     model: str
     input_shape: Shape
     mode: str

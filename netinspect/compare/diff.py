@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from netinspect.compare.align import opcodes
+from netinspect.display import DiffDisplay
 from netinspect.records import InspectionReport, Shape
 from netinspect.serialize import report_to_dict, to_jsonable
 
@@ -99,8 +100,8 @@ class LayerDiff:
         return self.old is not None and self.new is not None and self.old.name != self.new.name
 
 
-@dataclass(frozen=True, slots=True)
-class ReportDiff:
+@dataclass(frozen=True, slots=True, repr=False)
+class ReportDiff(DiffDisplay):
     """The result of ``compare_reports``. ``rows`` holds every aligned row, unchanged ones too."""
 
     old_label: str

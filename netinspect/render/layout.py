@@ -93,6 +93,10 @@ def table_overhead(make_table: Callable[[], Table], columns: int) -> int:
         table.add_column(width=1, no_wrap=True)
     table.add_row(*["x"] * columns)
     buffer = StringIO()
-    Console(file=buffer, width=10 * columns + 100, color_system=None).print(table)
+    # ``force_jupyter=False``: in a notebook kernel Rich would display the table in the cell
+    # instead of writing it to the buffer.
+    Console(file=buffer, width=10 * columns + 100, color_system=None, force_jupyter=False).print(
+        table
+    )
     longest = max(cell_len(line) for line in buffer.getvalue().splitlines())
     return longest - columns

@@ -56,6 +56,8 @@ def make_console(buffer: StringIO, options: RenderOptions) -> Console:
         markup=False,
         emoji=False,
         soft_wrap=False,
+        # In a notebook kernel Rich would display in the cell rather than write to ``buffer``.
+        force_jupyter=False,
     )
 
 
