@@ -20,7 +20,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3].rsplit(" ", 1)[0] + " ..."
 
 
-def _load_failure(exc: Exception) -> str:
+def load_failure(exc: Exception) -> str:
     """Why torch.load(weights_only=True) refused a file, in one sentence of our own: torch's
     text carries terminal escapes and advises weights_only=False, which netinspect never does."""
     text = str(exc)
@@ -96,7 +96,7 @@ def load_weights(model: nn.Module, path: str) -> None:
             warnings.simplefilter("ignore")  # torch's pickle-protocol chatter is not ours to show
             state = torch.load(path, map_location="meta" if on_meta else "cpu", weights_only=True)
     except Exception as exc:
-        raise WeightsError(f"cannot read weights file {path}: {_load_failure(exc)}") from exc
+        raise WeightsError(f"cannot read weights file {path}: {load_failure(exc)}") from exc
     if isinstance(state, Mapping):
         for key in ("state_dict", "model_state_dict", "model"):
             inner = state.get(key)
