@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
@@ -221,6 +221,29 @@ def read_config_early(target: str) -> None:
         read_config(target.strip())
 
 
+def show_checkpoint(
+    path: str,
+    fmt: OutputFormat | None,
+    output: Path | None,
+    depth: int | None,
+    weights: Path | None,
+    inputs: list[str] | None,
+) -> NoReturn:
+    """``netinspect FILE`` on a checkpoint: its tensors, not a model's layers."""
+    from .checkpoint_cmd import refuse_model_options, render_checkpoint
+
+    refuse_model_options(path, weights, inputs)
+    if output is not None and is_stdout(output):
+        output = None
+    chosen = fmt if fmt is not None else format_for_path(output)
+    options = output_render_options(output, DEFAULT_COLUMNS_FOR_CHECKPOINTS, False)
+    write_output(render_checkpoint(path, chosen, options, depth), output, "checkpoint report")
+    raise typer.Exit(0)
+
+
+DEFAULT_COLUMNS_FOR_CHECKPOINTS: tuple[Column, ...] = ()
+
+
 @app.command("inspect")
 def inspect_command(
     model: Annotated[
@@ -229,7 +252,9 @@ def inspect_command(
             metavar="MODEL",
             help="torchvision name (vgg16), timm:NAME, hf:MODEL_TYPE|PATH|ORG/NAME "
             "(options after commas: hf:llama,task=causal-lm,num_hidden_layers=2), "
-            "path/to/file.py:Class, package.module:Class, or a YAML config.",
+            "path/to/file.py:Class, package.module:Class, a YAML config, or a checkpoint "
+            "(.pt/.pth/.bin/.ckpt, .safetensors, a sharded *.index.json, a model directory) "
+            "to list its tensors.",
         ),
     ],
     inputs: InputOption = None,
@@ -255,6 +280,10 @@ def inspect_command(
         # Before importing torch: a malformed --arg or --hint costs nothing.
         kwargs = parse_forward_args(forward_args or [])
         hints = parse_hints(hint or [])
+        from netinspect.sources.checkpoint.detect import is_checkpoint_target
+
+        if is_checkpoint_target(model):
+            show_checkpoint(model, fmt, output, depth, weights, inputs)
         read_config_early(model)
 
         from netinspect.analysis.layers import collapse_repeats, fold_to_depth

@@ -15,12 +15,14 @@ __all__ = [
     "__version__",
     "build_model",
     "compare_reports",
+    "inspect_checkpoint",
     "inspect_model",
 ]
 
 if TYPE_CHECKING:
     from netinspect.compare.diff import ReportDiff
     from netinspect.compare.reports import compare_reports
+    from netinspect.pipeline.checkpoint import inspect_checkpoint
     from netinspect.pipeline.run import inspect_model
     from netinspect.records import InspectionReport
     from netinspect.sources.build import build_model
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 # Public name -> the module that defines it (imported on first use).
 _LAZY = {
     "inspect_model": "netinspect.pipeline.run",
+    "inspect_checkpoint": "netinspect.pipeline.checkpoint",
     "build_model": "netinspect.sources.build",
     "InspectionReport": "netinspect.records",
     "compare_reports": "netinspect.compare.reports",

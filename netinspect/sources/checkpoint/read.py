@@ -7,16 +7,16 @@ import os
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from netinspect.checkpoint_records import TensorEntry
 from netinspect.errors import WeightsError
 from netinspect.fileio import JsonTooComplex, parse_json
 from netinspect.sources.checkpoint.detect import checkpoint_kind, directory_weights
-from netinspect.sources.checkpoint.nesting import unwrap_state
 from netinspect.sources.checkpoint.safetensors_header import read_header
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_INDEX_BYTES = 50_000_000
 MAX_SHARDS = 10_000
@@ -54,6 +54,9 @@ def tensor_entry(key: str, t: torch.Tensor, shard: str | None = None) -> TensorE
 def load_torch_meta(path: str) -> tuple[dict[str, torch.Tensor], tuple[str, ...], dict[str, str]]:
     """``torch.load(weights_only=True)`` onto meta: a zip is memory-mapped, so no tensor data
     is read (a pickle that is not weights-only is refused by torch, never run)."""
+    import torch
+
+    from netinspect.sources.checkpoint.nesting import unwrap_state
     from netinspect.sources.weights import check_checkpoint_file, load_failure
 
     try:
