@@ -81,7 +81,18 @@ WeightsOption = Annotated[
     typer.Option(
         "--weights",
         metavar="PATH",
-        help="Local state dict to load (torch.load weights_only=True).",
+        help="Checkpoint to load: .pt/.pth/.bin/.ckpt (torch.load weights_only=True), "
+        ".safetensors, a sharded *.index.json or a model directory. A mismatch prints one row "
+        "per tensor and exits 2.",
+    ),
+]
+
+WeightsPartialOption = Annotated[
+    bool,
+    typer.Option(
+        "--weights-partial",
+        help="With --weights: load the tensors that fit and report the rest (which layers "
+        "keep their random initialisation) instead of failing with exit 2.",
     ),
 ]
 
@@ -244,6 +255,30 @@ def show_checkpoint(
 DEFAULT_COLUMNS_FOR_CHECKPOINTS: tuple[Column, ...] = ()
 
 
+def show_weights_mismatch(exc: Exception, fmt: OutputFormat | None, output: Path | None) -> NoReturn:
+    """Weights that do not fit: one row per tensor on stdout (or --output), then the error
+    line on stderr and exit 2."""
+    from netinspect.render.weights import (
+        render_weights_json,
+        render_weights_markdown,
+        render_weights_table,
+    )
+
+    report = exc.report  # type: ignore[attr-defined]
+    if output is not None and is_stdout(output):
+        output = None
+    chosen = fmt if fmt is not None else format_for_path(output)
+    match chosen:
+        case OutputFormat.json:
+            text = render_weights_json(report)
+        case OutputFormat.markdown:
+            text = render_weights_markdown(report)
+        case _:
+            text = render_weights_table(report, output_render_options(output, (), False))
+    write_output(text, output, "weights report")
+    fail(str(exc))
+
+
 @app.command("inspect")
 def inspect_command(
     model: Annotated[
@@ -265,6 +300,7 @@ def inspect_command(
     fmt: FormatOption = None,
     output: OutputOption = None,
     weights: WeightsOption = None,
+    weights_partial: WeightsPartialOption = False,
     allow_import: AllowImportOption = None,
     forward_args: ForwardArgOption = None,
     explain: ExplainOption = False,
@@ -287,7 +323,7 @@ def inspect_command(
         read_config_early(model)
 
         from netinspect.analysis.layers import collapse_repeats, fold_to_depth
-        from netinspect.errors import ForwardFailed
+        from netinspect.errors import ForwardFailed, WeightsMismatch
         from netinspect.pipeline.run import inspect_model
         from netinspect.render import DEFAULT_COLUMNS, parse_columns
 
@@ -303,10 +339,13 @@ def inspect_command(
                 device=device,
                 dtype=dtype,
                 weights=str(weights) if weights else None,
+                weights_partial=weights_partial,
                 allow_import=tuple(allow_import or ()),
                 forward_args=kwargs,
                 hints=hints or None,
             )
+        except WeightsMismatch as exc:
+            show_weights_mismatch(exc, fmt, output)
         except ForwardFailed as exc:
             report = exc.report
             exit_code = EXIT_FORWARD_FAILED

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from netinspect.checkpoint_records import WeightsReport
 from netinspect.serialize import report_to_dict
 
 SCHEMA_VERSION = 1
@@ -289,6 +290,8 @@ class InspectionReport:
     data_dependent_outputs: tuple[int, ...] = ()
     # Present only with named input dims (``--input Bx3xHxW``): the JSON key too.
     symbolic: SymbolicReport | None = None
+    # ``--weights``: each tensor's fate (loaded, shape mismatch, missing, unexpected).
+    weights: WeightsReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``--format json`` prints."""
