@@ -62,7 +62,7 @@ def load_torch_meta(path: str) -> tuple[dict[str, torch.Tensor], tuple[str, ...]
     try:
         is_zip = check_checkpoint_file(path)
     except OSError as exc:
-        raise WeightsError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise WeightsError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's pickle-protocol chatter is not ours to show
@@ -70,7 +70,7 @@ def load_torch_meta(path: str) -> tuple[dict[str, torch.Tensor], tuple[str, ...]
     except RecursionError:
         raise WeightsError(f"refusing {path}: its objects are nested too deeply") from None
     except Exception as exc:
-        raise WeightsError(f"cannot read {path}: {load_failure(exc)}") from exc
+        raise WeightsError(f"cannot read weights file {path}: {load_failure(exc)}") from exc
     return unwrap_state(state, path)
 
 
