@@ -10,7 +10,9 @@ from netinspect.render import OutputFormat, RenderOptions
 from .app import fail
 
 
-def render_checkpoint(path: str, fmt: OutputFormat, options: RenderOptions, depth: int | None) -> str:
+def render_checkpoint(
+    path: str, fmt: OutputFormat, options: RenderOptions, depth: int | None
+) -> str:
     """The checkpoint report as text. The html and mermaid formats draw a model's data flow,
     which a checkpoint does not have: they are refused with exit 2."""
     if fmt in (OutputFormat.html, OutputFormat.mermaid):

@@ -255,7 +255,9 @@ def show_checkpoint(
 DEFAULT_COLUMNS_FOR_CHECKPOINTS: tuple[Column, ...] = ()
 
 
-def show_weights_mismatch(exc: Exception, fmt: OutputFormat | None, output: Path | None) -> NoReturn:
+def show_weights_mismatch(
+    exc: Exception, fmt: OutputFormat | None, output: Path | None
+) -> NoReturn:
     """Weights that do not fit: one row per tensor on stdout (or --output), then the error
     line on stderr and exit 2."""
     from netinspect.render.weights import (

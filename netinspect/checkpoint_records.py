@@ -72,7 +72,9 @@ class CheckpointReport:
     unwrapped: tuple[str, ...] = ()  # the nesting taken off: ("state_dict",), ("model", "ema")
     files: tuple[str, ...] = ()  # the shards (for an index or a directory)
     metadata: Mapping[str, str] = field(default_factory=dict)  # non-tensor entries, header metadata
-    config: Mapping[str, str] = field(default_factory=dict)  # a model directory's config: type, class
+    config: Mapping[str, str] = field(
+        default_factory=dict
+    )  # a model directory's config: type, class
     architecture: ArchitectureMatch | None = None
     searched: tuple[str, ...] = ()  # what was searched for the architecture, and what was not
     notes: tuple[str, ...] = ()

@@ -38,9 +38,7 @@ def _tree(tensors: tuple[TensorEntry, ...]) -> _Node:
             node = node.children.setdefault(part, _Node())
             node.numel += t.numel
             node.nbytes += t.nbytes
-        node.tensors.append(
-            TensorEntry(leaf, t.shape, t.dtype, t.numel, t.nbytes, t.shard)
-        )
+        node.tensors.append(TensorEntry(leaf, t.shape, t.dtype, t.numel, t.nbytes, t.shard))
     return root
 
 

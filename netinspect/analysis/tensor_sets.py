@@ -25,9 +25,7 @@ from netinspect.checkpoint_records import (
 COMMON_PREFIXES = ("module.", "_orig_mod.", "model.")
 
 
-def strip_prefix(
-    keys: Sequence[str], reference: Iterable[str]
-) -> tuple[str, dict[str, str]]:
+def strip_prefix(keys: Sequence[str], reference: Iterable[str]) -> tuple[str, dict[str, str]]:
     """The prefix to strip from ``keys`` so they meet ``reference`` ("" for none), and the map
     from each stripped key to the original. A prefix is stripped only when every key has it
     and stripping it makes more keys meet the reference."""
@@ -46,9 +44,7 @@ def strip_prefix(
     return stripped, current
 
 
-def compare_tensors(
-    a: Sequence[TensorEntry], b: Sequence[TensorEntry]
-) -> tuple[TensorChange, ...]:
+def compare_tensors(a: Sequence[TensorEntry], b: Sequence[TensorEntry]) -> tuple[TensorChange, ...]:
     """Every key of ``a`` (in its order), then the keys only in ``b``."""
     by_key = {t.key: t for t in b}
     changes: list[TensorChange] = []
@@ -63,7 +59,9 @@ def compare_tensors(
         elif t.dtype != other.dtype:
             status = DTYPE_CHANGED
         changes.append(TensorChange(t.key, status, t.shape, other.shape, t.dtype, other.dtype))
-    changes += [TensorChange(t.key, ONLY_IN_B, None, t.shape, None, t.dtype) for t in by_key.values()]
+    changes += [
+        TensorChange(t.key, ONLY_IN_B, None, t.shape, None, t.dtype) for t in by_key.values()
+    ]
     return tuple(changes)
 
 
@@ -96,9 +94,7 @@ def describe_differences(name: str, changes: Sequence[TensorChange]) -> str:
             old, new = next(iter(outs))
             parts.append(f"{module}: {old} → {new} outputs")
         elif shaped:
-            parts += [
-                f"{c.key}: {list(c.shape_a or ())} → {list(c.shape_b or ())}" for c in shaped
-            ]
+            parts += [f"{c.key}: {list(c.shape_a or ())} → {list(c.shape_b or ())}" for c in shaped]
         parts += [f"{c.key}: {c.dtype_a} → {c.dtype_b}" for c in group if c.status == DTYPE_CHANGED]
     only_model = [c.key for c in differing if c.status == ONLY_IN_A]
     only_ckpt = [c.key for c in differing if c.status == ONLY_IN_B]

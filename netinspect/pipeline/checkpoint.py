@@ -30,8 +30,10 @@ _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 def _strip_wrapping(tensors: tuple[TensorEntry, ...]) -> tuple[tuple[TensorEntry, ...], str]:
     prefix = ""
     while tensors:
-        found = next((p for p in COMMON_PREFIXES if all(t.key.startswith(p) for t in tensors)), None)
-        if found is None or found == "model." and prefix:
+        found = next(
+            (p for p in COMMON_PREFIXES if all(t.key.startswith(p) for t in tensors)), None
+        )
+        if found is None or (found == "model." and prefix):
             break
         prefix += found
         tensors = tuple(
@@ -76,11 +78,17 @@ def find_architecture(
         )
     keys = tuple(t.key for t in stripped)
     params = sum(t.numel for t in stripped if not t.key.endswith(_BUFFERS))
-    from netinspect.sources.checkpoint.zoo import timm_candidates, timm_states, torchvision_candidates
+    from netinspect.sources.checkpoint.zoo import (
+        timm_candidates,
+        timm_states,
+        torchvision_candidates,
+    )
 
     start = time.perf_counter()
     match, tried = _best("torchvision", torchvision_candidates(keys, params), stripped)
-    searched = [f"torchvision classification: {tried} compared ({time.perf_counter() - start:.1f} s)"]
+    searched = [
+        f"torchvision classification: {tried} compared ({time.perf_counter() - start:.1f} s)"
+    ]
     exact = match is not None and not any(
         c.status in (ONLY_IN_A, ONLY_IN_B) for c in match.differences
     )

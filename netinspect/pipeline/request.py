@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from netinspect.capture.bridge import MetaBridge
-from netinspect.checkpoint_records import WeightsReport
 from netinspect.capture.hooks import CallCapture
+from netinspect.checkpoint_records import WeightsReport
 from netinspect.pipeline.device import Plan
 from netinspect.pipeline.inputs import InputsArg
 from netinspect.pipeline.symbolic import BoundInputs

@@ -26,7 +26,9 @@ def _lines(rows: tuple[TreeRow, ...]) -> list[tuple[str, str, str, str, str, boo
         indent = "  " * min(row.depth, _MAX_INDENT)
         label = row.name or "(top level)"
         repeat = f" × {row.repeat}" if row.repeat > 1 else ""
-        out.append((indent + label + repeat, "", "", fmt_int(row.numel), fmt_bytes(row.nbytes), True))
+        out.append(
+            (indent + label + repeat, "", "", fmt_int(row.numel), fmt_bytes(row.nbytes), True)
+        )
         tensor_indent = indent + "  "
         for t in row.tensors:
             out.append(
@@ -41,14 +43,20 @@ def summary_lines(report: CheckpointReport) -> list[tuple[str, str]]:
     total_bytes = sum(t.nbytes for t in report.tensors)
     lines = [
         ("Checkpoint", report.path),
-        ("Format", report.format + (f", {len(report.files)} files" if len(report.files) > 1 else "")),
+        (
+            "Format",
+            report.format + (f", {len(report.files)} files" if len(report.files) > 1 else ""),
+        ),
     ]
     if report.unwrapped:
         lines.append(("Unwrapped", " → ".join(report.unwrapped)))
     if report.config:
         lines.append(("Config", ", ".join(f"{k}: {v}" for k, v in report.config.items())))
     lines.append(
-        ("Tensors", f"{fmt_int(len(report.tensors))}, {fmt_int(total_numel)} elements, {fmt_bytes(total_bytes)}")
+        (
+            "Tensors",
+            f"{fmt_int(len(report.tensors))}, {fmt_int(total_numel)} elements, {fmt_bytes(total_bytes)}",
+        )
     )
     for dtype, row in dtype_totals(report.tensors).items():
         lines.append(
@@ -82,7 +90,9 @@ def render_checkpoint_table(
         checkpoint_tree(report.tensors, depth=depth)
     ):
         style = "bold" if is_module else ""
-        table.add_row(Text(printable(name, one_line=True), style=style), shape, dtype, numel, nbytes)
+        table.add_row(
+            Text(printable(name, one_line=True), style=style), shape, dtype, numel, nbytes
+        )
     console.print(table)
     console.print()
     for label, value in summary_lines(report):
@@ -96,7 +106,9 @@ def _md(text: str) -> str:
 
 def render_checkpoint_markdown(report: CheckpointReport, *, depth: int | None = None) -> str:
     out = [f"# Checkpoint `{_md(report.path)}`", ""]
-    out += [f"- **{_md(label.strip())}**: {_md(value)}" for label, value in summary_lines(report)[1:]]
+    out += [
+        f"- **{_md(label.strip())}**: {_md(value)}" for label, value in summary_lines(report)[1:]
+    ]
     out += ["", "| Tensor | Shape | Dtype | Elements | Bytes |", "|---|---|---|---:|---:|"]
     for name, shape, dtype, numel, nbytes, is_module in _lines(
         checkpoint_tree(report.tensors, depth=depth)
@@ -109,4 +121,6 @@ def render_checkpoint_markdown(report: CheckpointReport, *, depth: int | None = 
 
 
 def render_checkpoint_json(report: CheckpointReport) -> str:
-    return printable_json(json.dumps(checkpoint_to_dict(report), indent=2, ensure_ascii=False) + "\n")
+    return printable_json(
+        json.dumps(checkpoint_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    )

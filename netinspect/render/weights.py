@@ -30,20 +30,25 @@ def weights_summary(report: WeightsReport) -> list[str]:
     total = sum(1 for r in report.rows if r.model_shape is not None)
     rest = ", ".join(f"{n} {status}" for status, n in counts.items() if n and status != LOADED)
     lines = [
-        f"{counts[LOADED]} of {total} model tensors match {report.path}" + (f" ({rest})" if rest else "")
+        f"{counts[LOADED]} of {total} model tensors match {report.path}"
+        + (f" ({rest})" if rest else "")
     ]
     if report.unwrapped:
         lines.append(f"state dict found under {' → '.join(report.unwrapped)}")
     lines += list(report.notes)
     if report.is_partial:
         verb = "loaded" if report.values_loaded else "would load (meta device: shapes only)"
-        lines.append(f"partial load: {verb} {counts[LOADED]} tensors; the rest are left as they were")
+        lines.append(
+            f"partial load: {verb} {counts[LOADED]} tensors; the rest are left as they were"
+        )
         if report.random_init:
             lines.append("keep their random initialisation: " + ", ".join(report.random_init))
     return lines
 
 
-def render_weights_table(report: WeightsReport, options: RenderOptions, *, only_problems: bool = False) -> str:
+def render_weights_table(
+    report: WeightsReport, options: RenderOptions, *, only_problems: bool = False
+) -> str:
     """The per-tensor table (``only_problems``: rows that did not load, for a report that
     already shows the model's layers)."""
     buffer = StringIO()

@@ -110,7 +110,9 @@ def _declared(path: str) -> tuple[tuple[TensorEntry, ...], tuple[str, ...]]:
 
 def _random_init(rows: tuple[WeightRow, ...]) -> tuple[str, ...]:
     """Modules with a tensor the checkpoint did not fill: they keep their initialisation."""
-    kept = (r.key.rpartition(".")[0] or r.key for r in rows if r.status in (MISSING, SHAPE_MISMATCH))
+    kept = (
+        r.key.rpartition(".")[0] or r.key for r in rows if r.status in (MISSING, SHAPE_MISMATCH)
+    )
     return tuple(dict.fromkeys(kept))
 
 
@@ -155,7 +157,9 @@ def load_weights(model: nn.Module, path: str, *, partial: bool = False) -> Weigh
     if mismatch and not partial:
         raise WeightsMismatch(path, report)
     if not on_meta:
-        fitting = {r.key: state[r.checkpoint_key] for r in rows if r.status == LOADED and r.checkpoint_key}
+        fitting = {
+            r.key: state[r.checkpoint_key] for r in rows if r.status == LOADED and r.checkpoint_key
+        }
         try:
             model.load_state_dict(fitting, strict=False)
         except RuntimeError as exc:

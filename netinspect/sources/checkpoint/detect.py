@@ -26,7 +26,7 @@ def directory_weights(path: str) -> str | None:
 
 
 def checkpoint_kind(target: str) -> str | None:
-    """"file", "index" or "directory" when ``target`` names a checkpoint on disk, else None."""
+    """ "file", "index" or "directory" when ``target`` names a checkpoint on disk, else None."""
     lowered = target.lower()
     if lowered.endswith(INDEX_SUFFIXES) and os.path.exists(target):
         return "index"

@@ -13,7 +13,7 @@ import torch
 from netinspect.errors import WeightsError
 from netinspect.sources.checkpoint.detect import checkpoint_kind, directory_weights
 from netinspect.sources.checkpoint.nesting import unwrap_state
-from netinspect.sources.checkpoint.safetensors_header import read_header
+from netinspect.sources.checkpoint.safetensors_header import SafetensorsHeader, read_header
 
 # safetensors dtype names (as the header reader gives them) -> torch dtypes that exist here.
 _DTYPES = {
@@ -30,12 +30,17 @@ def _safetensors_data(path: str) -> dict[str, torch.Tensor]:
     try:
         from safetensors.torch import load_file
     except ImportError:
-        load_file = None
-    if load_file is not None:
+        pass
+    else:
         try:
             return dict(load_file(path, device="cpu"))
         except Exception as exc:
             raise WeightsError(f"cannot read safetensors file {path}: {exc}") from None
+    return _read_data(path, header)
+
+
+def _read_data(path: str, header: SafetensorsHeader) -> dict[str, torch.Tensor]:
+    """Each tensor's bytes at the offsets the checked header gives, nothing else."""
     out: dict[str, torch.Tensor] = {}
     with open(path, "rb") as f:
         for t in header.tensors:
