@@ -44,6 +44,27 @@ def strip_prefix(keys: Sequence[str], reference: Iterable[str]) -> tuple[str, di
     return stripped, current
 
 
+def strip_wrapper_prefix(
+    tensors: Sequence[TensorEntry],
+) -> tuple[tuple[TensorEntry, ...], str]:
+    """Without a reference: strip the wrapper prefixes every key carries (``module.``, then
+    ``_orig_mod.``; ``model.`` only as the first, Lightning's ``self.model``)."""
+    prefix = ""
+    current = tuple(tensors)
+    while current:
+        found = next(
+            (p for p in COMMON_PREFIXES if all(t.key.startswith(p) for t in current)), None
+        )
+        if found is None or (found == "model." and prefix):
+            break
+        prefix += found
+        current = tuple(
+            TensorEntry(t.key[len(found) :], t.shape, t.dtype, t.numel, t.nbytes, t.shard)
+            for t in current
+        )
+    return current, prefix
+
+
 def compare_tensors(a: Sequence[TensorEntry], b: Sequence[TensorEntry]) -> tuple[TensorChange, ...]:
     """Every key of ``a`` (in its order), then the keys only in ``b``."""
     by_key = {t.key: t for t in b}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netinspect.analysis.tensor_sets import compare_tensors, strip_prefix
+from netinspect.analysis.tensor_sets import compare_tensors, strip_prefix, strip_wrapper_prefix
 from netinspect.checkpoint_records import SAME, TensorChange, TensorEntry
 from netinspect.sources.checkpoint.detect import is_checkpoint_target
 
@@ -54,11 +54,20 @@ def diff_tensors(a: str, b: str, *, allow_import: tuple[str, ...] = ()) -> Tenso
     side_a, is_ckpt_a = _side(a, allow_import)
     side_b, is_ckpt_b = _side(b, allow_import)
     notes: list[str] = []
-    if is_ckpt_b:
+    if is_ckpt_a and is_ckpt_b:
+        # Two checkpoints: each loses the wrapper prefix all its keys carry.
+        side_a, prefix_a = strip_wrapper_prefix(side_a)
+        side_b, prefix_b = strip_wrapper_prefix(side_b)
+        notes += [
+            f"every key in {name} starts with {p!r}: stripped"
+            for name, p in ((a, prefix_a), (b, prefix_b))
+            if p
+        ]
+    elif is_ckpt_b:
         side_b, prefix = _stripped(side_b, side_a)
         if prefix:
             notes.append(f"every key in {b} starts with {prefix!r}: stripped")
-    if is_ckpt_a:
+    elif is_ckpt_a:
         side_a, prefix = _stripped(side_a, side_b)
         if prefix:
             notes.append(f"every key in {a} starts with {prefix!r}: stripped")

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 
 from netinspect import __version__
 from netinspect.analysis.tensor_sets import (
-    COMMON_PREFIXES,
     compare_tensors,
     describe_differences,
+    strip_wrapper_prefix,
 )
 from netinspect.checkpoint_records import (
     ONLY_IN_A,
@@ -25,22 +25,6 @@ from netinspect.sources.checkpoint.read import read_checkpoint
 # A candidate is named only when most of the checkpoint's tensors meet it, key and shape.
 MIN_SHARE = 0.8
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
-
-
-def _strip_wrapping(tensors: tuple[TensorEntry, ...]) -> tuple[tuple[TensorEntry, ...], str]:
-    prefix = ""
-    while tensors:
-        found = next(
-            (p for p in COMMON_PREFIXES if all(t.key.startswith(p) for t in tensors)), None
-        )
-        if found is None or (found == "model." and prefix):
-            break
-        prefix += found
-        tensors = tuple(
-            TensorEntry(t.key[len(found) :], t.shape, t.dtype, t.numel, t.nbytes, t.shard)
-            for t in tensors
-        )
-    return tensors, prefix
 
 
 def _best(
@@ -70,7 +54,7 @@ def find_architecture(
     tensors: tuple[TensorEntry, ...], *, search_timm: bool = True
 ) -> tuple[ArchitectureMatch | None, tuple[str, ...]]:
     """The closest known architecture (or None) and what was searched, in words."""
-    stripped, prefix = _strip_wrapping(tensors)
+    stripped, prefix = strip_wrapper_prefix(tensors)
     if not any(len(t.shape) == 4 for t in stripped):
         return None, (
             "torchvision and timm not searched: no 4-d convolution weight (every model of "

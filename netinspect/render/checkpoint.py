@@ -85,7 +85,12 @@ def render_checkpoint_table(
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
     for header, justify in (("Tensor", "left"), ("Shape", "left"), ("Dtype", "left"),
                             ("Elements", "right"), ("Bytes", "right")):  # fmt: skip
-        table.add_column(header, justify=justify, no_wrap=header != "Tensor")  # type: ignore[arg-type]
+        table.add_column(
+            header,
+            justify=justify,
+            no_wrap=header != "Tensor",
+            overflow="fold",  # type: ignore[arg-type]
+        )
     for name, shape, dtype, numel, nbytes, is_module in _lines(
         checkpoint_tree(report.tensors, depth=depth)
     ):

@@ -47,7 +47,7 @@ def render_tensor_diff_table(diff: TensorDiff, options: RenderOptions) -> str:
     if differing:
         table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
         for header in ("Tensor", "A", "B", "Status"):
-            table.add_column(header, no_wrap=header != "Tensor")
+            table.add_column(header, no_wrap=header != "Tensor", overflow="fold")
         for c in differing:
             a = "-" if c.shape_a is None else f"{fmt_shape(c.shape_a)} {c.dtype_a}"
             b = "-" if c.shape_b is None else f"{fmt_shape(c.shape_b)} {c.dtype_b}"

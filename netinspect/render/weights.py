@@ -57,7 +57,7 @@ def render_weights_table(
     if rows:
         table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
         for header in ("Tensor", "Checkpoint", "Model", "Status"):
-            table.add_column(header, no_wrap=header != "Tensor")
+            table.add_column(header, no_wrap=header != "Tensor", overflow="fold")
         for r in rows:
             table.add_row(
                 Text(printable(r.key, one_line=True)),
