@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
@@ -81,7 +81,18 @@ WeightsOption = Annotated[
     typer.Option(
         "--weights",
         metavar="PATH",
-        help="Local state dict to load (torch.load weights_only=True).",
+        help="Checkpoint to load: .pt/.pth/.bin/.ckpt (torch.load weights_only=True), "
+        ".safetensors, a sharded *.index.json or a model directory. A mismatch prints one row "
+        "per tensor and exits 2.",
+    ),
+]
+
+WeightsPartialOption = Annotated[
+    bool,
+    typer.Option(
+        "--weights-partial",
+        help="With --weights: load the tensors that fit and report the rest (which layers "
+        "keep their random initialisation) instead of failing with exit 2.",
     ),
 ]
 
@@ -221,6 +232,55 @@ def read_config_early(target: str) -> None:
         read_config(target.strip())
 
 
+def show_checkpoint(
+    path: str,
+    fmt: OutputFormat | None,
+    output: Path | None,
+    depth: int | None,
+    weights: Path | None,
+    inputs: list[str] | None,
+) -> NoReturn:
+    """``netinspect FILE`` on a checkpoint: its tensors, not a model's layers."""
+    from .checkpoint_cmd import refuse_model_options, render_checkpoint
+
+    refuse_model_options(path, weights, inputs)
+    if output is not None and is_stdout(output):
+        output = None
+    chosen = fmt if fmt is not None else format_for_path(output)
+    options = output_render_options(output, DEFAULT_COLUMNS_FOR_CHECKPOINTS, False)
+    write_output(render_checkpoint(path, chosen, options, depth), output, "checkpoint report")
+    raise typer.Exit(0)
+
+
+DEFAULT_COLUMNS_FOR_CHECKPOINTS: tuple[Column, ...] = ()
+
+
+def show_weights_mismatch(
+    exc: Exception, fmt: OutputFormat | None, output: Path | None
+) -> NoReturn:
+    """Weights that do not fit: one row per tensor on stdout (or --output), then the error
+    line on stderr and exit 2."""
+    from netinspect.render.weights import (
+        render_weights_json,
+        render_weights_markdown,
+        render_weights_table,
+    )
+
+    report = exc.report  # type: ignore[attr-defined]
+    if output is not None and is_stdout(output):
+        output = None
+    chosen = fmt if fmt is not None else format_for_path(output)
+    match chosen:
+        case OutputFormat.json:
+            text = render_weights_json(report)
+        case OutputFormat.markdown:
+            text = render_weights_markdown(report)
+        case _:
+            text = render_weights_table(report, output_render_options(output, (), False))
+    write_output(text, output, "weights report")
+    fail(str(exc))
+
+
 @app.command("inspect")
 def inspect_command(
     model: Annotated[
@@ -229,7 +289,9 @@ def inspect_command(
             metavar="MODEL",
             help="torchvision name (vgg16), timm:NAME, hf:MODEL_TYPE|PATH|ORG/NAME "
             "(options after commas: hf:llama,task=causal-lm,num_hidden_layers=2), "
-            "path/to/file.py:Class, package.module:Class, or a YAML config.",
+            "path/to/file.py:Class, package.module:Class, a YAML config, or a checkpoint "
+            "(.pt/.pth/.bin/.ckpt, .safetensors, a sharded *.index.json, a model directory) "
+            "to list its tensors.",
         ),
     ],
     inputs: InputOption = None,
@@ -240,6 +302,7 @@ def inspect_command(
     fmt: FormatOption = None,
     output: OutputOption = None,
     weights: WeightsOption = None,
+    weights_partial: WeightsPartialOption = False,
     allow_import: AllowImportOption = None,
     forward_args: ForwardArgOption = None,
     explain: ExplainOption = False,
@@ -255,10 +318,14 @@ def inspect_command(
         # Before importing torch: a malformed --arg or --hint costs nothing.
         kwargs = parse_forward_args(forward_args or [])
         hints = parse_hints(hint or [])
+        from netinspect.sources.checkpoint.detect import is_checkpoint_target
+
+        if is_checkpoint_target(model):
+            show_checkpoint(model, fmt, output, depth, weights, inputs)
         read_config_early(model)
 
         from netinspect.analysis.layers import collapse_repeats, fold_to_depth
-        from netinspect.errors import ForwardFailed
+        from netinspect.errors import ForwardFailed, WeightsMismatch
         from netinspect.pipeline.run import inspect_model
         from netinspect.render import DEFAULT_COLUMNS, parse_columns
 
@@ -274,11 +341,14 @@ def inspect_command(
                 device=device,
                 dtype=dtype,
                 weights=str(weights) if weights else None,
+                weights_partial=weights_partial,
                 allow_import=tuple(allow_import or ()),
                 forward_args=kwargs,
                 hints=hints or None,
                 fast_imports=True,  # a cold start: the process is the CLI's own
             )
+        except WeightsMismatch as exc:
+            show_weights_mismatch(exc, fmt, output)
         except ForwardFailed as exc:
             report = exc.report
             exit_code = EXIT_FORWARD_FAILED

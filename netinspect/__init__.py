@@ -16,6 +16,7 @@ __all__ = [
     "build_model",
     "compare_reports",
     "find_sizes",
+    "inspect_checkpoint",
     "inspect_model",
     "summary",
 ]
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from netinspect.api import find_sizes, inspect_model
     from netinspect.compare.diff import ReportDiff
     from netinspect.compare.reports import compare_reports
+    from netinspect.pipeline.checkpoint import inspect_checkpoint
     from netinspect.records import InspectionReport
     from netinspect.sources.build import build_model
     from netinspect.torchinfo_api import summary
@@ -33,6 +35,7 @@ _LAZY = {
     "inspect_model": "netinspect.api",
     "summary": "netinspect.torchinfo_api",
     "find_sizes": "netinspect.api",
+    "inspect_checkpoint": "netinspect.pipeline.checkpoint",
     "build_model": "netinspect.sources.build",
     "InspectionReport": "netinspect.records",
     "compare_reports": "netinspect.compare.reports",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netinspect.checkpoint_records import WeightRow, WeightsReport
 from netinspect.records import (
     SCHEMA_VERSION,
     ChainLink,
@@ -279,4 +280,33 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
         notes=tuple(d.get("notes", ())),
         environment=dict(d.get("environment", {})),
         symbolic=None if d.get("symbolic") is None else symbolic_from_dict(d["symbolic"]),
+        weights=None if d.get("weights") is None else weights_from_dict(d["weights"]),
+    )
+
+
+def _opt_shape(value: Any) -> Shape | None:
+    return None if value is None else _shape_tuple(value)
+
+
+def weights_from_dict(d: dict[str, Any]) -> WeightsReport:
+    return WeightsReport(
+        path=str(d["path"]),
+        rows=tuple(
+            WeightRow(
+                key=str(r["key"]),
+                status=str(r["status"]),
+                checkpoint_key=r.get("checkpoint_key"),
+                checkpoint_shape=_opt_shape(r.get("checkpoint_shape")),
+                checkpoint_dtype=r.get("checkpoint_dtype"),
+                model_shape=_opt_shape(r.get("model_shape")),
+                model_dtype=r.get("model_dtype"),
+            )
+            for r in d.get("rows", ())
+        ),
+        stripped_prefix=d.get("stripped_prefix"),
+        unwrapped=tuple(str(x) for x in d.get("unwrapped", ())),
+        is_partial=bool(d.get("partial", False)),
+        values_loaded=bool(d.get("values_loaded", False)),
+        random_init=tuple(str(x) for x in d.get("random_init", ())),
+        notes=tuple(str(x) for x in d.get("notes", ())),
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from netinspect.checkpoint_records import WeightsReport
     from netinspect.records import InspectionReport
 
 
@@ -116,6 +117,23 @@ class ConfigError(UsageError):
 
 class WeightsError(UsageError):
     """A ``--weights`` file that is missing, unreadable or does not fit the model."""
+
+
+class WeightsMismatch(WeightsError):
+    """The checkpoint's tensors do not fit the model. ``report`` (a ``WeightsReport``) holds
+    one row per tensor; the CLI prints it on stdout and exits 2."""
+
+    def __init__(self, path: str, report: WeightsReport) -> None:
+        from netinspect.checkpoint_serialize import weight_counts
+
+        counts = weight_counts(report)
+        total = sum(1 for r in report.rows if r.model_shape is not None)
+        problems = [f"{n} {status}" for status, n in counts.items() if n and status != "loaded"]
+        super().__init__(
+            f"weights in {path} do not match the model: {counts['loaded']} of {total} tensors "
+            f"match ({', '.join(problems)}); --weights-partial loads the ones that match"
+        )
+        self.report = report
 
 
 class DeviceError(UsageError):

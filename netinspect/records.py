@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from netinspect.display import ReportDisplay
+from netinspect.checkpoint_records import WeightsReport
 from netinspect.serialize import report_to_dict
 
 SCHEMA_VERSION = 1
@@ -348,6 +349,8 @@ class InspectionReport(ReportDisplay):
     flatten_search: FlattenSearch | None = None
     # The view asked for when the report was made (see ``DisplayOptions``); never compared.
     display: DisplayOptions | None = field(default=None, compare=False)
+    # ``--weights``: each tensor's fate (loaded, shape mismatch, missing, unexpected).
+    weights: WeightsReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``--format json`` prints."""

@@ -217,6 +217,11 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
     if report.symbolic is not None:
         # Only with named input dims (--input Bx3xHxW).
         out["symbolic"] = symbolic_to_dict(report.symbolic)
+    if report.weights is not None:
+        # Only with --weights.
+        from netinspect.checkpoint_serialize import weights_to_dict
+
+        out["weights"] = weights_to_dict(report.weights)
     return out
 
 

@@ -159,7 +159,6 @@ def test_good_weights_load(tmp_path: Path) -> None:
         ("truncated", "a truncated zip archive"),
         ("garbage", "cannot read weights file"),
         ("empty", "cannot read weights file"),
-        ("wrong_shapes", "do not match the model"),
         ("missing", "not found"),
     ],
 )
@@ -181,6 +180,16 @@ def test_bad_weights_file(tmp_path: Path, content: str, expected: str) -> None:
         torch.save({"fc.weight": torch.zeros(5, 5), "fc.bias": torch.zeros(5)}, path)
     result = runner.invoke(app, ["inspect", TINY, "-i", "1x4", "--weights", str(path)])
     assert expected in assert_one_line_usage_error(result)
+
+
+def test_wrong_shapes_print_the_table_on_stdout_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "weights.pt"
+    torch.save({"fc.weight": torch.zeros(5, 5), "fc.bias": torch.zeros(5)}, path)
+    result = runner.invoke(app, ["inspect", TINY, "-i", "1x4", "--weights", str(path)])
+    assert result.exit_code == 2
+    assert "do not match the model: 0 of 2 tensors match" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert "fc.weight  [5, 5] float32  [3, 4] float32  shape mismatch" in result.stdout
 
 
 # --- a .py target that raises on import -------------------------------------------------------

@@ -11,6 +11,7 @@ from torch import nn
 
 from netinspect.capture.bridge import MetaBridge
 from netinspect.capture.hooks import CallCapture
+from netinspect.checkpoint_records import WeightsReport
 from netinspect.pipeline.device import Plan
 from netinspect.pipeline.inputs import InputsArg
 from netinspect.pipeline.symbolic import BoundInputs
@@ -30,6 +31,10 @@ class Request:
     inputs: InputsArg
     float_dtype: torch.dtype
     weights: str | None = None
+    # --weights-partial: load what fits, keep the rest as initialised.
+    weights_partial: bool = False
+    # What loading ``weights`` found, tensor by tensor (set when the model is built).
+    weights_report: WeightsReport | None = None
     forward_args: Mapping[str, Any] = field(default_factory=dict)
     # The caller's own module (or a copy on the requested device/dtype), when one was given.
     model: nn.Module | None = None

@@ -174,7 +174,9 @@ def build_for(request: Request, device: torch.device) -> nn.Module:
             f"--dtype {request.dtype}: the model's parameters must be a floating dtype"
         )
     if request.weights:
-        load_weights(built, request.weights)
+        request.weights_report = load_weights(
+            built, request.weights, partial=request.weights_partial
+        )
     return built
 
 
@@ -369,6 +371,7 @@ def inspect_model(
     dtype: str | torch.dtype | None = None,
     *,
     weights: str | None = None,
+    weights_partial: bool = False,
     allow_import: tuple[str, ...] = (),
     forward_args: Mapping[str, Any] | None = None,
     explain: bool = False,
@@ -401,9 +404,12 @@ def inspect_model(
             forward_args=forward_args,
             hints=hints,
         )
+        request.weights_partial = weights_partial
         model = request.model if request.model is not None else build_checked(request)
         model, prepared, result = run_with_fallback(request, model)
         report = assemble_report(request, model, prepared, result)
+        if request.weights_report is not None:
+            report = dataclasses.replace(report, weights=request.weights_report)
         if request.symbolic is not None and result.exception is None:
             report = add_symbolic(report, model, request)
         if result.exception is not None:

@@ -39,7 +39,12 @@ def render_report(report: InspectionReport, fmt: OutputFormat, options: RenderOp
         case OutputFormat.table:
             from netinspect.render.table import render_table
 
-            return render_table(report, options)
+            text = render_table(report, options)
+            if report.weights is not None:
+                from netinspect.render.weights import render_weights_table
+
+                text += "\n" + render_weights_table(report.weights, options, only_problems=True)
+            return text
         case OutputFormat.json:
             from netinspect.render.json_format import render_json
 
@@ -47,7 +52,12 @@ def render_report(report: InspectionReport, fmt: OutputFormat, options: RenderOp
         case OutputFormat.markdown:
             from netinspect.render.markdown import render_markdown
 
-            return printable(render_markdown(report, options.columns, graph=options.graph))
+            text = render_markdown(report, options.columns, graph=options.graph)
+            if report.weights is not None:
+                from netinspect.render.weights import render_weights_markdown
+
+                text += "\n" + render_weights_markdown(report.weights, only_problems=True)
+            return printable(text)
         case OutputFormat.html | OutputFormat.mermaid:
             raise AssertionError("picture formats render from the dict")
 

@@ -37,6 +37,14 @@ def resolve_target(target: str, *, allow_import: tuple[str, ...] = ()) -> ModelT
         if location.endswith(".py") or os.sep in location or "/" in location:
             return file_target(target, location, attr)
         return module_target(target, location, attr)
+    from netinspect.sources.checkpoint.detect import is_checkpoint_target
+
+    if is_checkpoint_target(target):
+        raise UsageError(
+            f"{target} is a checkpoint, not a model: `netinspect {target}` shows what it holds "
+            "(inspect_checkpoint in Python); to load it into a model, name the model and add "
+            f"--weights {target}"
+        )
     if target.endswith(".py"):
         raise UsageError(f"name the model class or factory in {target}: use {target}:ClassName")
     return torchvision_target(target)

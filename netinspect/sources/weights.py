@@ -1,26 +1,31 @@
-"""``--weights``: a local state dict, read with ``torch.load(weights_only=True)``."""
+"""``--weights``: a local checkpoint (a torch file read with ``torch.load(weights_only=True)``,
+a ``.safetensors``, a sharded index, a model directory) loaded into a model, tensor by tensor."""
 
 from __future__ import annotations
 
 import os
 import re
-import warnings
 import zipfile
-from collections.abc import Mapping
 
 import torch
 from torch import nn
 
-from netinspect.errors import (
-    WeightsError,
+from netinspect.checkpoint_records import (
+    LOADED,
+    MISSING,
+    SHAPE_MISMATCH,
+    TensorEntry,
+    WeightRow,
+    WeightsReport,
 )
+from netinspect.errors import WeightsError, WeightsMismatch
 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3].rsplit(" ", 1)[0] + " ..."
 
 
-def _load_failure(exc: Exception) -> str:
+def load_failure(exc: Exception) -> str:
     """Why torch.load(weights_only=True) refused a file, in one sentence of our own: torch's
     text carries terminal escapes and advises weights_only=False, which netinspect never does."""
     text = str(exc)
@@ -81,40 +86,82 @@ def _is_on_meta(model: nn.Module) -> bool:
     return bool(tensors) and all(t.is_meta for t in tensors)
 
 
-def load_weights(model: nn.Module, path: str) -> None:
-    """Load ``path`` into ``model``. On the meta device only names, shapes and dtypes are
-    read (torch.load with map_location="meta" skips a zip checkpoint's tensor records)."""
-    if not os.path.isfile(path):
+def _is_safetensors(path: str) -> bool:
+    """A ``.safetensors`` file, or an index or directory whose shards are."""
+    from netinspect.sources.checkpoint.detect import checkpoint_kind, directory_weights
+
+    kind = checkpoint_kind(path)
+    if kind == "directory":
+        path = directory_weights(path) or path
+    return path.lower().endswith((".safetensors", ".safetensors.index.json"))
+
+
+def _declared(path: str) -> tuple[tuple[TensorEntry, ...], tuple[str, ...]]:
+    """Names, shapes and dtypes only: a safetensors header, or a torch zip mapped onto meta."""
+    from netinspect.sources.checkpoint.detect import checkpoint_kind
+    from netinspect.sources.checkpoint.read import load_torch_meta, read_checkpoint, tensor_entry
+
+    if checkpoint_kind(path) is not None:
+        contents = read_checkpoint(path)
+        return tuple(contents.tensors), contents.unwrapped
+    state, unwrapped, _ = load_torch_meta(path)
+    return tuple(tensor_entry(k, v) for k, v in state.items()), unwrapped
+
+
+def _random_init(rows: tuple[WeightRow, ...]) -> tuple[str, ...]:
+    """Modules with a tensor the checkpoint did not fill: they keep their initialisation."""
+    kept = (
+        r.key.rpartition(".")[0] or r.key for r in rows if r.status in (MISSING, SHAPE_MISMATCH)
+    )
+    return tuple(dict.fromkeys(kept))
+
+
+def load_weights(model: nn.Module, path: str, *, partial: bool = False) -> WeightsReport:
+    """Load ``path`` into ``model`` and report each tensor's fate. On the meta device only
+    names, shapes and dtypes are read (a safetensors header, a torch zip mapped onto meta).
+    A mismatch raises ``WeightsMismatch`` (carrying the report) unless ``partial``: then what
+    fits is loaded and the rest keeps the model's initialisation."""
+    from netinspect.analysis.tensor_sets import weight_rows
+    from netinspect.sources.checkpoint.read import tensor_entry
+
+    if not os.path.exists(path):
         raise WeightsError(f"weights file not found: {path}")
+    on_meta = _is_on_meta(model)
     try:
-        is_zip = check_checkpoint_file(path) if not path.endswith(".safetensors") else False
+        if on_meta:
+            declared, unwrapped = _declared(path)
+            state: dict[str, torch.Tensor] = {}
+        else:
+            from netinspect.sources.checkpoint.tensors import load_tensors
+
+            state, unwrapped = load_tensors(path)
+            declared = tuple(tensor_entry(k, v) for k, v in state.items())
     except OSError as exc:
         raise WeightsError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
-    on_meta = _is_on_meta(model) and (is_zip or path.endswith(".safetensors"))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's pickle-protocol chatter is not ours to show
-            state = torch.load(path, map_location="meta" if on_meta else "cpu", weights_only=True)
-    except Exception as exc:
-        raise WeightsError(f"cannot read weights file {path}: {_load_failure(exc)}") from exc
-    if isinstance(state, Mapping):
-        for key in ("state_dict", "model_state_dict", "model"):
-            inner = state.get(key)
-            if isinstance(inner, Mapping) and not isinstance(state.get(key), torch.Tensor):
-                state = inner
-                break
-    if not isinstance(state, Mapping) or not all(
-        isinstance(v, torch.Tensor) for v in state.values()
-    ):
-        raise WeightsError(f"{path} is not a state dict (a mapping of names to tensors)")
-    try:
-        with warnings.catch_warnings():
-            # On meta, loading is a check of names and shapes; torch warns that the copy is a no-op.
-            warnings.filterwarnings("ignore", message=".*copying from a non-meta parameter.*")
-            model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        details = [_clip(ln.strip(), 160) for ln in str(exc).splitlines()[1:] if ln.strip()]
-        summary = "; ".join(details[:3]) + (
-            f"; and {len(details) - 3} more" if len(details) > 3 else ""
-        )
-        raise WeightsError(f"weights in {path} do not match the model: {summary}") from exc
+    model_entries = tuple(tensor_entry(k, v) for k, v in model.state_dict().items())
+    rows, prefix = weight_rows(model_entries, declared)
+    notes = []
+    if prefix:
+        notes.append(f"every key in {path} starts with {prefix!r}: stripped to meet the model's")
+    mismatch = any(r.status != LOADED for r in rows)
+    report = WeightsReport(
+        path=path,
+        rows=rows,
+        stripped_prefix=prefix or None,
+        unwrapped=unwrapped,
+        is_partial=partial,
+        values_loaded=not on_meta,
+        random_init=_random_init(rows) if partial else (),
+        notes=tuple(notes),
+    )
+    if mismatch and not partial:
+        raise WeightsMismatch(path, report)
+    if not on_meta:
+        fitting = {
+            r.key: state[r.checkpoint_key] for r in rows if r.status == LOADED and r.checkpoint_key
+        }
+        try:
+            model.load_state_dict(fitting, strict=False)
+        except RuntimeError as exc:
+            raise WeightsError(f"loading {path} failed: {_clip(str(exc), 300)}") from exc
+    return report
