@@ -4,6 +4,7 @@ device) cannot change what netinspect writes or where."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import netinspect_cli.main  # noqa: F401  (registers the commands on the app)
@@ -77,3 +78,30 @@ def test_output_with_a_250_character_name(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert out.read_text().startswith("{")
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+# --- sizes with a huge hint ------------------------------------------------------------------
+def test_a_huge_hint_keeps_the_default_window_within_the_limit() -> None:
+    from netinspect.pipeline.sizes import find_sizes
+
+    start = time.perf_counter()
+    report = find_sizes(
+        f"{MODELS / 'sizes_models.py'}:FullyConv", "1x3xHxW", hints={"H": 99_999_999}
+    )
+    assert time.perf_counter() - start < 60  # minutes before: every size up to 2x the hint
+    h = report.dims[0]
+    assert (h.label, h.minimum, h.maximum, h.probed_up_to) == ("H", 5, None, 100_000)
+    # Kernel 5, no padding: every H >= 5 is accepted, so the window's accepted run is 5..100000.
+    assert h.accepted == ((5, 100_000),)
+
+
+def test_members_up_to_generates_rather_than_scans() -> None:
+    from netinspect.analysis.intsets import contains, members_up_to
+    from netinspect.records import Progression
+
+    parts = [Progression(3, 4, 39), Progression(10, 1, 12), Progression(10**12, 1, 10**12)]
+    start = time.perf_counter()
+    assert members_up_to(parts, 10**12)[-1] == 10**12
+    assert time.perf_counter() - start < 5
+    small = members_up_to(parts, 40)
+    assert small == [x for x in range(1, 41) if contains(parts, x)]

@@ -61,6 +61,12 @@ def _without_kernel_imports(fn: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 @restoring_recursion_limit()  # a deep module tree raises it while it is probed
+def default_window(given: int) -> int:
+    """The sizes tried without ``--up-to``: up to twice the given size (64 at least), never
+    past ``MAX_UP_TO``."""
+    return min(max(2 * given, 64), MAX_UP_TO)
+
+
 def check_up_to(up_to: int | None) -> None:
     """``--up-to`` between 1 and ``MAX_UP_TO`` (both methods: the symbolic one lists the
     accepted runs up to it)."""
@@ -238,7 +244,7 @@ def probe_sizes(
     for dim, label in labels.items():
         varying.append((dim, label))
         given = base_shape[dim]
-        window = up_to or min(max(2 * given, 64), MAX_UP_TO)
+        window = up_to or default_window(given)
 
         def with_size(n: int, dim: int = dim) -> Shape:
             return (*base_shape[:dim], n, *base_shape[dim + 1 :])

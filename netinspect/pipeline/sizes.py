@@ -36,6 +36,7 @@ from netinspect.analysis.sizes import (
     summarize,
 )
 from netinspect.errors import UsageError, first_line
+from netinspect.pipeline.probe import default_window
 from netinspect.records import Progression, Shape
 from netinspect.specs import (
     InputSpec,
@@ -312,7 +313,7 @@ class _Explorer:
         from netinspect.analysis.symbolic import collect_conditions, valid_sets
 
         names = list(self.hints)
-        dims = [self.explore(n, main, up_to or max(2 * self.hints[n], 64)) for n in names]
+        dims = [self.explore(n, main, up_to or default_window(self.hints[n])) for n in names]
         atoms = collect_conditions(main)
         valid_sets(atoms, {n: v for n, v in self.hints.items() if n not in main.specialised})
         joint = tuple(a.text for a in atoms if len(a.names) > 1 and a.is_binding)
@@ -347,7 +348,7 @@ class _Explorer:
 
     def _dim_record(self, d: _Dim, main: Any, position: int, up_to: int | None) -> DimSizes:
         valid: tuple[Progression, ...] | None = union(d.accepted) if d.accepted else ()
-        window = up_to or max(2 * d.hint, 64)
+        window = up_to or default_window(d.hint)
         if d.probed is not None:
             window, accepted_in_window, unbounded = d.probed
             minimum, maximum, step = probed_bounds(accepted_in_window, unbounded)
