@@ -4,15 +4,23 @@ device) cannot change what netinspect writes or where."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import netinspect_cli.main  # noqa: F401  (registers the commands on the app)
 import pytest
+import torch
 from netinspect_cli.app import app
 from typer.testing import CliRunner
 
 from netinspect.errors import UsageError
+from netinspect.pipeline.run import inspect_model
 from netinspect.specs import parse_forward_arg
 from tests.conftest import one_line_error
 
@@ -105,3 +113,81 @@ def test_members_up_to_generates_rather_than_scans() -> None:
     assert time.perf_counter() - start < 5
     small = members_up_to(parts, 40)
     assert small == [x for x in range(1, 41) if contains(parts, x)]
+
+
+# --- what a forward does to the process around it ----------------------------------------------
+HOSTILE = MODELS / "hostile_forward.py"
+CLI = [sys.executable, "-m", "netinspect_cli.main"]
+
+
+def run_cli(*args: str, timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=timeout, check=False, **kwargs
+    )
+
+
+def test_a_thread_started_by_forward_does_not_hold_the_exit() -> None:
+    start = time.perf_counter()
+    done = run_cli(f"{HOSTILE}:StartsThread", "-i", "1x4", timeout=25)  # the thread sleeps 30 s
+    assert done.returncode == 0, done.stderr
+    assert "Total params" in done.stdout or "params" in done.stdout
+    assert time.perf_counter() - start < 25
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_a_model_thread_runs(signum: int, code: int) -> None:
+    proc = subprocess.Popen(
+        [*CLI, f"{HOSTILE}:ThreadThenSleeps", "-i", "1x4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    assert proc.stderr.readline().strip() == "forward started"
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=20)  # the model's thread sleeps 30 s: not waited for
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert err.strip().splitlines()[-1] in ("netinspect: terminated", "netinspect: interrupted")
+
+
+def test_a_forking_forward_writes_the_report_once() -> None:
+    done = run_cli(f"{HOSTILE}:Forks", "-i", "1x4", "-f", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["totals"]["params"] == 4 * 3 + 3
+
+
+def test_prints_from_forward_go_to_stderr_and_closing_stdout_is_harmless() -> None:
+    result = runner.invoke(app, ["inspect", f"{HOSTILE}:Prints", "-i", "1x4", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["totals"]["params"] == 15
+    assert "hello from forward" in result.stderr and "raw write" in result.stderr
+    done = run_cli(f"{HOSTILE}:ClosesStdout", "-i", "1x4", "-f", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["totals"]["params"] == 15
+
+
+def test_chdir_in_forward_does_not_move_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    done = run_cli(f"{HOSTILE}:ChangesDirectory", "-i", "1x4", "-o", "out.json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["totals"]["params"] == 15
+    assert done.stderr.strip() == "netinspect: wrote json report to out.json"
+    assert os.getcwd() == str(tmp_path)
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta", "auto"])
+def test_set_default_device_in_forward_is_put_back(device: str) -> None:
+    sys.path.insert(0, str(MODELS))
+    try:
+        from hostile_forward import SetsDefaultDevice
+    finally:
+        sys.path.remove(str(MODELS))
+    report = inspect_model(SetsDefaultDevice(), ["1x4"], device=device)
+    assert report.totals.params == 15
+    assert torch.get_default_device() == torch.device("cpu")
+    assert torch.empty(1).device.type == "cpu"
+    done = run_cli(f"{HOSTILE}:SetsDefaultDevice", "-i", "1x4", "--device", device)
+    assert done.returncode == 0, done.stderr

@@ -109,6 +109,7 @@ def probe_sizes(
     import torch
 
     from netinspect.capture.bridge import REAL_VALUE_BYTES, MetaBridge, MetaLimitReached
+    from netinspect.capture.sandbox import ForwardSandbox
     from netinspect.errors import ForwardFailed, describe_exception, exception_text
     from netinspect.pipeline.device import describe_limit
     from netinspect.pipeline.inputs import _Prepared, check_forward_arguments
@@ -198,7 +199,12 @@ def probe_sizes(
         kwargs = {**target.default_args, **named}
         try:
             # Weights stay on meta; what needs values of the inputs gets them (capture.bridge).
-            with torch.no_grad(), MetaBridge(real_values=True), torch.device(device):
+            with (
+                torch.no_grad(),
+                MetaBridge(real_values=True),
+                torch.device(device),
+                ForwardSandbox(),
+            ):
                 out = model(x, *rest, **kwargs)
         except KeyboardInterrupt:
             raise

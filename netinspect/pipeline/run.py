@@ -19,6 +19,7 @@ from torch import nn
 from netinspect.capture.bridge import MetaBridge, MetaLimit
 from netinspect.capture.guard import ModelStateGuard
 from netinspect.capture.hooks import CallCapture
+from netinspect.capture.sandbox import ForwardSandbox
 from netinspect.capture.sympy_free import kernels_without_imports
 from netinspect.capture.tensors import dtype_name, is_uninitialized
 from netinspect.errors import ForwardFailed, InputSpecError, UsageError
@@ -206,7 +207,8 @@ def capture_pass(
         CallCapture(model, is_data_dependent=bridge.is_data_dependent) as capture,
     ):
         try:
-            output = model(*prepared.args, **prepared.kwargs)
+            with ForwardSandbox():
+                output = model(*prepared.args, **prepared.kwargs)
         except KeyboardInterrupt:
             raise  # the user's Ctrl-C, not the model's failure: exit 130
         except BaseException as exc:

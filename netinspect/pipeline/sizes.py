@@ -179,6 +179,7 @@ class _Explorer:
         self, sizes: Mapping[str, int]
     ) -> tuple[tuple[Shape, ...] | None, BaseException | None]:
         """One plain meta pass at these sizes: its output shapes, or the exception."""
+        from netinspect.capture.sandbox import ForwardSandbox
         from netinspect.capture.tensors import shape_of, tensor_leaves
 
         torch = self.torch
@@ -203,7 +204,7 @@ class _Explorer:
             else:
                 args.append(value)
         try:
-            with torch.no_grad(), torch.device(device):
+            with torch.no_grad(), torch.device(device), ForwardSandbox():
                 out = self.model(*args, **kwargs, **self.extra)
         except KeyboardInterrupt:
             raise
