@@ -145,7 +145,7 @@ def test_a_signal_while_a_model_thread_runs(signum: int, code: int) -> None:
     assert proc.stderr is not None
     assert proc.stderr.readline().strip() == "forward started"
     proc.send_signal(signum)
-    out, err = proc.communicate(timeout=20)  # the model's thread sleeps 30 s: not waited for
+    _out, err = proc.communicate(timeout=20)  # the model's thread sleeps 30 s: not waited for
     assert proc.returncode == code, err
     assert "Traceback" not in err and "Exception ignored" not in err
     assert err.strip().splitlines()[-1] in ("netinspect: terminated", "netinspect: interrupted")
