@@ -191,3 +191,49 @@ def test_set_default_device_in_forward_is_put_back(device: str) -> None:
     assert torch.empty(1).device.type == "cpu"
     done = run_cli(f"{HOSTILE}:SetsDefaultDevice", "-i", "1x4", "--device", device)
     assert done.returncode == 0, done.stderr
+
+
+# --- module trees that break netinspect's walks -------------------------------------------------
+def hostile_class(name: str) -> Any:
+    sys.path.insert(0, str(MODELS))
+    try:
+        import hostile_forward
+    finally:
+        sys.path.remove(str(MODELS))
+    return getattr(hostile_forward, name)
+
+
+def test_a_getattr_that_raises_key_error_is_not_an_internal_error() -> None:
+    result = runner.invoke(app, ["inspect", f"{HOSTILE}:GetattrRaises", "-i", "1x4", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["totals"]["params"] == 15
+    # In forward, the same __getattr__ is the model's failure: exit 3, the model's error named.
+    result = runner.invoke(app, ["inspect", f"{HOSTILE}:GetattrRaisesInForward", "-i", "1x4"])
+    assert result.exit_code == 3, result.stderr
+    assert "KeyError" in result.stdout + result.stderr and "internal error" not in result.stderr
+
+
+def test_a_named_modules_that_raises_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["inspect", f"{HOSTILE}:NamedModulesRaises", "-i", "1x4"])
+    line = one_line_error(result)
+    assert "its named_modules() raised RuntimeError: named_modules is broken" in line
+
+
+@pytest.mark.parametrize("name", ["OwnChild", "Cycle"])
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+@pytest.mark.parametrize("dtype", [None, "float16"])
+def test_module_cycles_are_walked_once_as_torch_does(
+    name: str, device: str, dtype: str | None
+) -> None:
+    model = hostile_class(name)()
+    report = inspect_model(model, ["1x4"], device=device, dtype=dtype)
+    assert report.totals.params == 15  # named_parameters lists the Linear's 12 + 3 once
+    assert [r.name for r in report.layers if r.type == "Linear"] == [
+        "fc" if name == "OwnChild" else "b.fc"
+    ]
+    assert all(m.training for m in model.modules())  # flags put back, without recursion
+    assert next(model.parameters()).device.type == "cpu"
+    args = ["inspect", f"{HOSTILE}:{name}", "-i", "1x4", "-f", "json", "--device", device]
+    result = runner.invoke(app, args + (["--dtype", dtype] if dtype else []))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["totals"]["params"] == 15

@@ -55,7 +55,7 @@ from netinspect.pipeline.inputs import (
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.pipeline.symbolic import add_symbolic, bind_inputs
 from netinspect.records import InspectionReport
-from netinspect.sources.build import _build, copy_to, unwrap_model
+from netinspect.sources.build import _build, copy_to, move_model, unwrap_model
 from netinspect.sources.resolve import resolve_target
 from netinspect.sources.target import ModelTarget
 from netinspect.sources.tree import make_recursion_room, restoring_recursion_limit
@@ -169,7 +169,7 @@ def build_for(request: Request, device: torch.device) -> nn.Module:
     if unwrapped and unwrapped not in request.notes:
         request.notes.append(unwrapped)
     if request.dtype and request.dtype in FLOAT_DTYPES:
-        built = built.to(_torch_dtype(request.dtype))
+        built = move_model(built, None, _torch_dtype(request.dtype))
     elif request.dtype:
         raise UsageError(
             f"--dtype {request.dtype}: the model's parameters must be a floating dtype"

@@ -143,13 +143,14 @@ class _Explorer:
 
         from netinspect.pipeline.inputs import check_spec_count
         from netinspect.sources.build import build_model
+        from netinspect.sources.tree import set_eval_mode
 
         self.torch = torch
         self.target = target
         self.specs = specs
         self.hints = dict(hints)
         self.model = build_model(target, torch.device("meta"))
-        self.model.eval()
+        set_eval_mode(self.model)
         self.extra = dict(target.default_args)
         check_spec_count(self.model, specs, self.extra)  # the request's mistake: exit 2
         self.outputs: dict[tuple[tuple[str, int], ...], tuple[Shape, ...] | None] = {}

@@ -74,3 +74,53 @@ class ThreadThenSleeps(_Base):
         print("forward started", file=sys.stderr, flush=True)
         time.sleep(30)
         return self.fc(x)
+
+
+class GetattrRaises(_Base):
+    """``__getattr__`` raises something other than AttributeError for unknown names."""
+
+    def __getattr__(self, name: str) -> object:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+class NamedModulesRaises(_Base):
+    def named_modules(self, *args: object, **kwargs: object) -> object:
+        raise RuntimeError("named_modules is broken")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+class OwnChild(_Base):
+    """Registered as its own child: ``named_modules`` lists it once (memo by identity)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_module("again", self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+class Cycle(nn.Module):
+    """A -> B -> A: B holds A as a child, the forward calls B's layer only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.b = nn.Module()
+        self.b.fc = nn.Linear(4, 3)
+        self.b.add_module("back", self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b.fc(x)
+
+
+class GetattrRaisesInForward(GetattrRaises):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) * self.scale  # no such attribute: __getattr__ raises KeyError
