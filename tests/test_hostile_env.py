@@ -237,3 +237,26 @@ def test_module_cycles_are_walked_once_as_torch_does(
     result = runner.invoke(app, args + (["--dtype", dtype] if dtype else []))
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["totals"]["params"] == 15
+
+
+# --- the API's real-tensor inputs -----------------------------------------------------------------
+@pytest.mark.parametrize("device", ["auto", "cpu", "meta"])
+def test_forward_never_mutates_the_callers_tensor(device: str) -> None:
+    x = torch.ones(1, 4)
+    report = inspect_model(hostile_class("MutatesInput")(), x, device=device)
+    assert report.totals.params == 15
+    assert torch.equal(x, torch.ones(1, 4))
+    nested = {"x": torch.ones(1, 4)}
+    inspect_model(hostile_class("MutatesInput")(), nested, device=device)
+    assert torch.equal(nested["x"], torch.ones(1, 4))
+
+
+def test_a_given_tensor_is_cast_with_the_parameters() -> None:
+    x = torch.zeros(1, 3, 8, 8)
+    report = inspect_model(torch.nn.Conv2d(3, 4, 3), x, dtype="float16", device="cpu")
+    assert report.inputs[0].dtype == "float16"
+    assert report.layers[0].output_shapes == ((1, 4, 6, 6),)  # 8 - 3 + 1
+    assert x.dtype == torch.float32  # the caller's tensor is not cast in place
+    ids = torch.zeros(1, 5, dtype=torch.int64)  # integer inputs keep their dtype
+    report = inspect_model(torch.nn.Embedding(10, 4), ids, dtype="float16", device="cpu")
+    assert report.inputs[0].dtype == "int64"

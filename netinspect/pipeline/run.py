@@ -182,7 +182,8 @@ def build_for(request: Request, device: torch.device) -> nn.Module:
 def prepare_for(request: Request, device: torch.device) -> _Prepared:
     """Step 4: the dummy inputs on ``device``, plus non-tensor forward arguments (the target's
     defaults, then the caller's ``--arg`` values)."""
-    prepared = _prepare_inputs(request.inputs, request.specs, device, request.float_dtype)
+    cast = _torch_dtype(request.dtype) if request.dtype in FLOAT_DTYPES else None
+    prepared = _prepare_inputs(request.inputs, request.specs, device, request.float_dtype, cast)
     extra = {**request.target.default_args, **request.forward_args}
     return _Prepared(prepared.args, {**prepared.kwargs, **extra}, prepared.records)
 
@@ -382,7 +383,9 @@ def inspect_model(
 
     ``inputs``: spec strings as on the CLI (``["1x3x224x224"]``; named dims ``["Bx3xHxW"]``
     add formulas and conditions, ``report.symbolic``, at ``hints`` such as ``{"H": 224}``), or
-    real tensors: a tensor, a sequence of tensors (positional) or a dict (keyword). ``device``:
+    real tensors: a tensor, a sequence of tensors (positional) or a dict (keyword); forward
+    gets copies (one extra copy of the inputs on a real device), cast to ``dtype`` when one is
+    given and they are floating, so the caller's tensors are never changed. ``device``:
     "auto" (meta, with a cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the
     shape arithmetic (``analysis.explain.explain_report``). Raises ``ForwardFailed`` (with the
     partial report) when the model raises, and ``UsageError`` subclasses for bad requests.
