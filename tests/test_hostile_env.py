@@ -260,3 +260,15 @@ def test_a_given_tensor_is_cast_with_the_parameters() -> None:
     ids = torch.zeros(1, 5, dtype=torch.int64)  # integer inputs keep their dtype
     report = inspect_model(torch.nn.Embedding(10, 4), ids, dtype="float16", device="cpu")
     assert report.inputs[0].dtype == "int64"
+
+
+# --- --weights that is not a file ------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["directory", "FIFO"])
+def test_weights_that_are_not_a_file_say_what_they_are(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "w.pt"
+    if kind == "directory":
+        path.mkdir()
+    else:
+        os.mkfifo(path)  # opening it would block until a writer came
+    result = runner.invoke(app, ["inspect", TINY, "-i", "1x4", "--weights", str(path)])
+    assert f"is a {kind}, not a file" in one_line_error(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from torch import nn
 from netinspect.errors import (
     WeightsError,
 )
+from netinspect.fileio import file_kind
 
 
 def _clip(text: str, limit: int) -> str:
@@ -84,8 +86,14 @@ def _is_on_meta(model: nn.Module) -> bool:
 def load_weights(model: nn.Module, path: str) -> None:
     """Load ``path`` into ``model``. On the meta device only names, shapes and dtypes are
     read (torch.load with map_location="meta" skips a zip checkpoint's tensor records)."""
-    if not os.path.isfile(path):
-        raise WeightsError(f"weights file not found: {path}")
+    try:
+        mode = os.stat(path).st_mode  # follows links; never opens (a FIFO would block)
+    except (FileNotFoundError, NotADirectoryError):
+        raise WeightsError(f"weights file not found: {path}") from None
+    except OSError as exc:
+        raise WeightsError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise WeightsError(f"--weights {path} is {file_kind(mode)}, not a file")
     try:
         is_zip = check_checkpoint_file(path) if not path.endswith(".safetensors") else False
     except OSError as exc:
