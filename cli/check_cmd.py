@@ -23,7 +23,13 @@ from .app import (
     output_width,
     use_color,
 )
-from .inspect_cmd import AllowImportOption, OutputOption, read_config_early, write_output
+from .inspect_cmd import (
+    AllowImportOption,
+    OutputOption,
+    pin_path,
+    read_config_early,
+    write_output,
+)
 
 if TYPE_CHECKING:
     from netinspect.compare.baseline import CheckTarget
@@ -252,6 +258,7 @@ def check_command(
     debug: DebugOption = False,
 ) -> None:
     """Compare each TARGET with its baseline. Exit 0: all match; 1: a regression; 2: usage error."""
+    html_path = pin_path(html)  # before any model runs (a forward may change directory)
     with handle_errors(debug):
         from netinspect.compare.baseline import canonical_target, split_file_target
         from netinspect.compare.check import check_target, parse_shard, select_shard
@@ -308,7 +315,7 @@ def check_command(
         if html is not None:
             from netinspect.render.diff_html import render_check_html
 
-            write_output(render_check_html(results), html, "html check report")
+            write_output(render_check_html(results), html_path, "html check report", html)
         for result in results:
             if result.status == "updated":
                 eprint(f"netinspect: updated baseline {result.baseline}")

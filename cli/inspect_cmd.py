@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
@@ -206,19 +207,29 @@ def output_render_options(
     )
 
 
-def write_output(text: str, output: Path | None, what: str) -> None:
+def pin_path(path: Path | None) -> Path | None:
+    """A user's file path made absolute now, before any model runs: a forward that changes
+    directory must not move where the output goes. Stdout spellings stay as they are."""
+    if path is None or is_stdout(path):
+        return path
+    return Path(os.path.abspath(path))
+
+
+def write_output(text: str, output: Path | None, what: str, shown: Path | None = None) -> None:
     """The payload to FILE or to stdout (``-o -``, ``/dev/stdout``). A regular file is
-    replaced atomically; a FIFO or a device is written in place (``fileio.write_output``)."""
+    replaced atomically; a FIFO or a device is written in place (``fileio.write_output``).
+    ``shown``: the path as the user typed it, for the messages."""
     if output is None or is_stdout(output):
         typer.echo(text, nl=False)
         return
     from netinspect.fileio import write_output as write_file
 
+    shown = shown or output
     try:
         write_file(output, text)
     except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror or exc}")
-    eprint(f"netinspect: wrote {what} to {output}")
+        fail(f"cannot write {shown}: {exc.strerror or exc}")
+    eprint(f"netinspect: wrote {what} to {shown}")
 
 
 def read_config_early(target: str) -> None:
@@ -334,6 +345,7 @@ def inspect_command(
         except ValueError as exc:
             fail(f"--columns: {exc}")
         exit_code = 0
+        typed_output, output = output, pin_path(output)
         try:
             report = inspect_model(
                 model,
@@ -372,7 +384,7 @@ def inspect_command(
         if collapse if collapse is not None else collapse_by_default(fmt):
             report = collapse_repeats(report)
         text = render_report(report, fmt, output_render_options(output, chosen_columns, graph))
-        write_output(text, output, f"{fmt.value} report")
+        write_output(text, output, f"{fmt.value} report", typed_output)
         # The table and markdown show the notes and the failure; on one terminal they are
         # not printed twice.
         shown = output is None and fmt in _SHOWS_NOTES and one_terminal()

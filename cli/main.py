@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import signal
 import sys
 import threading
@@ -79,6 +80,37 @@ def _global_option_suggestion(exc: Exception, argv: list[str]) -> str | None:
 
 
 def main() -> None:
+    """Run the command; then end without waiting for threads a model's forward started."""
+    try:
+        _main()
+    except SystemExit as exc:
+        if not _foreign_threads():
+            raise
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        _exit_now(code)
+    if _foreign_threads():
+        _exit_now(0)
+
+
+def _foreign_threads() -> list[threading.Thread]:
+    """Non-daemon threads still running besides the main one: netinspect starts none, so these
+    are the model's. Python would wait for them at exit (forever, for a server loop)."""
+    main_thread = threading.main_thread()
+    return [t for t in threading.enumerate() if t is not main_thread and not t.daemon]
+
+
+def _exit_now(code: int) -> None:
+    """Flush what was written and end the process without joining the model's threads."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def _main() -> None:
     install_sigterm_handler()
     group = typer.main.get_command(app)
     commands = set(getattr(group, "commands", {}))

@@ -77,7 +77,9 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise NotRegularFile(errno.EEXIST, f"{target} is {file_kind(mode)}, not a regular file")
     directory = target.parent if str(target.parent) else Path(".")
     _check_directory(directory)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    # The temp name stays short: a 250-byte name plus mkstemp's 8 characters and ".tmp" would
+    # pass the file system's 255-byte limit where the name itself fits.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".tmp", dir=directory)
     try:
         # mkstemp makes the file 0600; keep the replaced file's mode, else the umask default.
         if mode is not None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netinspect.errors import InputSpecError, UsageError, first_line
+from netinspect.limits import MAX_NESTING, is_nested_too_deep
 
 # Canonical dtype names are torch's attribute names; aliases map onto them.
 DTYPE_ALIASES: dict[str, str] = {
@@ -389,6 +390,9 @@ def parse_forward_arg(text: str) -> tuple[str, Any]:
         raise UsageError(
             f"malformed --arg {text!r}: expected name=value, e.g. --arg return_loss=false"
         )
+    if is_nested_too_deep(raw):
+        # PyYAML recurses once per level: refuse before it reaches the recursion limit.
+        raise UsageError(f"--arg {name}: the value is nested more than {MAX_NESTING} levels deep")
     try:
         value = yaml.safe_load(raw) if raw.strip() else raw
     except yaml.YAMLError as exc:

@@ -73,6 +73,18 @@ def contains(members: Sequence[Progression], x: int) -> bool:
     )
 
 
+def members_up_to(members: Sequence[Progression], end: int, lower: int = 1) -> list[int]:
+    """The sizes in ``lower..end`` that are in the set, sorted: generated from each progression
+    (work in proportion to the answer, not to ``end``)."""
+    out: set[int] = set()
+    for p in members:
+        first = max(p.start, lower)
+        first += (p.start - first) % p.step
+        last = end if p.stop is None else min(end, p.stop)
+        out.update(range(first, last + 1, p.step))
+    return sorted(out)
+
+
 def _horizon(parts: Sequence[Progression]) -> tuple[int, int]:
     """(threshold, period): past the threshold, membership repeats with the period."""
     period = math.lcm(*(p.step for p in parts if p.stop is None)) if parts else 1

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from netinspect.analysis.intsets import contains
+from netinspect.analysis.intsets import members_up_to
 from netinspect.display import SizesDisplay
 from netinspect.errors import InputSpecError
 from netinspect.records import Progression, Shape, SymShape
@@ -367,7 +367,7 @@ def exact_bounds(
     valid: Sequence[Progression], window: int
 ) -> tuple[list[int], int | None, int | None, int | None]:
     """(accepted sizes in 1..window, minimum, maximum or None, step or None) of an exact set."""
-    accepted = [x for x in range(1, window + 1) if contains(valid, x)]
+    accepted = members_up_to(valid, window)
     minimum = valid[0].start if valid else None
     maximum = None
     if valid and all(p.stop is not None for p in valid):

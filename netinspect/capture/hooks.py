@@ -38,6 +38,7 @@ from netinspect.capture.tensors import (
     tensor_leaves,
 )
 from netinspect.records import LayerRecord
+from netinspect.sources.tree import set_eval_mode
 from netinspect.torch_compat.frames import caller_frame
 from netinspect.torch_compat.ops import no_torch_function
 
@@ -161,7 +162,7 @@ class CallCapture:
                         self._post_hook, with_kwargs=True, always_call=True
                     )
                 )
-            self.model.eval()
+            set_eval_mode(self.model)
             if self.record_ops:
                 self._mode = _OpMode(self)
                 self._mode.__enter__()  # type: ignore[no-untyped-call]  # torch's modes are untyped

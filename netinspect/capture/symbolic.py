@@ -29,6 +29,7 @@ from torch import nn
 from netinspect.capture.callsite import relative_source
 from netinspect.capture.exprs import python_text
 from netinspect.capture.hooks import CallCapture
+from netinspect.capture.sandbox import ForwardSandbox
 from netinspect.capture.symbolic_calls import SymbolicCallMode
 from netinspect.capture.tensors import named_tensor_leaves
 from netinspect.errors import exception_text
@@ -268,7 +269,8 @@ def run_symbolic_pass(
         with _entered(*managers):
             capture = managers[0] if managers else None
             try:
-                output = model(*args, **kwargs)
+                with ForwardSandbox():
+                    output = model(*args, **kwargs)
             except KeyboardInterrupt:
                 raise  # the user's Ctrl-C (or SIGTERM): exit 130/143, not the model's failure
             except BaseException as exc:

@@ -25,6 +25,12 @@ from typing import Any
 
 from netinspect.compare.baseline import split_file_target
 from netinspect.errors import ConfigError, UsageError
+from netinspect.limits import (
+    MAX_NESTING,
+    MAX_PYPROJECT_BYTES,
+    check_target_length,
+    is_nested_too_deep,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -73,7 +79,18 @@ def load_project_settings(start: Path | None = None) -> ProjectSettings:
         return ProjectSettings()
     try:
         with path.open("rb") as f:
-            document = tomllib.load(f)
+            data = f.read(MAX_PYPROJECT_BYTES + 1)
+        if len(data) > MAX_PYPROJECT_BYTES:
+            raise ConfigError(
+                f"refused: larger than {MAX_PYPROJECT_BYTES // (1024 * 1024)} MiB", file=str(path)
+            )
+        text = data.decode("utf-8")
+        if is_nested_too_deep(text, toml=True):
+            # tomllib recurses once per level of arrays and inline tables.
+            raise ConfigError(
+                f"refused: nested more than {MAX_NESTING} levels deep", file=str(path)
+            )
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", file=str(path)) from None
     except UnicodeDecodeError as exc:
@@ -100,6 +117,8 @@ def load_project_settings(start: Path | None = None) -> ProjectSettings:
             file=str(path),
         )
     targets = _string_list(section.get("targets", []), "targets", str(path))
+    for target in targets:
+        check_target_length(target, f"{path}: [tool.netinspect] ")
     raw_inputs = section.get("inputs", {})
     if not isinstance(raw_inputs, dict):
         raise ConfigError(

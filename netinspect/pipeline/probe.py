@@ -43,6 +43,12 @@ Progress = Callable[[int, str], None]
 
 
 @restoring_recursion_limit()  # a deep module tree raises it while it is probed
+def default_window(given: int) -> int:
+    """The sizes tried without ``--up-to``: up to twice the given size (64 at least), never
+    past ``MAX_UP_TO``."""
+    return min(max(2 * given, 64), MAX_UP_TO)
+
+
 def check_up_to(up_to: int | None) -> None:
     """``--up-to`` between 1 and ``MAX_UP_TO`` (both methods: the symbolic one lists the
     accepted runs up to it)."""
@@ -102,6 +108,7 @@ def _probe(
     import torch
 
     from netinspect.capture.bridge import REAL_VALUE_BYTES, MetaBridge, MetaLimitReached
+    from netinspect.capture.sandbox import ForwardSandbox
     from netinspect.errors import ForwardFailed, describe_exception, exception_text
     from netinspect.pipeline.device import describe_limit
     from netinspect.pipeline.inputs import _Prepared, check_forward_arguments
@@ -191,7 +198,12 @@ def _probe(
         kwargs = {**target.default_args, **named}
         try:
             # Weights stay on meta; what needs values of the inputs gets them (capture.bridge).
-            with torch.no_grad(), MetaBridge(real_values=True), torch.device(device):
+            with (
+                torch.no_grad(),
+                MetaBridge(real_values=True),
+                torch.device(device),
+                ForwardSandbox(),
+            ):
                 out = model(x, *rest, **kwargs)
         except KeyboardInterrupt:
             raise
@@ -237,7 +249,7 @@ def _probe(
     for dim, label in labels.items():
         varying.append((dim, label))
         given = base_shape[dim]
-        window = up_to or min(max(2 * given, 64), MAX_UP_TO)
+        window = up_to or default_window(given)
 
         def with_size(n: int, dim: int = dim) -> Shape:
             return (*base_shape[:dim], n, *base_shape[dim + 1 :])

@@ -19,6 +19,7 @@ from torch import nn
 from netinspect.capture.bridge import MetaBridge, MetaLimit
 from netinspect.capture.guard import ModelStateGuard
 from netinspect.capture.hooks import CallCapture
+from netinspect.capture.sandbox import ForwardSandbox
 from netinspect.capture.tensors import dtype_name, is_uninitialized
 from netinspect.errors import ForwardFailed, InputSpecError, UsageError
 from netinspect.pipeline.assemble import assemble_report, count_parameters
@@ -53,7 +54,7 @@ from netinspect.pipeline.inputs import (
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.pipeline.symbolic import add_symbolic, bind_inputs
 from netinspect.records import InspectionReport
-from netinspect.sources.build import _build, copy_to, unwrap_model
+from netinspect.sources.build import _build, copy_to, move_model, unwrap_model
 from netinspect.sources.resolve import resolve_target
 from netinspect.sources.target import ModelTarget
 from netinspect.sources.tree import make_recursion_room, restoring_recursion_limit
@@ -168,7 +169,7 @@ def build_for(request: Request, device: torch.device) -> nn.Module:
     if unwrapped and unwrapped not in request.notes:
         request.notes.append(unwrapped)
     if request.dtype and request.dtype in FLOAT_DTYPES:
-        built = built.to(_torch_dtype(request.dtype))
+        built = move_model(built, None, _torch_dtype(request.dtype))
     elif request.dtype:
         raise UsageError(
             f"--dtype {request.dtype}: the model's parameters must be a floating dtype"
@@ -183,7 +184,8 @@ def build_for(request: Request, device: torch.device) -> nn.Module:
 def prepare_for(request: Request, device: torch.device) -> _Prepared:
     """Step 4: the dummy inputs on ``device``, plus non-tensor forward arguments (the target's
     defaults, then the caller's ``--arg`` values)."""
-    prepared = _prepare_inputs(request.inputs, request.specs, device, request.float_dtype)
+    cast = _torch_dtype(request.dtype) if request.dtype in FLOAT_DTYPES else None
+    prepared = _prepare_inputs(request.inputs, request.specs, device, request.float_dtype, cast)
     extra = {**request.target.default_args, **request.forward_args}
     return _Prepared(prepared.args, {**prepared.kwargs, **extra}, prepared.records)
 
@@ -208,7 +210,8 @@ def capture_pass(
         CallCapture(model, is_data_dependent=bridge.is_data_dependent) as capture,
     ):
         try:
-            output = model(*prepared.args, **prepared.kwargs)
+            with ForwardSandbox():
+                output = model(*prepared.args, **prepared.kwargs)
         except KeyboardInterrupt:
             raise  # the user's Ctrl-C, not the model's failure: exit 130
         except BaseException as exc:
@@ -383,7 +386,9 @@ def inspect_model(
 
     ``inputs``: spec strings as on the CLI (``["1x3x224x224"]``; named dims ``["Bx3xHxW"]``
     add formulas and conditions, ``report.symbolic``, at ``hints`` such as ``{"H": 224}``), or
-    real tensors: a tensor, a sequence of tensors (positional) or a dict (keyword). ``device``:
+    real tensors: a tensor, a sequence of tensors (positional) or a dict (keyword); forward
+    gets copies (one extra copy of the inputs on a real device), cast to ``dtype`` when one is
+    given and they are floating, so the caller's tensors are never changed. ``device``:
     "auto" (meta, with a cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the
     shape arithmetic (``analysis.explain.explain_report``). Raises ``ForwardFailed`` (with the
     partial report) when the model raises, and ``UsageError`` subclasses for bad requests.

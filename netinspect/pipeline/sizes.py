@@ -36,6 +36,7 @@ from netinspect.analysis.sizes import (
 )
 from netinspect.errors import UsageError, first_line
 from netinspect.pipeline.dim_state import DimState
+from netinspect.pipeline.probe import default_window
 from netinspect.records import Progression, Shape
 from netinspect.specs import (
     InputSpec,
@@ -131,13 +132,14 @@ class _Explorer:
 
         from netinspect.pipeline.inputs import check_spec_count
         from netinspect.sources.build import build_model
+        from netinspect.sources.tree import set_eval_mode
 
         self.torch = torch
         self.target = target
         self.specs = specs
         self.hints = dict(hints)
         self.model = build_model(target, torch.device("meta"))
-        self.model.eval()
+        set_eval_mode(self.model)
         self.extra = dict(target.default_args)
         check_spec_count(self.model, specs, self.extra)  # the request's mistake: exit 2
         self.outputs: dict[tuple[tuple[str, int], ...], tuple[Shape, ...] | None] = {}
@@ -167,6 +169,7 @@ class _Explorer:
         self, sizes: Mapping[str, int]
     ) -> tuple[tuple[Shape, ...] | None, BaseException | None]:
         """One plain meta pass at these sizes: its output shapes, or the exception."""
+        from netinspect.capture.sandbox import ForwardSandbox
         from netinspect.capture.tensors import shape_of, tensor_leaves
 
         torch = self.torch
@@ -191,7 +194,7 @@ class _Explorer:
             else:
                 args.append(value)
         try:
-            with torch.no_grad(), torch.device(device):
+            with torch.no_grad(), torch.device(device), ForwardSandbox():
                 out = self.model(*args, **kwargs, **self.extra)
         except KeyboardInterrupt:
             raise
@@ -307,7 +310,7 @@ class _Explorer:
         from netinspect.analysis.symbolic import collect_conditions, valid_sets
 
         names = list(self.hints)
-        dims = [self.explore(n, main, up_to or max(2 * self.hints[n], 64)) for n in names]
+        dims = [self.explore(n, main, up_to or default_window(self.hints[n])) for n in names]
         atoms = collect_conditions(main)
         valid_sets(atoms, {n: v for n, v in self.hints.items() if n not in main.specialised})
         # Conditions the solver could not follow for some dim are not an answer to print.
@@ -344,7 +347,7 @@ class _Explorer:
 
     def _dim_record(self, d: DimState, main: Any, position: int, up_to: int | None) -> DimSizes:
         valid: tuple[Progression, ...] | None = union(d.accepted) if d.accepted else ()
-        window = up_to or max(2 * d.hint, 64)
+        window = up_to or default_window(d.hint)
         if d.probed is not None:
             window, accepted_in_window, unbounded = d.probed
             minimum, maximum, step = probed_bounds(accepted_in_window, unbounded)

@@ -20,6 +20,7 @@ from netinspect.errors import (
 )
 from netinspect.sources.resolve import resolve_target
 from netinspect.sources.target import ModelTarget
+from netinspect.sources.tree import has_module_cycle
 from netinspect.torch_compat.dynamo_free import DispatchMode
 
 # Random in-place initialisers: when only shapes are wanted, filling with zeros is enough and
@@ -172,6 +173,33 @@ def _build(
     return model
 
 
+def check_module_api(model: nn.Module) -> None:
+    """The tree walks netinspect relies on work: a model that overrides ``named_modules``,
+    ``named_parameters`` or ``named_buffers`` with one that raises cannot be inspected. That is
+    a usage error (exit 2), named, not a failure of the forward (exit 3): no forward ran."""
+    for method in ("named_modules", "named_parameters", "named_buffers"):
+        try:
+            for _ in getattr(model, method)():
+                pass
+        except (KeyboardInterrupt, UsageError):
+            raise
+        except Exception as exc:
+            raise UsageError(
+                f"cannot inspect {type(model).__name__}: its {method}() raised "
+                f"{describe_exception(exc)} (netinspect walks the module tree with it)"
+            ) from None
+
+
+def move_model(
+    model: nn.Module, device: torch.device | None, dtype: torch.dtype | None
+) -> nn.Module:
+    """``model.to(device, dtype)``, also for a tree with a cycle (see ``_move_each``)."""
+    if has_module_cycle(model):
+        _move_each(model, device, dtype)
+        return model
+    return model.to(device=device, dtype=dtype)
+
+
 def unwrap_model(model: nn.Module) -> tuple[nn.Module, str | None]:
     """The module whose Python forward hooks can see, and a note when it is not ``model``.
 
@@ -179,7 +207,10 @@ def unwrap_model(model: nn.Module) -> tuple[nn.Module, str | None]:
     ``_orig_mod``: inspect that (no compilation happens). TorchScript modules have no Python
     forward and refuse hooks, so they are a usage error naming the scripted module.
     """
-    inner = getattr(model, "_orig_mod", None)
+    check_module_api(model)
+    # Read from the registry, not through ``getattr``: a model's own ``__getattr__`` may raise
+    # anything for a name it does not know.
+    inner = model.__dict__.get("_modules", {}).get("_orig_mod")
     note = None
     if isinstance(inner, nn.Module):
         note = f"inspected the original {type(inner).__name__} inside torch.compile's wrapper"
@@ -193,6 +224,23 @@ def unwrap_model(model: nn.Module) -> tuple[nn.Module, str | None]:
                 "inspect the nn.Module before torch.jit.script/trace"
             )
     return model, note
+
+
+def _move_each(model: nn.Module, device: torch.device | None, dtype: torch.dtype | None) -> None:
+    """What ``.to(device, dtype)`` does, module by module as ``modules()`` lists them (once
+    each, by identity): a tree with a cycle cannot be moved by torch's recursive ``_apply``."""
+
+    def moved(t: torch.Tensor) -> torch.Tensor:
+        cast = dtype if dtype is not None and (t.is_floating_point() or t.is_complex()) else None
+        return t.to(device=device, dtype=cast)
+
+    for module in model.modules():
+        for name, param in module._parameters.items():
+            if param is not None:
+                module._parameters[name] = nn.Parameter(moved(param), param.requires_grad)
+        for name, buffer in module._buffers.items():
+            if buffer is not None:
+                module._buffers[name] = moved(buffer)
 
 
 def copy_to(model: nn.Module, device: torch.device, dtype: torch.dtype | None) -> nn.Module:
@@ -215,7 +263,7 @@ def copy_to(model: nn.Module, device: torch.device, dtype: torch.dtype | None) -
         for name, param in module._parameters.items():
             if param is not None:
                 owners.setdefault(id(param), []).append((module, name))
-    moved = moved.to(device=device, dtype=dtype)
+    moved = move_model(moved, device, dtype)
     for slots in owners.values():
         first_module, first_name = slots[0]
         shared = first_module._parameters[first_name]

@@ -9,6 +9,7 @@ from netinspect.errors import (
     ModelNotFound,
     UsageError,
 )
+from netinspect.limits import check_target_length
 from netinspect.sources.files import file_target, module_target
 from netinspect.sources.target import ModelTarget, is_config_path
 from netinspect.sources.torchvision import torchvision_target
@@ -17,6 +18,7 @@ from netinspect.sources.torchvision import torchvision_target
 def resolve_target(target: str, *, allow_import: tuple[str, ...] = ()) -> ModelTarget:
     """Turn a CLI/API target string into a ModelTarget. Raises a UsageError subclass."""
     target = target.strip()
+    check_target_length(target)
     if not target:
         raise ModelNotFound(target, detail="no model given")
     # Optional sources first: their libraries are imported only when their prefix is used.

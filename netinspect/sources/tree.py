@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netinspect.errors import UsageError
 from netinspect.torch_compat.frames import stack_depth
@@ -30,21 +30,61 @@ _SPARE_FRAMES = 500
 
 
 def module_tree_depth(model: nn.Module) -> int:
-    """Levels below ``model`` (0 for a leaf), found without recursion. A module reachable
-    twice (shared) is walked once per path, as torch's own walks do."""
-    deepest = 0
-    stack: list[tuple[nn.Module, int]] = [(model, 0)]
-    seen_on_path: set[tuple[int, int]] = set()
+    """Levels below ``model`` (0 for a leaf), found without recursion: the longest chain of
+    children. A module reachable twice (shared) counts at its deepest; a module that is its
+    own ancestor (``add_module("again", self)``, A -> B -> A) is a cycle, which torch's
+    ``named_modules`` walks once by identity, and so does this (the edge back is not followed)."""
+    return _walk(model)[0]
+
+
+def has_module_cycle(model: nn.Module) -> bool:
+    """Whether a module is its own ancestor in ``model``'s tree. torch's recursive walks
+    without a memo (``train``/``eval``, ``.to()``, ``apply``) never end on such a tree."""
+    return _walk(model)[1]
+
+
+def _walk(model: nn.Module) -> tuple[int, bool]:
+    """(depth, has a cycle). Depth-first with an explicit stack; each module's height is kept
+    once known, so a shared module is walked once. Stops past ``MAX_TREE_DEPTH``."""
+    height: dict[int, int] = {}
+    on_path = {id(model)}
+    # Frames: [module, its children still to visit, tallest child height + 1 so far].
+    stack: list[list[Any]] = [[model, iter(_children(model)), 0]]
+    cycle = False
     while stack:
-        module, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > MAX_TREE_DEPTH:
-            break  # deep enough to refuse; no need to walk the rest
-        for child in module._modules.values():
-            if child is not None and (id(child), depth + 1) not in seen_on_path:
-                seen_on_path.add((id(child), depth + 1))
-                stack.append((child, depth + 1))
-    return deepest
+        frame = stack[-1]
+        child = next(frame[1], None)
+        if child is None:
+            stack.pop()
+            on_path.discard(id(frame[0]))
+            height[id(frame[0])] = frame[2]
+            if stack:
+                stack[-1][2] = max(stack[-1][2], frame[2] + 1)
+            continue
+        if id(child) in on_path:
+            cycle = True
+        elif id(child) in height:
+            frame[2] = max(frame[2], height[id(child)] + 1)
+        elif len(stack) > MAX_TREE_DEPTH:
+            return len(stack), cycle  # deep enough to refuse; no need to walk the rest
+        else:
+            on_path.add(id(child))
+            stack.append([child, iter(_children(child)), 0])
+    return height[id(model)], cycle
+
+
+def _children(module: nn.Module) -> list[nn.Module]:
+    return [m for m in module._modules.values() if m is not None]
+
+
+def set_eval_mode(model: nn.Module) -> None:
+    """``model.eval()``, or, on a tree with a cycle (where ``eval`` would recurse forever),
+    ``training = False`` on each module that ``modules()`` lists once by identity."""
+    if not has_module_cycle(model):
+        model.eval()
+        return
+    for module in model.modules():
+        module.training = False
 
 
 def check_tree_depth(model: nn.Module, name: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import zipfile
 
 import torch
@@ -19,6 +20,7 @@ from netinspect.checkpoint_records import (
     WeightsReport,
 )
 from netinspect.errors import WeightsError, WeightsMismatch
+from netinspect.fileio import file_kind
 
 
 def _clip(text: str, limit: int) -> str:
@@ -124,8 +126,14 @@ def load_weights(model: nn.Module, path: str, *, partial: bool = False) -> Weigh
     from netinspect.analysis.tensor_sets import weight_rows
     from netinspect.sources.checkpoint.read import tensor_entry
 
-    if not os.path.exists(path):
-        raise WeightsError(f"weights file not found: {path}")
+    try:
+        mode = os.stat(path).st_mode  # follows links; never opens (a FIFO would block)
+    except (FileNotFoundError, NotADirectoryError):
+        raise WeightsError(f"weights file not found: {path}") from None
+    except OSError as exc:
+        raise WeightsError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise WeightsError(f"--weights {path} is {file_kind(mode)}, not a file")
     on_meta = _is_on_meta(model)
     try:
         if on_meta:
