@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from netinspect.analysis.diagnose.common import fmt_size
 from netinspect.records import LayerRecord, SymShape
 from netinspect.symexpr import ExprSyntaxError, evaluate, names_in
 
 # Far enough for any image or sequence; the search doubles up to here and gives up beyond.
 _SEARCH_LIMIT = 1 << 24
+
+
+def fmt_size(dims: Sequence[int]) -> str:
+    return "×".join(str(d) for d in dims)
 
 
 def is_adaptive_pool(type_name: str) -> bool:
