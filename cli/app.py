@@ -117,6 +117,18 @@ def one_terminal() -> bool:
     return stdout_is_tty() and stderr_is_tty()
 
 
+def one_stream() -> bool:
+    """stdout and stderr reach the same reader: one terminal, or one file or pipe (``2>&1``
+    into a CI log). What the payload already says is then not repeated on stderr."""
+    if one_terminal():
+        return True
+    try:
+        out, err = os.fstat(sys.stdout.fileno()), os.fstat(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError):  # closed, or not a real file (a test's)
+        return False
+    return (out.st_dev, out.st_ino) == (err.st_dev, err.st_ino)
+
+
 def use_color() -> bool:
     return stdout_is_tty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 

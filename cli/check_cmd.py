@@ -19,7 +19,7 @@ from .app import (
     eprint,
     fail,
     handle_errors,
-    one_terminal,
+    one_stream,
     output_width,
     use_color,
 )
@@ -257,7 +257,8 @@ def check_command(
     ] = None,
     debug: DebugOption = False,
 ) -> None:
-    """Compare each TARGET with its baseline. Exit 0: all match; 1: a regression; 2: usage error."""
+    """Compare each TARGET with its baseline. Exit 0: all match; 1: a regression; 2: usage
+    error; 3: a forward pass failed (status FAILED: fix the model, --update refuses it)."""
     html_path = pin_path(html)  # before any model runs (a forward may change directory)
     with handle_errors(debug):
         from netinspect.compare.baseline import canonical_target, split_file_target
@@ -321,10 +322,12 @@ def check_command(
                 eprint(f"netinspect: updated baseline {result.baseline}")
             elif result.status == "created":
                 eprint(f"netinspect: created baseline {result.baseline}")
-            elif result.status == "error" and not (fmt is CheckFormat.table and one_terminal()):
+            elif result.status in ("error", "failed") and not (
+                fmt is CheckFormat.table and one_stream()
+            ):
                 # Also in the payload (per target); stderr gets it for people reading a log,
-                # unless the table's ERROR line is already on the same terminal.
-                eprint(f"netinspect: error: {result.error}")
+                # unless the table's ERROR/FAILED line already reaches the same reader.
+                eprint(f"netinspect: error: {result.target}: {result.error}")
         # The most serious outcome wins: forward failure (3) > usage (2) > regression (1).
         raise typer.Exit(max((r.exit_code for r in results), default=EXIT_OK))
 

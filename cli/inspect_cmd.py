@@ -19,7 +19,7 @@ from .app import (
     eprint,
     fail,
     handle_errors,
-    one_terminal,
+    one_stream,
     output_width,
     use_color,
 )
@@ -387,7 +387,7 @@ def inspect_command(
         write_output(text, output, f"{fmt.value} report", typed_output)
         # The table and markdown show the notes and the failure; on one terminal they are
         # not printed twice.
-        shown = output is None and fmt in _SHOWS_NOTES and one_terminal()
+        shown = output is None and fmt in _SHOWS_NOTES and one_stream()
         for note in () if shown else report.notes:
             eprint(f"netinspect: note: {note}")
         if report.error is not None and not shown:

@@ -160,6 +160,8 @@ class NetinspectSnapshot:
             pytest.fail(failure, pytrace=False)
         if result.status == "regression":
             pytest.fail(_regression_text(result), pytrace=False)
+        if result.status == "failed":
+            pytest.fail(f"netinspect_snapshot: {label}: {result.error}", pytrace=False)
         if result.status in ("created", "updated"):
             self._request.node.user_properties.append(
                 (_PROPERTY, f"{result.status} {_shown(path)}")

@@ -52,7 +52,8 @@ def test_check_of_a_config_that_no_longer_runs_exits_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Only the hidden layer narrowed: the next Linear still wants 128, so the forward fails.
-    # A model that no longer runs is worse than a changed shape: exit 3, the diff still shown.
+    # A model that no longer runs is worse than a changed shape: exit 3, status failed, the
+    # diff still shown (what changed is why it fails), and no advice to --update.
     monkeypatch.chdir(tmp_path)
     shutil.copy(CONFIGS / "mlp.yaml", tmp_path / "mlp.yaml")
     assert runner.invoke(app, ["snapshot", "mlp.yaml"]).exit_code == 0
@@ -61,3 +62,4 @@ def test_check_of_a_config_that_no_longer_runs_exits_3(
     result = runner.invoke(app, ["check", "mlp.yaml", "--format", "github"])
     assert result.exit_code == 3
     assert "Forward error: none -> Linear 6 expects a last dim of 128" in result.stdout
+    assert "forward pass failed" in result.stdout and "--update" not in result.stdout

@@ -111,8 +111,11 @@ def test_vgg16_keypoint_head_with_wrong_linear() -> None:
         "Linear expects 4608 = 512×3×3"
     )
     assert error.expected == "last dim 4608 (in_features=4608), got [1,2048]"
+    # An adaptive pool to 3x3 after the 2x2 map would upsample it; the MaxPool2d that made
+    # the 2x2 map gets 5x5 (>= 3x3): that is the pool to change.
     assert error.hint == (
-        "set in_features=2048, use nn.LazyLinear, or add nn.AdaptiveAvgPool2d((3, 3)) before the flatten"
+        "set in_features=2048, use nn.LazyLinear, "
+        "or replace avgpool.1 (MaxPool2d) with nn.AdaptiveMaxPool2d((3, 3))"
     )
 
 

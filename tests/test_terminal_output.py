@@ -86,7 +86,7 @@ def test_check_errors_show_once_on_a_terminal(
     monkeypatch.chdir(tmp_path)
     result = invoke("check", "vgg16")  # no baseline: an error for that target
     assert result.exit_code == 2
-    assert result.stdout.count("no baseline for vgg16") == 1
+    assert result.stdout.count("ERROR      vgg16: no baseline: .netinspect/vgg16.json") == 1
     assert "no baseline" not in result.stderr
 
 

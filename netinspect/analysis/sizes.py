@@ -81,6 +81,9 @@ class SizesReport(SizesDisplay):
     # The outputs as formulas of the named dims, from the symbolic pass.
     outputs_symbolic: tuple[SymShape, ...] = ()
     symbolic_passes: int = 0
+    # "at H, W < 224, avgpool (AdaptiveAvgPool2d) upsamples to 7×7 by repeating values": the
+    # sizes that run but feed the layers after an adaptive pool copies (symbolic method only).
+    upsampling: str | None = None
 
 
 def dim_labels(shape: Shape) -> dict[int, str]:

@@ -40,7 +40,10 @@ BASELINE_SCHEMA_VERSION = 1
 BASELINE_KIND = "netinspect-baseline"
 DEFAULT_BASELINE_DIR = ".netinspect"
 
-CheckStatus = Literal["ok", "regression", "updated", "created", "error"]
+# "failed": the model's forward pass raised (exit 3): the model is broken, not reshaped, and
+# no baseline is written for it, so --update is no fix. "error": the check itself could not
+# run (no baseline, a corrupt one, a bad target: exit 2).
+CheckStatus = Literal["ok", "regression", "failed", "updated", "created", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,7 @@ class CheckResult:
     baseline: str
     status: CheckStatus
     diff: ReportDiff | None = None
-    # One line, for status "error".
+    # One line, for statuses "error" and "failed" (the forward pass's failure).
     error: str | None = None
     exit_code: int = 0
 

@@ -131,7 +131,7 @@ def check_target(
 
             resolve_target(item.location, allow_import=item.allow_import)
             raise BaselineError(
-                f"no baseline for {target}: {path} does not exist "
+                f"no baseline: {path} does not exist "
                 f"(create it with `netinspect snapshot {target}`)"
             )
         inputs = item.inputs if item.inputs is not None else (baseline.inputs if baseline else None)
@@ -140,7 +140,9 @@ def check_target(
         )
         return judge_report(path, target, inputs, report, baseline, update=update)
     except NetinspectError as exc:
-        return CheckResult(target, str(path), "error", error=str(exc), exit_code=exc.exit_code)
+        # Every result is shown after its target: a message that starts with it would say it twice.
+        message = str(exc).removeprefix(f"{target}: ").removeprefix(f"{item.target}: ")
+        return CheckResult(target, str(path), "error", error=message, exit_code=exc.exit_code)
 
 
 def read_baseline_of(path: Path, target: str) -> Baseline | None:
@@ -165,25 +167,34 @@ def judge_report(
 ) -> CheckResult:
     """The check of one fresh ``report`` against ``baseline`` (None: there is none, and
     ``update`` creates it). With ``update`` a differing baseline is rewritten at ``path``.
-    Raises ForwardFailed for a failed forward under ``update``, BaselineError when writing fails.
+    A forward pass that raised is status "failed" (exit 3) with or without ``update``: the
+    baseline is never written from it. Raises BaselineError when writing fails.
     ``baseline_label`` names the baseline in the diff (default: ``path``)."""
-    if update and report.error is not None:
-        # Accepting a model that no longer runs would bury the failure in the baseline.
-        raise ForwardFailed(
-            f"{target}: forward pass failed, baseline not updated: {report.error.message}",
-            report,
+    old_label = baseline_label or str(path)
+    diff = (
+        None
+        if baseline is None
+        else compare_reports(baseline.view, report, old_label=old_label, new_label=target)
+    )
+    if report.error is not None:
+        # A model that no longer runs is broken, not reshaped: accepting it would bury the
+        # failure in the baseline, so --update refuses it and nothing advises --update.
+        kept = ", baseline not updated" if update and baseline is not None else ""
+        kept = ", no baseline created" if update and baseline is None else kept
+        return CheckResult(
+            target,
+            str(path),
+            "failed",
+            diff,
+            error=f"forward pass failed{kept}: {report.error.message}",
+            exit_code=ForwardFailed.exit_code,
         )
-    if baseline is None:
+    if diff is None:
         write_baseline_file(path, baseline_from_report(target, inputs, report))
         return CheckResult(target, str(path), "created")
-    old_label = baseline_label or str(path)
-    diff = compare_reports(baseline.view, report, old_label=old_label, new_label=target)
     if not diff.is_regression:
         return CheckResult(target, str(path), "ok", diff)
     if update:
         write_baseline_file(path, baseline_from_report(target, inputs, report))
         return CheckResult(target, str(path), "updated", diff)
-    # A forward pass that no longer runs is the model's failure, worse than a changed shape:
-    # exit 3, as everywhere else (the diff still shows what changed).
-    code = ForwardFailed.exit_code if report.error is not None else 1
-    return CheckResult(target, str(path), "regression", diff, exit_code=code)
+    return CheckResult(target, str(path), "regression", diff, exit_code=1)

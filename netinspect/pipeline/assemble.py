@@ -13,6 +13,7 @@ from torch import nn
 from netinspect import __version__
 from netinspect.analysis.diagnose import diagnose_failure
 from netinspect.analysis.numbers import training_bytes_estimate
+from netinspect.analysis.upsampling import upsampling_notes
 from netinspect.capture.hooks import CallCapture
 from netinspect.capture.tensors import (
     dtype_name,
@@ -187,6 +188,7 @@ def assemble_report(
             f"reach them), so they are not counted: {', '.join(lazy[:3])}"
             + (" ..." if len(lazy) > 3 else "")
         )
+    notes.extend(upsampling_notes(layers))
     if totals.uncalled_params and result.exception is None:
         # After a failure the modules past it were never reached: no news there.
         notes.append(

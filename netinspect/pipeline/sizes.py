@@ -34,6 +34,7 @@ from netinspect.analysis.sizes import (
     scan_dim,
     summarize,
 )
+from netinspect.analysis.upsampling import upsampling_below
 from netinspect.errors import UsageError, first_line
 from netinspect.pipeline.dim_state import DimState
 from netinspect.pipeline.probe import default_window
@@ -320,6 +321,9 @@ class _Explorer:
         positions = first_positions(self.specs)
         records = [self._dim_record(d, main, positions.get(d.name, 0), up_to) for d in dims]
         fixed = fixed_by(main.row_keys, main.row_shapes)
+        upsampling = upsampling_below(
+            main.row_keys, main.row_shapes, self.hints, {d.label: d.minimum for d in records}
+        )
         constant = not any(d.output_depends for d in records)
         base = bind_hints(self.specs, self.hints)[0].value
         assert isinstance(base, TensorSpec)
@@ -336,13 +340,15 @@ class _Explorer:
             seconds=round(time.perf_counter() - start, 3),
             summary=summarize(
                 self.target.name, "eval", records, given_out or (), fixed if constant else None
-            ),
+            )
+            + (f"; {upsampling}" if upsampling else ""),
             given_failure=self._failure(self.hints) if main.exception is not None else None,
             varied_inputs=linked,
             method="symbolic",
             joint_conditions=joint,
             outputs_symbolic=main.outputs,
             symbolic_passes=self.passes,
+            upsampling=upsampling,
         )
 
     def _dim_record(self, d: DimState, main: Any, position: int, up_to: int | None) -> DimSizes:

@@ -248,26 +248,50 @@ _CHECK_WORDS = {
     "created": "created",
     "updated": "updated",
     "regression": "REGRESSION",
+    "failed": "FAILED",
     "error": "ERROR",
 }
 
 
+_NOT_REACHED = "layers after the failure never ran, and show as removed"
+
+
+def _diff_lines(diff: ReportDiff, max_rows: int) -> list[str]:
+    rows = diff.layer_changes
+    body = [row_line(r) for r in rows[:max_rows]]
+    if len(rows) > max_rows:
+        body.append(f"... and {len(rows) - max_rows} more differing layers")
+    return body + report_change_lines(diff)
+
+
+def accept_line(target: str) -> str:
+    """How to accept a regression. Never offered for "failed": --update refuses a model whose
+    forward pass raised."""
+    return f"Accept with: netinspect check {target} --update"
+
+
 def render_check_table(results: Sequence[CheckResult], options: RenderOptions) -> str:
-    """A line per target; a regression is followed by its side-by-side diff."""
+    """A line per target; a regression is followed by its side-by-side diff and how to accept
+    it; a failed forward pass by its diff (what changed may be why it fails; the rows after
+    the failure never ran) and no advice to accept it."""
     results = printable_records(list(results))
     parts: list[str] = []
     for result in results:
         word = _CHECK_WORDS[result.status]
         line = f"{word:<10} {result.target}"
-        if result.status == "error":
+        if result.status in ("error", "failed"):
             line += f": {result.error}"
         elif result.status in ("ok", "created"):
             line += f" ({result.baseline})"
         elif result.diff is not None:
             line += f": {summary_line(result.diff)}"
         parts.append(line + "\n")
+        if result.status == "failed" and result.diff is not None and result.diff.is_regression:
+            parts.append(f"Against the baseline ({_NOT_REACHED}):\n")
+            parts.append(render_diff_table(result.diff, options))
         if result.status == "regression" and result.diff is not None:
             parts.append(render_diff_table(result.diff, options))
+            parts.append(accept_line(result.target) + "\n")
     parts.append(check_summary_line(results) + "\n")
     return "".join(parts)
 
@@ -282,9 +306,12 @@ def check_summary_line(results: Sequence[CheckResult]) -> str:
     if counts["ok"] == len(results):
         return f"{head}, all match their baselines."
     parts = []
-    failed = counts["regression"] + counts["error"]
-    if failed:
-        parts.append(f"{failed} failed")
+    if counts["failed"]:
+        parts.append(f"{counts['failed']} forward pass(es) failed")
+    if counts["regression"]:
+        parts.append(f"{counts['regression']} regression(s)")
+    if counts["error"]:
+        parts.append(f"{counts['error']} error(s)")
     if counts["updated"]:
         parts.append(f"{counts['updated']} baseline(s) updated")
     if counts["created"]:
@@ -332,22 +359,25 @@ def render_check_github(
     passing one. ``files`` maps a target to the file to annotate (its .py or config)."""
     lines: list[str] = []
     for result in results:
-        if result.status not in ("regression", "error"):
+        if result.status not in ("regression", "failed", "error"):
             lines.append(f"netinspect: {_CHECK_WORDS[result.status]} {result.target}")
             continue
         if result.status == "error":
             title = f"netinspect check: {result.target}"
             message = result.error or "error"
+        elif result.status == "failed":
+            # The model's failure, not a shape change: no --update advice (it would refuse).
+            title = f"netinspect check: {result.target} forward pass failed"
+            body = [result.error or "forward pass failed"]
+            if result.diff is not None and result.diff.is_regression:
+                body.append(f"Against the baseline ({_NOT_REACHED}):")
+                body += _diff_lines(result.diff, max_rows)
+            message = "\n".join(body)
         else:
             assert result.diff is not None
             title = f"netinspect check: {result.target} changed shape"
-            body = [summary_line(result.diff)]
-            rows = result.diff.layer_changes
-            body += [row_line(r) for r in rows[:max_rows]]
-            if len(rows) > max_rows:
-                body.append(f"... and {len(rows) - max_rows} more differing layers")
-            body += report_change_lines(result.diff)
-            body.append(f"Accept with: netinspect check {result.target} --update")
+            body = [summary_line(result.diff), *_diff_lines(result.diff, max_rows)]
+            body.append(accept_line(result.target))
             message = "\n".join(body)
         props = [f"title={_escape_property(title)}"]
         file = (files or {}).get(result.target)

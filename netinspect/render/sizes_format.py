@@ -38,6 +38,7 @@ def sizes_to_dict(report: SizesReport) -> dict[str, Any]:
         "joint_conditions": list(report.joint_conditions),
         "outputs_symbolic": [list(s) for s in report.outputs_symbolic],
         "symbolic_passes": report.symbolic_passes,
+        "upsampling": report.upsampling,
     }
 
 
@@ -131,6 +132,8 @@ def render_sizes_text(report: SizesReport) -> str:
         if report.fixed_by:
             text += f" because {report.fixed_by}"
         lines.append(text)
+    if report.upsampling:
+        lines.append(f"warning: {report.upsampling}")
     return printable("\n".join(lines)) + "\n"
 
 

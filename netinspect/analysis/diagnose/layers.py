@@ -15,6 +15,7 @@ from netinspect.analysis.diagnose.common import (
     op_name,
     per_dim,
 )
+from netinspect.analysis.upsampling import is_adaptive_pool
 from netinspect.records import (
     LayerRecord,
     Shape,
@@ -69,6 +70,35 @@ def _factor_like(expected: int, merged: Shape) -> Shape | None:
     return (merged[0],) + (side,) * spatial
 
 
+def _pool_hint(
+    layers: Sequence[LayerRecord], flat: LayerRecord, merged: Shape, wanted: Shape, what: str
+) -> str:
+    """``, or add nn.AdaptiveAvgPool2d((7, 7)) before the flatten``, checked against this
+    model's rows first: an adaptive pool larger than the map it gets would upsample (repeat
+    values), which hides the mismatch instead of fixing it. A map too small is fixed at the
+    pool that made it, if that pool's own input is large enough; else no pool is offered."""
+    sizes = wanted[1:]
+    pool_size = ", ".join(str(d) for d in sizes) + ("," if len(sizes) == 1 else "")
+    source = _producer(layers, flat.index, flat.input_shapes[0])
+    is_pool = source is not None and "pool" in source.type.lower() and bool(source.input_shapes)
+    if source is not None and is_pool:
+        reaching = source.input_shapes[0][-len(sizes) :]
+        is_pool = len(reaching) == len(sizes) and all(
+            r >= w for r, w in zip(reaching, sizes, strict=True)
+        )
+    where = ""
+    if source is not None:
+        where = source.name if source.kind == "module" else f"{op_name(source)}()"
+    if source is not None and is_pool and is_adaptive_pool(source.type):
+        return f", or make {where} pool to ({pool_size}) instead of {fmt_size(merged[1:])}"
+    if all(h >= w for h, w in zip(merged[1:], sizes, strict=True)):
+        return f", or add nn.AdaptiveAvgPool{len(sizes)}d(({pool_size})) before the {what}"
+    if source is not None and is_pool:
+        kind = "Max" if "max" in source.type.lower() else "Avg"
+        return f", or replace {where} ({source.type}) with nn.Adaptive{kind}Pool{len(sizes)}d(({pool_size}))"
+    return ""
+
+
 def _diagnose_linear(layers: Sequence[LayerRecord], row: LayerRecord) -> Diagnosis | None:
     in_features = row.attributes.get("in_features")
     if not isinstance(in_features, int) or not row.input_shapes or not row.input_shapes[0]:
@@ -93,11 +123,7 @@ def _diagnose_linear(layers: Sequence[LayerRecord], row: LayerRecord) -> Diagnos
             expects += f" = {fmt_size(wanted)}"
         where = what if flat.name == what else f"{what} ({flat.name})"
         message = f"{_label(row)}: {where} produced {fmt_size(merged)} = {got}; {expects}"
-        pool = ""
-        if wanted is not None:
-            pool_size = ", ".join(str(d) for d in wanted[1:])
-            pool = f"nn.AdaptiveAvgPool{len(wanted) - 1}d(({pool_size}{',' if len(wanted) == 2 else ''}))"
-            pool = f", or add {pool} before the {what}"
+        pool = _pool_hint(layers, flat, merged, wanted, what) if wanted is not None else ""
         hint = f"set in_features={got}, {lazy}{pool}"
         return Diagnosis(expected, message, hint)
     message = f"{_label(row)} expects a last dim of {in_features} (in_features), got {got} from input {fmt_dims(shape)}"
