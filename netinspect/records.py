@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from netinspect.display import ReportDisplay
 from netinspect.checkpoint_records import WeightsReport
+from netinspect.display import ReportDisplay
 from netinspect.serialize import report_to_dict
 
 SCHEMA_VERSION = 1
