@@ -168,6 +168,7 @@ class _Explorer:
     ) -> tuple[tuple[Shape, ...] | None, BaseException | None]:
         """One plain meta pass at these sizes: its output shapes, or the exception."""
         from netinspect.capture.tensors import shape_of, tensor_leaves
+        from netinspect.torch_compat.meta_conv import strict_meta_conv
 
         torch = self.torch
         key = tuple(sorted(sizes.items()))
@@ -191,7 +192,7 @@ class _Explorer:
             else:
                 args.append(value)
         try:
-            with torch.no_grad(), torch.device(device):
+            with torch.no_grad(), torch.device(device), strict_meta_conv():
                 out = self.model(*args, **kwargs, **self.extra)
         except KeyboardInterrupt:
             raise
