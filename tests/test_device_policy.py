@@ -147,6 +147,9 @@ def test_a_write_of_meta_values_into_a_real_tensor_goes_on_to_cpu() -> None:
 
 
 # --- kernels: got past in place, no retry --------------------------------------------------
+@pytest.mark.skipif(
+    not hasattr(torch, "_grouped_mm"), reason="torch._grouped_mm arrived in torch 2.9"
+)
 def test_grouped_mm_in_float32_runs_in_bfloat16_on_meta_and_is_counted() -> None:
     report = inspect_model(target("GroupedExperts"), ["4x8"])
     assert report.device == "meta"

@@ -67,6 +67,8 @@ STAND_INS = sympy_free._STAND_INS[sympy_free.SYMBOLIC_SHAPES]
 @given(args=st.lists(_values, min_size=1, max_size=3))
 @settings(max_examples=150, deadline=None)
 def test_each_stand_in_answers_as_torchs_own_function(name: str, args: list[Any]) -> None:
+    if not hasattr(real, name):  # an older torch: its kernels never ask for it
+        pytest.skip(f"torch {torch.__version__} has no symbolic_shapes.{name}")
     ours, theirs = STAND_INS[name], getattr(real, name)
     arity = {"sym_and": len(args), "sym_or": len(args), "sym_eq": 2}.get(name, 1)
     if len(args) < arity:
@@ -77,6 +79,9 @@ def test_each_stand_in_answers_as_torchs_own_function(name: str, args: list[Any]
 def test_the_stand_ins_hand_symbolic_values_to_torch() -> None:
     from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
+    needed = ("is_nested_int", "has_guarding_hint", "sym_eq", "guarding_hint_or_throw")
+    if not all(hasattr(real, n) for n in needed):
+        pytest.skip(f"torch {torch.__version__} lacks some of {needed}")
     env = ShapeEnv()
     s = env.create_unbacked_symint()
     assert STAND_INS["is_nested_int"](s) is False

@@ -35,6 +35,7 @@ from netinspect.capture.tensors import named_tensor_leaves
 from netinspect.errors import exception_text
 from netinspect.specs import InputSpec, TensorSpec, tensor_specs
 from netinspect.torch_compat.frames import caller_frame
+from netinspect.torch_compat.meta_conv import strict_meta_conv
 from netinspect.torch_compat.shape_env import (
     SYMBOLIC_MACHINERY_MODULES,
     create_named_symbol,
@@ -254,6 +255,7 @@ def run_symbolic_pass(
         SymbolicCallMode(),
         torch.no_grad(),
         torch.device(device),
+        strict_meta_conv(),
     ):
         args: list[Any] = []
         kwargs: dict[str, Any] = {}

@@ -60,6 +60,7 @@ from netinspect.sources.target import ModelTarget
 from netinspect.sources.tree import make_recursion_room, restoring_recursion_limit
 from netinspect.sources.weights import load_weights
 from netinspect.specs import FLOAT_DTYPES, InputSpec, parse_input_specs
+from netinspect.torch_compat.meta_conv import strict_meta_conv
 from netinspect.torch_compat.sympy_free import kernels_without_imports
 
 _REAL_FLOATS = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
@@ -207,6 +208,7 @@ def capture_pass(
         torch.no_grad(),
         bridge,
         torch.device(plan.weights),
+        strict_meta_conv(),  # outside the capture's mode, which reads its caller's frame
         CallCapture(model, is_data_dependent=bridge.is_data_dependent) as capture,
     ):
         try:
@@ -392,8 +394,7 @@ def inspect_model(
     "auto" (meta, with a cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the
     shape arithmetic (``analysis.explain.explain_report``). Raises ``ForwardFailed`` (with the
     partial report) when the model raises, and ``UsageError`` subclasses for bad requests.
-    ``fast_imports=True`` (the CLI) puts stand-ins for sympy in ``sys.modules`` meanwhile
-    (``torch_compat.sympy_free``); by default the caller's process is left as it is."""
+    ``fast_imports=True`` (the CLI): ``torch_compat.sympy_free``'s stand-ins meanwhile."""
     with kernels_without_imports() if fast_imports else nullcontext():
         if isinstance(model_or_name, os.PathLike):
             model_or_name = os.fspath(model_or_name)

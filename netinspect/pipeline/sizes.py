@@ -172,6 +172,7 @@ class _Explorer:
         """One plain meta pass at these sizes: its output shapes, or the exception."""
         from netinspect.capture.sandbox import ForwardSandbox
         from netinspect.capture.tensors import shape_of, tensor_leaves
+        from netinspect.torch_compat.meta_conv import strict_meta_conv
 
         torch = self.torch
         key = tuple(sorted(sizes.items()))
@@ -195,7 +196,7 @@ class _Explorer:
             else:
                 args.append(value)
         try:
-            with torch.no_grad(), torch.device(device), ForwardSandbox():
+            with torch.no_grad(), torch.device(device), ForwardSandbox(), strict_meta_conv():
                 out = self.model(*args, **kwargs, **self.extra)
         except KeyboardInterrupt:
             raise

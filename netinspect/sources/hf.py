@@ -351,6 +351,21 @@ def default_inputs(config: Any, model_cls: Any) -> tuple[str, ...] | None:
     return tuple(specs) or None
 
 
+def _check_torch_supported(transformers: Any, full: str) -> None:
+    """transformers turns its PyTorch models off on a torch it does not support (5.x: below
+    2.6); every model class then looks missing, so say the real cause, in one line."""
+    is_available = getattr(getattr(transformers, "utils", None), "is_torch_available", None)
+    if is_available is None or is_available():
+        return
+    import torch
+
+    needs = " (transformers 5 needs torch >= 2.6)" if transformers.__version__[:2] == "5." else ""
+    raise UsageError(
+        f"{full}: transformers {transformers.__version__} does not support torch "
+        f"{torch.__version__}{needs}: upgrade torch to use hf: models"
+    )
+
+
 def hf_target(text: str) -> ModelTarget:
     """``text`` is what follows ``hf:``."""
     full = PREFIX + text
@@ -358,7 +373,8 @@ def hf_target(text: str) -> ModelTarget:
     if not name:
         raise ModelNotFound(full, detail="hf: needs a model type, a path or ORG/NAME (hf:bert)")
     task = str(options.pop("task", "base"))
-    require_extra("transformers", "hf", full)
+    transformers = require_extra("transformers", "hf", full)
+    _check_torch_supported(transformers, full)
     config = _config(name, options, full)
     model_cls = _head_class(config, task, full)
 

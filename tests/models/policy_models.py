@@ -1,8 +1,6 @@
 """Models that meet each of the meta device's limits (and two whose errors are their own), for
 the device-fallback policy tests."""
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 
