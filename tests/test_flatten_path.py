@@ -199,3 +199,14 @@ def test_timm_eca_bottleneck_attention_net_flattens_in_its_head() -> None:
         tracking="second pass",
     )
     assert math.prod(report.flatten.input_shape[1:]) == features  # type: ignore[union-attr]
+
+
+def test_markdown_and_page_say_why_there_is_none() -> None:
+    from netinspect.render import OutputFormat, RenderOptions, render_report, render_report_dict
+
+    report = inspect_model(target("MoeLM"), ["2x6:int64"])
+    reason = "output [2, 6, 16] keeps the sequence axis"
+    markdown = render_report(report, OutputFormat.markdown, RenderOptions())
+    assert f"**Flatten point:** none ({reason})" in markdown
+    page = render_report_dict(report.to_dict(), OutputFormat.html, RenderOptions())
+    assert f"none ({reason})" in page
