@@ -199,3 +199,38 @@ def test_timm_eca_bottleneck_attention_net_flattens_in_its_head() -> None:
         tracking="second pass",
     )
     assert math.prod(report.flatten.input_shape[1:]) == features  # type: ignore[union-attr]
+
+
+def test_markdown_and_page_say_why_there_is_none() -> None:
+    from netinspect.render import OutputFormat, RenderOptions, render_report, render_report_dict
+
+    report = inspect_model(target("MoeLM"), ["2x6:int64"])
+    reason = "output [2, 6, 16] keeps the sequence axis"
+    markdown = render_report(report, OutputFormat.markdown, RenderOptions())
+    assert f"**Flatten point:** none ({reason})" in markdown
+    page = render_report_dict(report.to_dict(), OutputFormat.html, RenderOptions())
+    assert f"none ({reason})" in page
+
+
+def test_second_pass_comparison_tells_the_batch_from_its_products() -> None:
+    from netinspect.pipeline.batch import common_batch, compare_passes
+    from netinspect.specs import parse_input_specs
+    from tests.records_factory import layer
+
+    # Batch 1 on the first pass, 2 on the second: [B·heads·H, W, 2W-1] with 2 heads and H=4
+    # is 8 then 16 (scales, but is not the batch); [B, C, 1, 1] is 1 then 2; a kept 1 stays.
+    first = (
+        layer(0, "rel", 1, (8, 4, 7), (8, 28)),
+        layer(1, "pool", 1, (1, 8, 4, 4), (1, 8, 1, 1)),
+        layer(2, "keep", 1, (1, 8), (1, 8)),
+    )
+    second = (
+        layer(0, "rel", 1, (16, 4, 7), (16, 28)),
+        layer(1, "pool", 1, (2, 8, 4, 4), (2, 8, 1, 1)),
+        layer(2, "keep", 1, (2, 8), (1, 8)),
+    )
+    dims = compare_passes(first, second, 1, 2)
+    assert dims == {0: ((None,), (None,)), 1: ((0,), (0,)), 2: ((0,), (None,))}
+    assert common_batch(parse_input_specs(["2x3x8x8", "2x5:int64"])) == 2
+    assert common_batch(parse_input_specs(["2x3x8x8", "3x5"])) is None  # no shared batch
+    assert common_batch(parse_input_specs(["5"])) is None  # one dim: no batch to tell

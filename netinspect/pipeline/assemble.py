@@ -202,7 +202,7 @@ def assemble_report(
         )
     failure = result.capture.failure
     failed_at = None
-    if result.exception is not None:
+    if result.exception is not None and layers:
         failed_at = layers[failure.row_index] if failure is not None else layers[0]
     flatten, flatten_search = locate_flatten(
         request,
@@ -214,8 +214,11 @@ def assemble_report(
             "output_names": tuple(name for name, _ in named_outputs),
             "tensors": [t for _, t in named_outputs],
         },
-        failed_at if layers else None,
+        failed_at,
     )
+    if result.exception is not None and not layers:
+        reason = "not reached: the forward failed before any layer ran"
+        flatten_search = dataclasses.replace(flatten_search, absent_reason=reason)
     return InspectionReport(
         model=ModelInfo(
             name=request.target.name,

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from netinspect.analysis.flatten import BatchDims, batch_moves_before, search_flatten
+from netinspect.analysis.flatten_search import BatchDims, batch_moves_before, search_flatten
 from netinspect.capture.bridge import MetaBridge
 from netinspect.capture.guard import ModelStateGuard
 from netinspect.capture.hooks import CallCapture

@@ -106,13 +106,16 @@ def graph_payload(graph: Graph, folded: frozenset[str]) -> dict[str, Any]:
 
 def _cards(report: Mapping[str, Any]) -> dict[str, Any]:
     from netinspect.deserialize import report_from_dict
+    from netinspect.render.flatten_text import flatten_absent_lines
     from netinspect.render.text import failure_lines, flatten_summary, inputs_text, totals_lines
 
     record = report_from_dict(dict(report))
     return {
         "inputs": inputs_text(record),
         "totals": totals_lines(record),
-        "flatten": flatten_summary(record.flatten) if record.flatten else None,
+        "flatten": flatten_summary(record.flatten)
+        if record.flatten
+        else flatten_absent_lines(record),
         "failure": failure_lines(record.error) if record.error else None,
         "notes": list(record.notes),
     }
