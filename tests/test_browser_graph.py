@@ -123,3 +123,37 @@ def test_the_overview_moves_the_view_and_fit_stays_readable(page: Any) -> None:
     page.locator(".gtools button", has_text="Fit").click()
     assert _scale(page)[1] >= 0.6  # not an unreadable sliver
     assert _nodes_on_screen(page) >= 8
+
+
+def test_diff_table_headers_stick_below_the_bar(tmp_path: Path) -> None:
+    """After scrolling, a table's sticky header sits under the search bar's lower edge, not
+    hidden behind the bar (nor showing through it)."""
+    import torch
+    import torchvision
+
+    import netinspect
+    from netinspect.render.diff_html import render_diff_html
+
+    with torch.device("meta"):
+        old = torchvision.models.resnet18(weights=None)
+        new = torchvision.models.resnet34(weights=None)
+    diff = netinspect.compare_reports(
+        netinspect.inspect_model(old, (1, 3, 64, 64)), netinspect.inspect_model(new, (1, 3, 64, 64))
+    )
+    path = tmp_path / "diff.html"
+    path.write_text(render_diff_html(diff), encoding="utf-8")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.goto(path.as_uri())
+        page.wait_for_selector("body[data-ready]", timeout=30_000)
+        page.locator(".bar button", has_text="Unfold all").click()
+        page.evaluate("window.scrollTo(0, 900)")
+        bar = page.locator(".bar").bounding_box()
+        head = page.locator("table.diff th").first.bounding_box()
+        assert abs(head["y"] - (bar["y"] + bar["height"])) < 2
+        assert page.eval_on_selector(".bar", "b => getComputedStyle(b).backgroundColor") in (
+            "rgb(255, 255, 255)",
+            "rgba(255, 255, 255, 1)",
+        )
+        browser.close()
