@@ -138,7 +138,7 @@ def scroll_to(page: Any, selector: str, steps: int = 60) -> Any:
     enough."""
     page.evaluate("document.getElementById('graph').scrollIntoView()")
     page.locator(".gtools button", has_text="Top").click()
-    frame = page.locator(".graphwrap svg").bounding_box()
+    frame = page.locator(".graphwrap > svg").bounding_box()
     page.mouse.move(frame["x"] + frame["width"] / 3, frame["y"] + frame["height"] / 2)
     target = page.locator(selector)
     top, bottom = frame["y"] + 40, frame["y"] + frame["height"]

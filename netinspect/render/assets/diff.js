@@ -6,9 +6,14 @@
   NI.add(app, el("header.top", {}, el("h1", {text: D.title}), D.summary ? el("div.sub", {text: D.summary}) : null));
   var search = el("input", {type: "search", id: "search", placeholder: "Search layers: name, type or shape (Enter: next)", "aria-label": "search layers"});
   var count = el("span.count", {id: "search-count"});
-  NI.add(app, el("div.bar", {}, search, count,
+  var bar = el("div.bar", {}, search, count,
     el("button", {text: "Unfold all", onclick: function () { views.forEach(function (v) { v.setAll(false); }); }}),
-    el("button", {text: "Fold unchanged", onclick: function () { views.forEach(function (v) { v.reset(); }); }})));
+    el("button", {text: "Fold unchanged", onclick: function () { views.forEach(function (v) { v.reset(); }); }}));
+  NI.add(app, bar);
+  /* The tables' headers stick just below the bar (which wraps on a narrow screen), not under it. */
+  function barHeight() { document.documentElement.style.setProperty("--bar-h", bar.offsetHeight + "px"); }
+  barHeight();
+  window.addEventListener("resize", barHeight);
   var main = el("main");
   app.appendChild(main);
   var views = [];

@@ -22,11 +22,18 @@
     return text.slice(0, head) + "…" + text.slice(text.length - (n - 1 - head));
   }
 
+  /* Room above the graph for the toolbar over it, so the first node is not under the buttons. */
+  var CLEAR = 30;
+
   NI.GraphView = function (host, opts) {
     var report = opts.report, G = opts.graph, rows = report.layers || [], cards = opts.cards || {};
     var up = {}, self = this;
     Object.keys(G.kids).forEach(function (k) { G.kids[k].forEach(function (c) { up[c] = k; }); });
     var folded = new Set(G.folded), hits = new Set(), selected = null;
+    /* Colour by a measure (0 params, 1 FLOPs, 2 activation memory; -1 none): a node's tint
+       grows with its share of the largest visible node's, on a square-root scale so that
+       small blocks stay visible beside a dominant one. */
+    var colourBy = -1, COLOURS = ["9,105,218", "130,80,223", "26,127,55"];
     var flatten = report.flatten, error = report.error;
     var byIndex = {};
     rows.forEach(function (r, i) { byIndex[r.index] = i; });
@@ -203,7 +210,13 @@
           t.lx = t.bx + 6; t.ly = t.y - 4;
         });
       });
-      L = {nodes: nodes, boxes: boxes, at: at, edges: edges, buses: buses, width: laneX + (maxLane + 1) * LANE + 20, height: y + GAP};
+      var most = [0, 0, 0];
+      nodes.forEach(function (n) {
+        if (n.id[0] === "x") return;
+        var v = sums(n.id);
+        for (var k = 0; k < 3; k++) most[k] = Math.max(most[k], v[k]);
+      });
+      L = {nodes: nodes, boxes: boxes, at: at, edges: edges, buses: buses, width: laneX + (maxLane + 1) * LANE + 20, height: y + GAP, most: most};
     }
 
     /* ---- drawing, culled to the screen ---- */
@@ -221,7 +234,9 @@
         NI.svg("rect", {"class": "stack", x: 6, y: -6, width: W, height: n.h, rx: 6}, g);
         NI.svg("rect", {"class": "stack", x: 3, y: -3, width: W, height: n.h, rx: 6}, g);
       }
-      NI.svg("rect", {"class": "body", width: W, height: n.h, rx: 6}, g);
+      var body = NI.svg("rect", {"class": "body", width: W, height: n.h, rx: 6}, g);
+      var tint = heat(n.id);
+      if (tint) body.style.fill = tint;
       var badge = "";
       if (n.id[0] === "g") badge = "× " + groupRows(n.id).length;
       else if (isBox(n.id)) badge = "+" + G.kids[n.id].length;
@@ -232,6 +247,11 @@
       n.lines.forEach(function (line, i) { NI.svg("text", {"class": "xtra", x: 10, y: NODE_H + 6 + i * LINE_H}, g).textContent = line; });
       NI.svg("title", {}, g).textContent = title(n.id) + "\n" + rowInfoLine(n.id);
       return g;
+    }
+    function heat(id) {
+      if (colourBy < 0 || id[0] === "x" || !L.most[colourBy]) return null;
+      var share = sums(id)[colourBy] / L.most[colourBy];
+      return "rgba(" + COLOURS[colourBy] + "," + (0.06 + 0.6 * Math.sqrt(share)).toFixed(3) + ")";
     }
     function rowInfoLine(id) {
       if (id === "x_in" || id === "x_out") return subtitle(id);
@@ -333,7 +353,54 @@
       vp.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")");
       svg.classList.toggle("far", view.k < 0.35);
       redraw();
+      placeWindow();
     }
+
+    /* ---- the overview: every visible node as a bar, the screen as a window; click or drag
+       in it to go there ---- */
+    var mini = NI.el("div.minimap", {title: "overview: click or drag to move"});
+    var miniSvg = NI.svg("svg", {"aria-label": "overview"}, null);
+    mini.appendChild(miniSvg);
+    var miniNodes = NI.svg("g", {}, miniSvg), miniWin = NI.svg("rect", {"class": "win"}, miniSvg);
+    /* As wide as the overview allows; a graph taller than the overview scrolls inside it,
+       keeping the screen's window in view (as an editor's minimap does). */
+    var MINI_W = 96, miniTop = 0;
+    function miniScale() { return Math.min(MINI_W / L.width, 0.5); }
+    function miniHeight() { var h = mini.getBoundingClientRect().height - 8; return h > 20 ? h : 300; }
+    function drawMini() {
+      miniNodes.textContent = "";
+      var k = miniScale();
+      miniSvg.setAttribute("width", Math.ceil(L.width * k));
+      miniSvg.setAttribute("height", Math.ceil(Math.min(L.height * k, miniHeight())));
+      L.nodes.forEach(function (n) {
+        var cls = classes(n.id).replace("node", "mnode");
+        var r = NI.svg("rect", {"class": cls, x: n.x * k, y: n.y * k, width: Math.max(2, W * k), height: Math.max(1.5, n.h * k)}, miniNodes);
+        var tint = heat(n.id);
+        if (tint) r.style.fill = tint;
+      });
+      placeWindow();
+    }
+    function placeWindow() {
+      if (!L || !mini.isConnected) return;
+      var k = miniScale(), s = screen(), h = miniHeight();
+      var top = -view.y / view.k * k, tall = Math.min(L.height, s.h / view.k) * k;
+      miniTop = Math.max(0, Math.min(top + tall / 2 - h / 2, L.height * k - h));
+      miniNodes.setAttribute("transform", "translate(0," + (-miniTop) + ")");
+      miniWin.setAttribute("x", Math.max(0, -view.x / view.k * k));
+      miniWin.setAttribute("y", top - miniTop);
+      miniWin.setAttribute("width", Math.min(L.width, s.w / view.k) * k);
+      miniWin.setAttribute("height", tall);
+    }
+    function miniGo(ev) {
+      var r = miniSvg.getBoundingClientRect(), k = miniScale(), s = screen();
+      var y = (ev.clientY - r.top + miniTop) / k;
+      view.y = s.h / 2 - y * view.k;
+      apply();
+    }
+    var miniDrag = false;
+    mini.addEventListener("pointerdown", function (ev) { miniDrag = true; miniGo(ev); ev.preventDefault(); });
+    window.addEventListener("pointermove", function (ev) { if (miniDrag) miniGo(ev); });
+    window.addEventListener("pointerup", function () { miniDrag = false; });
     function rebuild(anchorId, anchorScreenY) {
       shown.forEach(function (el) { el.remove(); });
       shown.clear();
@@ -341,6 +408,7 @@
       if (anchorId && L.at[anchorId] && anchorScreenY !== undefined) view.y = anchorScreenY - L.at[anchorId].y * view.k;
       apply();
       draw();
+      drawMini();
     }
     function screenY(id) { var n = L && L.at[id]; return n ? n.y * view.k + view.y : undefined; }
     function refreshClasses() {
@@ -362,7 +430,7 @@
         zoomAt(Math.exp(-ev.deltaY * 0.0025), ev.clientX - r.left, ev.clientY - r.top);
         return;
       }
-      var top = 20, bottom = r.height - L.height * view.k - 20;
+      var top = CLEAR, bottom = r.height - L.height * view.k - 20;
       var dy = ev.deltaY * (ev.deltaMode === 1 ? 16 : 1), dx = ev.deltaX * (ev.deltaMode === 1 ? 16 : 1);
       var ny = Math.max(Math.min(view.y - dy, top), Math.min(bottom, top));
       if (ny === view.y && !dx) return; // at the end: let the page scroll
@@ -398,6 +466,8 @@
     });
 
     /* ---- public ---- */
+    this.colourBy = function (k) { colourBy = k; var sy = screenY(L.nodes[0].id); rebuild(L.nodes[0].id, sy); };
+    this.most = function () { return L.most.slice(); };
     this.fold = function (id) { var sy = screenY(id); folded.add(id); rebuild(id, sy); };
     this.unfold = function (id) { var sy = screenY(id); folded.delete(id); rebuild(id, sy); };
     this.isFolded = function (id) { return folded.has(id); };
@@ -407,17 +477,22 @@
       rebuild(); self.top();
     };
     this.reset = function () { folded = new Set(G.folded); rebuild(); self.top(); };
+    /* The top of the graph, zoomed out down to 3/4 when that fits more of it on the screen
+       (text stays readable there), never wider than the screen allows. */
     this.top = function () {
       var s = screen();
-      view.k = Math.min(1, Math.max(0.5, s.w / L.width));
+      view.k = Math.min(1, Math.max(0.5, s.w / L.width), Math.max(0.75, s.h / L.height));
       view.x = Math.max(0, (s.w - L.width * view.k) / 2);
-      view.y = 0;
+      view.y = CLEAR;
       apply();
     };
+    /* The whole graph when it fits at a scale that still reads; a taller one is fitted to the
+       width at that scale, from the top (the overview shows the rest). */
+    var READABLE = 0.6;
     this.fitAll = function () {
       var s = screen();
-      view.k = Math.min(1, s.w / L.width, s.h / L.height);
-      view.x = (s.w - L.width * view.k) / 2; view.y = 0;
+      view.k = Math.max(Math.min(READABLE, s.w / L.width), Math.min(1, s.w / L.width, s.h / L.height));
+      view.x = (s.w - L.width * view.k) / 2; view.y = CLEAR;
       apply();
     };
     this.zoom = function (factor) { var s = screen(); zoomAt(factor, s.w / 2, s.h / 2); };
@@ -443,6 +518,7 @@
     this.select = function (id) {
       selected = id;
       refreshClasses();
+      drawMini();
       if (opts.onSelect) opts.onSelect(id, self.describe(id));
     };
     this.setHits = function (positions) {
@@ -483,8 +559,10 @@
     };
 
     host.appendChild(svg);
+    host.appendChild(mini);
     layout();
     this.top();
+    drawMini();
     window.addEventListener("resize", redraw);
     this.svg = svg;
     this.stats = stats;

@@ -18,7 +18,7 @@
   NI.add(app, el("header.top", {},
     el("h1", {text: D.title}),
     el("div.sub", {text: [model.description, "input " + C.inputs, "device " + R.device, R.dtype, "netinspect " + (R.netinspect_version || "")].filter(Boolean).join(" · ")})));
-  var search = el("input", {type: "search", id: "search", placeholder: "Search layers: name, type or shape (Enter: next in graph)", "aria-label": "search layers"});
+  var search = el("input", {type: "search", id: "search", placeholder: "Search layers: name, type or shape (Enter: next in graph)", size: 56, "aria-label": "search layers"});
   var count = el("span.count", {id: "search-count"});
   NI.add(app, el("div.bar", {}, search, count));
   var main = el("main");
@@ -56,11 +56,21 @@
   main.appendChild(gsec);
   graph = new NI.GraphView(wrapEl, {report: R, graph: G, cards: C, onSelect: showDetails});
   [["−", function () { graph.zoom(1 / 1.25); }, "zoom out"], ["+", function () { graph.zoom(1.25); }, "zoom in"],
-    ["Fit", function () { graph.fitAll(); }, "whole graph"], ["Top", function () { graph.top(); }, "back to the top"],
+    ["Fit", function () { graph.fitAll(); }, "the whole graph, as far as it stays readable"], ["Top", function () { graph.top(); }, "back to the top"],
     ["Unfold all", function () { graph.setAll(false); }, "every block unfolded"], ["Fold all", function () { graph.setAll(true); }, "every block folded"],
     ["Reset", function () { graph.reset(); }, "the folding the page opened with"]].forEach(function (b) {
     tools.appendChild(el("button", {text: b[0], title: b[2], onclick: b[1]}));
   });
+  var legend = wrapEl.querySelector(".legend"), plainLegend = legend.textContent;
+  var MEASURES = ["params", "FLOPs", "activation memory"];
+  tools.appendChild(el("select", {id: "colour-by", title: "colour the nodes by a measure", "aria-label": "colour nodes by",
+    onchange: function (ev) {
+      var k = +ev.target.value;
+      graph.colourBy(k);
+      legend.textContent = k < 0 ? plainLegend : "colour: " + MEASURES[k] + " (darker: more, relative to the largest node shown; a folded block counts its whole subtree)";
+    }}, [["-1", "colour: none"], ["0", "colour: params"], ["1", "colour: FLOPs"], ["2", "colour: activations"]].map(function (o) {
+    return el("option", {value: o[0], text: o[1]});
+  })));
   function showDetails(id, info) {
     details.textContent = "";
     NI.add(details, [el("button.close", {text: "×", title: "close", onclick: function () { details.hidden = true; }}),
