@@ -306,3 +306,36 @@ def test_diff_checkpoint_against_checkpoint(files: dict[str, Path]) -> None:
     alexnet, vgg16 = set(meta_state("alexnet")), set(meta_state("vgg16"))
     assert counts["only in A"] == len(alexnet - vgg16) == 10
     assert counts["only in B"] == len(vgg16 - alexnet) == 26
+
+
+def test_safetensors_data_read_without_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the safetensors package, the data is read within the checked header's bounds."""
+    import builtins
+    import struct
+
+    header = {
+        "fc.weight": {"dtype": "F32", "shape": [3, 4], "data_offsets": [0, 48]},
+        "fc.bias": {"dtype": "F32", "shape": [3], "data_offsets": [48, 60]},
+    }
+    raw = json.dumps(header).encode()
+    path = tmp_path / "tiny.safetensors"
+    values = torch.arange(15, dtype=torch.float32)
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + values.numpy().tobytes())
+    real_import = builtins.__import__
+
+    def no_safetensors(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("safetensors"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_safetensors)
+    from netinspect.sources.build import build_model
+    from netinspect.sources.weights import load_weights
+
+    model = build_model(TINY)
+    report = load_weights(model, str(path))
+    assert report.values_loaded and all(r.status == "loaded" for r in report.rows)
+    assert torch.equal(model.fc.weight, values[:12].reshape(3, 4))
+    assert torch.equal(model.fc.bias, values[12:])
