@@ -83,14 +83,11 @@ def render_checkpoint_table(
     buffer = StringIO()
     console = make_console(buffer, options)
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
-    for header, justify in (("Tensor", "left"), ("Shape", "left"), ("Dtype", "left"),
-                            ("Elements", "right"), ("Bytes", "right")):  # fmt: skip
-        table.add_column(
-            header,
-            justify=justify,
-            no_wrap=header != "Tensor",
-            overflow="fold",  # type: ignore[arg-type]
-        )
+    table.add_column("Tensor", overflow="fold")
+    for header in ("Shape", "Dtype"):
+        table.add_column(header, no_wrap=True)
+    for header in ("Elements", "Bytes"):
+        table.add_column(header, justify="right", no_wrap=True)
     for name, shape, dtype, numel, nbytes, is_module in _lines(
         checkpoint_tree(report.tensors, depth=depth)
     ):
