@@ -195,8 +195,8 @@ def test_partial_load_copies_what_fits(files: dict[str, Path], report_validator:
     assert doc["weights"]["random_init"] == ["classifier.6"]
     assert doc["weights"]["partial"] and doc["weights"]["values_loaded"]
     # The values really land in the model, and the new head keeps its own.
+    from netinspect.pipeline.weights import load_weights
     from netinspect.sources.build import build_model
-    from netinspect.sources.weights import load_weights
 
     model = build_model(ALEXNET_3)
     head = model.classifier[6].weight.detach().clone()
@@ -331,8 +331,8 @@ def test_safetensors_data_read_without_the_package(
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_safetensors)
+    from netinspect.pipeline.weights import load_weights
     from netinspect.sources.build import build_model
-    from netinspect.sources.weights import load_weights
 
     model = build_model(TINY)
     report = load_weights(model, str(path))

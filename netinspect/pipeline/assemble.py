@@ -195,6 +195,7 @@ def assemble_report(
             layers, result, dtype_name(request.float_dtype), dev.type, prepared.records
         )
     return InspectionReport(
+        weights=request.weights_report,
         model=ModelInfo(
             name=request.target.name,
             source=request.target.source,
