@@ -24,7 +24,10 @@ def _lines(rows: tuple[TreeRow, ...]) -> list[tuple[str, str, str, str, str, boo
     out: list[tuple[str, str, str, str, str, bool]] = []
     for row in rows:
         indent = "  " * min(row.depth, _MAX_INDENT)
-        label = row.name or "(top level)"
+        # Below the top, a row is named relative to its parent row (the JSON keeps full keys).
+        parent = row.name.rpartition(".")[0]
+        label = "." + row.name[len(parent) + 1 :] if row.depth and parent else row.name
+        label = label or "(top level)"
         repeat = f" × {row.repeat}" if row.repeat > 1 else ""
         out.append(
             (indent + label + repeat, "", "", fmt_int(row.numel), fmt_bytes(row.nbytes), True)
