@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 
@@ -368,37 +368,6 @@ def _comparable_sides(
     return [v for v in views if v is not None]
 
 
-def _diff_checkpoints(
-    old: str,
-    new: str,
-    fmt: DiffFormat | None,
-    output: Path | None,
-    allowed: tuple[str, ...],
-) -> NoReturn:
-    """A checkpoint on either side: tensor by tensor. Exit 0: the same; 1: they differ."""
-    from netinspect.compare.checkpoints import diff_tensors
-    from netinspect.render import RenderOptions
-    from netinspect.render.checkpoint_diff import render_tensor_diff_json, render_tensor_diff_table
-
-    if fmt is None:
-        fmt = DiffFormat.json if output is not None and output.suffix.lower() == ".json" else None
-    if fmt is DiffFormat.html or (
-        fmt is None and output is not None and output.suffix in (".html", ".htm")
-    ):
-        fail(
-            "diff with a checkpoint compares tensors: use --format table or json (html draws layers)"
-        )
-    diff = diff_tensors(old, new, allow_import=allowed)
-    if fmt is DiffFormat.json:
-        text = render_tensor_diff_json(diff)
-    else:
-        text = render_tensor_diff_table(
-            diff, RenderOptions(width=output_width(), color=use_color())
-        )
-    write_output(text, output, "checkpoint diff")
-    raise typer.Exit(EXIT_OK if diff.is_same else EXIT_REGRESSION)
-
-
 @app.command("diff")
 def diff_command(
     old: Annotated[str, typer.Argument(help="Target, config, saved report JSON or baseline.")],
@@ -427,7 +396,9 @@ def diff_command(
         from netinspect.sources.checkpoint.detect import is_checkpoint_target
 
         if is_checkpoint_target(old) or is_checkpoint_target(new):
-            _diff_checkpoints(old, new, fmt, output, allowed)
+            from .checkpoint_cmd import diff_checkpoints
+
+            diff_checkpoints(old, new, fmt.value if fmt else None, output, allowed)
         sides = _comparable_sides((old, new), inputs or [], allowed)
         diff = compare_reports(sides[0], sides[1], old_label=old, new_label=new)
         if fmt is None:

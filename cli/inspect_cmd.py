@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -243,55 +243,6 @@ def read_config_early(target: str) -> None:
         read_config(target.strip())
 
 
-def show_checkpoint(
-    path: str,
-    fmt: OutputFormat | None,
-    output: Path | None,
-    depth: int | None,
-    weights: Path | None,
-    inputs: list[str] | None,
-) -> NoReturn:
-    """``netinspect FILE`` on a checkpoint: its tensors, not a model's layers."""
-    from .checkpoint_cmd import refuse_model_options, render_checkpoint
-
-    refuse_model_options(path, weights, inputs)
-    if output is not None and is_stdout(output):
-        output = None
-    chosen = fmt if fmt is not None else format_for_path(output)
-    options = output_render_options(output, DEFAULT_COLUMNS_FOR_CHECKPOINTS, False)
-    write_output(render_checkpoint(path, chosen, options, depth), output, "checkpoint report")
-    raise typer.Exit(0)
-
-
-DEFAULT_COLUMNS_FOR_CHECKPOINTS: tuple[Column, ...] = ()
-
-
-def show_weights_mismatch(
-    exc: Exception, fmt: OutputFormat | None, output: Path | None
-) -> NoReturn:
-    """Weights that do not fit: one row per tensor on stdout (or --output), then the error
-    line on stderr and exit 2."""
-    from netinspect.render.weights import (
-        render_weights_json,
-        render_weights_markdown,
-        render_weights_table,
-    )
-
-    report = exc.report  # type: ignore[attr-defined]
-    if output is not None and is_stdout(output):
-        output = None
-    chosen = fmt if fmt is not None else format_for_path(output)
-    match chosen:
-        case OutputFormat.json:
-            text = render_weights_json(report)
-        case OutputFormat.markdown:
-            text = render_weights_markdown(report)
-        case _:
-            text = render_weights_table(report, output_render_options(output, (), False))
-    write_output(text, output, "weights report")
-    fail(str(exc))
-
-
 @app.command("inspect")
 def inspect_command(
     model: Annotated[
@@ -332,6 +283,8 @@ def inspect_command(
         from netinspect.sources.checkpoint.detect import is_checkpoint_target
 
         if is_checkpoint_target(model):
+            from .checkpoint_cmd import show_checkpoint
+
             show_checkpoint(model, fmt, output, depth, weights, inputs)
         read_config_early(model)
 
@@ -360,6 +313,8 @@ def inspect_command(
                 fast_imports=True,  # a cold start: the process is the CLI's own
             )
         except WeightsMismatch as exc:
+            from .checkpoint_cmd import show_weights_mismatch
+
             show_weights_mismatch(exc, fmt, output)
         except ForwardFailed as exc:
             report = exc.report

@@ -136,11 +136,13 @@ def test_weights_that_do_not_match(tmp_path: Path) -> None:
     target = model_target("Reuse")
     ok = run("inspect", target, "-i", "1x8", "--weights", str(good), "--device", "cpu")
     assert ok.exit_code == 0, ok.stderr
-    assert_one_line_error(
-        run("inspect", target, "-i", "1x8", "--weights", str(bad)),
-        2,
-        "size mismatch for block.weight",
-    )
+    mismatch = run("inspect", target, "-i", "1x8", "--weights", str(bad))
+    assert mismatch.exit_code == 2 and "Traceback" not in mismatch.stderr
+    assert mismatch.stderr.strip().splitlines() == [
+        f"netinspect: error: weights in {bad} do not match the model: 1 of 2 tensors match "
+        "(1 shape mismatch); --weights-partial loads the ones that match"
+    ]
+    assert "block.weight  [3, 3] float32  [8, 8] float32  shape mismatch" in mismatch.stdout
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     assert_one_line_error(
         run("inspect", target, "-i", "1x8", "--weights", str(tmp_path / "junk.pt")),

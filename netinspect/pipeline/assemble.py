@@ -220,6 +220,7 @@ def assemble_report(
         reason = "not reached: the forward failed before any layer ran"
         flatten_search = dataclasses.replace(flatten_search, absent_reason=reason)
     return InspectionReport(
+        weights=request.weights_report,
         model=ModelInfo(
             name=request.target.name,
             source=request.target.source,

@@ -24,6 +24,8 @@ from netinspect.sources.checkpoint.read import read_checkpoint
 
 # A candidate is named only when most of the checkpoint's tensors meet it, key and shape.
 MIN_SHARE = 0.8
+# A replaced head: its weight and bias, or two linear layers' (a new classifier block).
+_HEAD_TENSORS = 4
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 
@@ -45,8 +47,10 @@ def _best(
         best = ArchitectureMatch(
             source, name, describe_differences(label, changes), same, len(tensors), differences
         )
-        if not any(c.status in (ONLY_IN_A, ONLY_IN_B) for c in differences):
-            break  # every key meets: only shapes differ (a new head), nothing closer to find
+        if len(differences) <= _HEAD_TENSORS and not any(
+            c.status in (ONLY_IN_A, ONLY_IN_B) for c in differences
+        ):
+            break  # every key meets and at most a head differs: nothing closer to find
     return best, tried
 
 

@@ -53,12 +53,12 @@ from netinspect.pipeline.inputs import (
 )
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.pipeline.symbolic import add_symbolic, bind_inputs
+from netinspect.pipeline.weights import load_weights
 from netinspect.records import InspectionReport
 from netinspect.sources.build import _build, copy_to, move_model, unwrap_model
 from netinspect.sources.resolve import resolve_target
 from netinspect.sources.target import ModelTarget
 from netinspect.sources.tree import make_recursion_room, restoring_recursion_limit
-from netinspect.sources.weights import load_weights
 from netinspect.specs import FLOAT_DTYPES, InputSpec, parse_input_specs
 from netinspect.torch_compat.meta_conv import strict_meta_conv
 from netinspect.torch_compat.sympy_free import kernels_without_imports
@@ -176,9 +176,7 @@ def build_for(request: Request, device: torch.device) -> nn.Module:
             f"--dtype {request.dtype}: the model's parameters must be a floating dtype"
         )
     if request.weights:
-        request.weights_report = load_weights(
-            built, request.weights, partial=request.weights_partial
-        )
+        request.weights_report = load_weights(built, request.weights, partial=request.weights_partial)
     return built
 
 
@@ -414,8 +412,6 @@ def inspect_model(
         model = request.model if request.model is not None else build_checked(request)
         model, prepared, result = run_with_fallback(request, model)
         report = assemble_report(request, model, prepared, result)
-        if request.weights_report is not None:
-            report = dataclasses.replace(report, weights=request.weights_report)
         if request.symbolic is not None and result.exception is None:
             report = add_symbolic(report, model, request)
         if result.exception is not None:

@@ -24,7 +24,10 @@ def _lines(rows: tuple[TreeRow, ...]) -> list[tuple[str, str, str, str, str, boo
     out: list[tuple[str, str, str, str, str, bool]] = []
     for row in rows:
         indent = "  " * min(row.depth, _MAX_INDENT)
-        label = row.name or "(top level)"
+        # Below the top, a row is named relative to its parent row (the JSON keeps full keys).
+        parent = row.name.rpartition(".")[0]
+        label = "." + row.name[len(parent) + 1 :] if row.depth and parent else row.name
+        label = label or "(top level)"
         repeat = f" × {row.repeat}" if row.repeat > 1 else ""
         out.append(
             (indent + label + repeat, "", "", fmt_int(row.numel), fmt_bytes(row.nbytes), True)
@@ -83,14 +86,11 @@ def render_checkpoint_table(
     buffer = StringIO()
     console = make_console(buffer, options)
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
-    for header, justify in (("Tensor", "left"), ("Shape", "left"), ("Dtype", "left"),
-                            ("Elements", "right"), ("Bytes", "right")):  # fmt: skip
-        table.add_column(
-            header,
-            justify=justify,
-            no_wrap=header != "Tensor",
-            overflow="fold",  # type: ignore[arg-type]
-        )
+    table.add_column("Tensor", overflow="fold")
+    for header in ("Shape", "Dtype"):
+        table.add_column(header, no_wrap=True)
+    for header in ("Elements", "Bytes"):
+        table.add_column(header, justify="right", no_wrap=True)
     for name, shape, dtype, numel, nbytes, is_module in _lines(
         checkpoint_tree(report.tensors, depth=depth)
     ):

@@ -56,8 +56,8 @@ def load_torch_meta(path: str) -> tuple[dict[str, torch.Tensor], tuple[str, ...]
     is read (a pickle that is not weights-only is refused by torch, never run)."""
     import torch
 
+    from netinspect.sources.checkpoint.guard import check_checkpoint_file, load_failure
     from netinspect.sources.checkpoint.nesting import unwrap_state
-    from netinspect.sources.weights import check_checkpoint_file, load_failure
 
     try:
         is_zip = check_checkpoint_file(path)

@@ -58,7 +58,7 @@ def _read_data(path: str, header: SafetensorsHeader) -> dict[str, torch.Tensor]:
 
 
 def _torch_data(path: str) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
-    from netinspect.sources.weights import check_checkpoint_file, load_failure
+    from netinspect.sources.checkpoint.guard import check_checkpoint_file, load_failure
 
     is_zip = check_checkpoint_file(path)
     try:
