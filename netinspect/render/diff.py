@@ -352,6 +352,18 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def source_line(source: str | None, file: str) -> int | None:
+    """The line of ``source`` (``models/net.py:12``) when it is in ``file``: an annotation
+    points at a line of the file it names, never at torch's or another module's."""
+    if not source:
+        return None
+    where, _, line = source.rpartition(":")
+    if not line.isdigit() or not where:
+        return None
+    same = where == file or where.endswith("/" + file) or file.endswith("/" + where)
+    return int(line) if same else None
+
+
 def render_check_github(
     results: Sequence[CheckResult], files: dict[str, str] | None = None, max_rows: int = 30
 ) -> str:
@@ -382,6 +394,9 @@ def render_check_github(
         props = [f"title={_escape_property(title)}"]
         file = (files or {}).get(result.target)
         if file:
+            line = source_line(result.source, file)
+            if line is not None:
+                props.insert(0, f"line={line}")
             props.insert(0, f"file={_escape_property(file)}")
         lines.append(f"::error {','.join(props)}::{_escape_data(message)}")
     return printable("\n".join(lines)) + "\n"
