@@ -36,6 +36,11 @@ def layer_label(name: str, call_index: int) -> str:
     return f"{label} #{call_index + 1}" if call_index else label
 
 
+def status_word(row: LayerDiff) -> str:
+    """``renamed?`` for a rename guessed from matching facts alone."""
+    return f"{row.status}?" if row.is_guess else row.status
+
+
 def row_label(row: LayerDiff) -> str:
     """``features.3`` or, for a row a shift renumbered, ``features.3 -> features.4``."""
     if row.is_renamed:
@@ -173,13 +178,13 @@ def row_line(row: LayerDiff) -> str:
         params = f", {fmt_int(view.params)} params" if view.params else ""
         return f"{row.status} {label}: {view.type} {shapes}{params}"
     if not row.changes:
-        return f"{row.status} {label}"
+        return f"{status_word(row)} {label}"
     details = "; ".join(
         f"{c.field.replace('_', ' ')} {_value_text(c.field, c.old)} -> "
         + _value_text(c.field, c.new)
         for c in _shown_changes(row.changes, row)
     )
-    return f"{row.status} {label}: {details}"
+    return f"{status_word(row)} {label}: {details}"
 
 
 def _side_cell(view: LayerView | None, bold: set[str], dim: bool) -> Text:
@@ -224,7 +229,7 @@ def render_diff_table(diff: ReportDiff, options: RenderOptions) -> str:
         for row in changed:
             style = _STATUS_STYLE[row.status]
             table.add_row(
-                Text(row.status, style=style),
+                Text(status_word(row), style=style),
                 Text(row_label(row), style=style),
                 _side_cell(row.old, set(), dim=False),
                 # Changed parts stand out; unchanged ones are dim context.
