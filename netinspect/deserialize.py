@@ -62,6 +62,8 @@ def layer_from_dict(d: dict[str, Any]) -> LayerRecord:
         attributes={k: _attr_value(v) for k, v in (d.get("attributes") or {}).items()},
         flops=int(d.get("flops", 0)),
         macs=int(d.get("macs", 0)),
+        # Reports written before the key existed counted matmuls and convs only.
+        matmul_flops=int(d.get("matmul_flops", d.get("flops", 0))),
         activation_bytes=int(d.get("activation_bytes", 0)),
         repeat=int(d.get("repeat", 1)),
         data_dependent=bool(d.get("data_dependent", False)),
@@ -270,6 +272,7 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
             uncalled_params=int(t.get("uncalled_params", 0)),
             flops=int(t.get("flops", 0)),
             macs=int(t.get("macs", 0)),
+            matmul_flops=int(t.get("matmul_flops", t.get("flops", 0))),
             flops_partial=bool(t.get("flops_partial", False)),
             uncounted_ops=tuple(str(x) for x in t.get("uncounted_ops", ())),
             buffer_bytes=int(t.get("buffer_bytes", 0)),

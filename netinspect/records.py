@@ -57,9 +57,12 @@ class LayerRecord:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     # Cost of the aten ops that ran while this row was the innermost running row (a container
     # row holds only the ops of its own forward; its children hold theirs), so rows sum to the
-    # totals. FLOPs follow torch.utils.flop_counter; MACs = FLOPs / 2 (see netinspect.capture.costs).
+    # totals. FLOPs: matmuls and convs by torch.utils.flop_counter, every other op by the
+    # conventions of netinspect.capture.cost_conventions; ``matmul_flops`` the first part only
+    # (what FlopCounterMode counts); MACs = matmul_flops / 2 (see netinspect.capture.costs).
     flops: int = 0
     macs: int = 0
+    matmul_flops: int = 0
     # Bytes of the output tensors this call allocated (views, its inputs, and tensors an inner
     # row already produced are not counted again), so rows sum to the total.
     activation_bytes: int = 0
@@ -196,6 +199,8 @@ class Totals:
     uncalled_params: int = 0
     flops: int = 0
     macs: int = 0
+    # The matmul/conv part of ``flops``: what torch.utils.flop_counter.FlopCounterMode counts.
+    matmul_flops: int = 0
     # True when some op that does arithmetic has no FLOP formula: ``uncounted_ops`` names them.
     flops_partial: bool = False
     uncounted_ops: tuple[str, ...] = ()

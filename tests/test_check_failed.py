@@ -120,3 +120,46 @@ def test_one_stream_when_stdout_and_stderr_share_a_file(
         assert cli_app.one_stream()
         monkeypatch.setattr(sys, "stderr", other)
         assert not cli_app.one_stream()
+
+
+def _annotation(stdout: str) -> str:
+    (line,) = [x for x in stdout.splitlines() if x.startswith("::error")]
+    return line
+
+
+def test_github_annotation_points_at_the_changed_rows_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    write_net(tmp_path / "models" / "net.py")
+    assert run("snapshot", NET, *INPUT).exit_code == 0
+    write_net(tmp_path / "models" / "net.py", classes=5)
+    result = run("check", NET, "-f", "github")
+    assert result.exit_code == 1
+    source = (tmp_path / "models" / "net.py").read_text().splitlines()
+    # head is the first row that differs; it is called in `return self.head(x.flatten(1))`.
+    line = next(i for i, text in enumerate(source, 1) if "self.head(" in text)
+    assert _annotation(result.stdout).startswith(f"::error file=models/net.py,line={line},")
+
+
+def test_github_annotation_of_a_failure_points_at_the_failing_call(broken: Path) -> None:
+    (broken / "models" / "net.py").write_text(
+        BROKEN.replace(
+            'self.conv(x)\n        raise RuntimeError("boom")', "return self.conv(x[:, :2])"
+        ),
+        encoding="utf-8",
+    )
+    result = run("check", NET, "-f", "github")
+    assert result.exit_code == 3
+    source = (broken / "models" / "net.py").read_text().splitlines()
+    line = next(i for i, text in enumerate(source, 1) if "self.conv(x[:, :2])" in text)
+    assert _annotation(result.stdout).startswith(f"::error file=models/net.py,line={line},")
+
+
+def test_source_line_only_for_the_annotated_file() -> None:
+    from netinspect.render.diff import source_line
+
+    assert source_line("models/net.py:12", "models/net.py") == 12
+    assert source_line("torchvision/models/vgg.py:69", "models/net.py") is None
+    assert source_line(None, "models/net.py") is None

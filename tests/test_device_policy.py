@@ -49,7 +49,7 @@ def test_a_mask_read_as_a_bool_runs_with_real_inputs_and_meta_weights() -> None:
         "it needs the values; ran with real inputs on cpu and the weights on meta",
     )
     assert report.outputs == ((2, 8),)
-    assert report.totals.flops == 2 * 2 * 8 * 8  # one Linear(8, 8) on 2 rows
+    assert report.totals.matmul_flops == 2 * 2 * 8 * 8  # one Linear(8, 8) on 2 rows
 
 
 def test_explicit_meta_also_gets_past_the_mask() -> None:

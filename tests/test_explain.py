@@ -59,7 +59,7 @@ def test_vgg16_receptive_fields_match_hand_calculation() -> None:
         "channels 3 → 64",
         "H, W: ⌊(224 + 2·1 − 1·(3 − 1) − 1)/1⌋ + 1 = 224",
     )
-    assert found["features.30"].arithmetic == ("H, W: ⌊(14 + 2·0 − 2)/2⌋ + 1 = 7",)
+    assert found["features.30"].arithmetic == ("H, W: ⌊(14 + 2·0 − 1·(2 − 1) − 1)/2⌋ + 1 = 7",)
     assert found["flatten"].arithmetic == ("512×7×7 = 25088",)
     assert found["classifier.0"].arithmetic == ("last dim: in_features 25088 → out_features 4096",)
     assert found["avgpool"].warnings == ()
@@ -125,12 +125,12 @@ def test_formulas_for_each_layer_type_match_torch() -> None:
     rows = {layer.name: layer for layer in report.layers}
     # ceil: H ⌈(7 − 2)/2⌉ + 1 = 4, W ⌈(5 − 2)/2⌉ + 1 = 3.
     assert found["ceil"].arithmetic[:2] == (
-        "H: ⌈(7 + 2·0 − 2)/2⌉ + 1 = 4",
-        "W: ⌈(5 + 2·0 − 2)/2⌉ + 1 = 3",
+        "H: ⌈(7 + 2·0 − 1·(2 − 1) − 1)/2⌉ + 1 = 4",
+        "W: ⌈(5 + 2·0 − 1·(2 − 1) − 1)/2⌉ + 1 = 3",
     )
     # W: ⌈(5 + 2 − 3)/3⌉ + 1 = 3, but (3 − 1)·3 = 6 ≥ 5 + 1: the last window is dropped.
     assert found["dropped"].arithmetic[1] == (
-        "W: ⌈(5 + 2·1 − 3)/3⌉ + 1 − 1 (the last window would start in the padding) = 2"
+        "W: ⌈(5 + 2·1 − 1·(3 − 1) − 1)/3⌉ + 1 − 1 (the last window would start in the padding) = 2"
     )
     assert rows["dropped"].output_shapes[0][2:] == (3, 2)
     # (4 − 1)·2 − 2·1 + 1·(3 − 1) + 1 + 1 = 8
@@ -183,7 +183,7 @@ def test_table_markdown_and_depth() -> None:
     runner = CliRunner()
     table = runner.invoke(app, ["inspect", "vgg16", "--explain"]).stdout
     assert "Shape arithmetic" in table
-    assert "⌊(14 + 2·0 − 2)/2⌋ + 1 = 7" in table
+    assert "⌊(14 + 2·0 − 1·(2 − 1) − 1)/2⌋ + 1 = 7" in table
     md = runner.invoke(
         app, ["inspect", "vgg16", "--input", "1x3x32x32", "--explain", "-f", "markdown"]
     ).stdout
@@ -273,3 +273,14 @@ def test_fractional_strides_and_recorded_scale_factor() -> None:
     )
     row = next(line for line in table.splitlines() if "conv2 (Conv2d)" in line)
     assert row.split()[-2:] == ["3/7", "34/7"]
+
+
+def test_explain_replaces_the_layer_table_and_spells_out_pool_kernels() -> None:
+    text = CliRunner().invoke(app, ["inspect", "vgg11", "--explain"]).stdout
+    assert "Shape arithmetic" in text or "Arithmetic" in text
+    # The layer table (its "Input shape" header) is not printed again before the arithmetic.
+    assert "Input shape" not in text
+    assert text.startswith("vgg11 (VGG)")
+    # MaxPool2d(2) on 14: ⌊(14 + 2·0 − 1·(2 − 1) − 1)/2⌋ + 1 = 7, written like a conv's formula.
+    assert "⌊(14 + 2·0 − 1·(2 − 1) − 1)/2⌋ + 1 = 7" in text
+    assert "Total params" in text  # the totals still follow

@@ -16,6 +16,7 @@ Conv arithmetic: a conv or pool with kernel k, stride s, padding p maps n to
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -104,7 +105,9 @@ def row_name(report: InspectionReport, index: int | None) -> str:
 
 
 def test_vgg16_table_shows_formulas_and_the_flatten_rule() -> None:
-    text = render_report(report_of("vgg16"), OutputFormat.table, RenderOptions(width=120))
+    # The layer table of a plain run (with --explain the arithmetic table takes its place).
+    plain = dataclasses.replace(report_of("vgg16"), explanations=None)
+    text = render_report(plain, OutputFormat.table, RenderOptions(width=120))
     assert "[B,512,⌊H/32⌋,⌊W/32⌋]" in text
     assert "[B,512,7,7] -> [B,25088] = 512×7×7 = 25,088 for every H, W ≥ 32" in text
     assert "⌊H/32⌋ ≥ 1  at features.30 (MaxPool2d), torchvision/models/vgg.py:66" in text
@@ -119,7 +122,10 @@ def test_vgg16_explain_has_exact_strides() -> None:
     # Fixed windows: the stride and receptive field are the same for every H, W.
     assert by_row["features.30"].cumulative_stride_symbolic == ("32", "32")
     assert by_row["features.30"].receptive_field_symbolic == ("212", "212")
-    assert by_row["features.4"].arithmetic[-1] == "H: ⌊(H + 2·0 − 2)/2⌋ + 1 = ⌊H/2⌋ (W alike)"
+    assert (
+        by_row["features.4"].arithmetic[-1]
+        == "H: ⌊(H + 2·0 − 1·(2 − 1) − 1)/2⌋ + 1 = ⌊H/2⌋ (W alike)"
+    )
     # The adaptive pool's stride is its input over its output: 32·⌊H/32⌋/7.
     pool = by_row["avgpool"]
     assert pool.cumulative_stride_symbolic == ("32·⌊H/32⌋/7 (W alike)",)

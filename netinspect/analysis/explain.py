@@ -109,8 +109,9 @@ def _pool(row: LayerRecord) -> _Arith | None:
     texts = []
     for h, kk, st, pd, dl in zip(src[-n:], k, s, p, d, strict=False):
         out, dropped = _pool_out(h, kk, st, pd, dl, ceil)
-        window = f"{dl}·({kk} − 1) − 1" if dl != 1 else f"{kk}"
-        text = f"{left}({h} + 2·{pd} − {window})/{st}{right} + 1"
+        # Spelled out as for convolutions (dilation·(kernel − 1) − 1), even at dilation 1, so
+        # the two formulas read the same.
+        text = f"{left}({h} + 2·{pd} − {dl}·({kk} − 1) − 1)/{st}{right} + 1"
         if dropped:
             text += " − 1 (the last window would start in the padding)"
         texts.append(f"{text} = {out}")

@@ -149,6 +149,7 @@ def _summed(row: LayerRecord, rows: Sequence[LayerRecord], repeat: int = 1) -> L
         shared_params=sum(r.shared_params for r in rows),
         flops=sum(r.flops for r in rows),
         macs=sum(r.macs for r in rows),
+        matmul_flops=sum(r.matmul_flops for r in rows),
         activation_bytes=sum(r.activation_bytes for r in rows),
         repeat=repeat,
     )

@@ -98,7 +98,7 @@ def _window_lines(
             op = per_dim(attrs.get("output_padding", 0), n) or (0,) * n
             texts.append(f"({hs} − 1)·{st} − 2·{pd} + {dl}·({kk} − 1) + {op[0]} + 1 = {os_}")
             continue
-        window = f"{dl}·({kk} − 1) − 1" if (dl != 1 or not is_pool) else f"{kk}"
+        window = f"{dl}·({kk} − 1) − 1"  # spelled out for pools too, as for convs
         texts.append(f"{left}({_wrap(hs)} + 2·{pd} − {window})/{st}{right} + 1 = {os_}")
     lines = []
     if isinstance(attrs.get("in_channels"), int) and len(src) > n:

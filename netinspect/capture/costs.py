@@ -10,9 +10,12 @@ Conventions (kept in one place so the numbers mean one thing everywhere):
   is a matmul-like ``2 × MAC`` count. A bias add is not counted (torch's ``addmm`` convention).
 * Ops that only move or re-label data (view, reshape, permute, cat, expand, clone, copy,
   index, select, embedding lookup, creation...) cost zero by nature.
-* Every other op (elementwise, normalisation, pooling, softmax, fused kernels such as the CPU
-  ``_transformer_encoder_layer_fwd`` fast path...) has no formula: it is *not counted* and
-  named in ``uncounted_ops``, and the totals are marked partial. Never a silent zero.
+* Elementwise, reduction, normalisation, pooling, softmax and interpolation ops are counted by
+  DeepSpeed's conventions (``cost_conventions``): their FLOPs join the total, and are kept out
+  of the matmul/conv figure (``matmul_flops``), which equals ``FlopCounterMode``'s count.
+* Every other op (sorting, fused kernels such as the CPU ``_transformer_encoder_layer_fwd``
+  fast path...) has no formula: it is *not counted* and named in ``uncounted_ops``, and the
+  totals are marked partial. Never a silent zero.
 * The CPU attention kernel ``_scaled_dot_product_flash_attention_for_cpu`` uses torch's
   attention formula too (torch's registry only lists the CUDA kernels). The CPU fused
   ``nn.TransformerEncoderLayer`` fast path is not taken during capture (our TorchFunctionMode
@@ -34,6 +37,7 @@ from typing import Any
 
 import torch
 
+from netinspect.capture.cost_conventions import convention_formula
 from netinspect.torch_compat.dynamo_free import DispatchMode
 from netinspect.torch_compat.flop_counter import import_flop_counter
 from netinspect.torch_compat.ops import is_higher_order_op, no_torch_function, optional_aten_op
@@ -200,12 +204,13 @@ def op_name(packet: Any) -> str:
 
 
 class CostMode(DispatchMode):
-    """Adds each aten op's FLOPs to ``charge(flops, macs)`` and names the ops with no formula
-    through ``note_uncounted(name)``. Installed and removed by ``CallCapture``."""
+    """Adds each aten op's FLOPs to ``charge(flops, macs, matmul_flops)`` (``matmul_flops``:
+    the part torch's flop counter counts) and names the ops with no formula through
+    ``note_uncounted(name)``. Installed and removed by ``CallCapture``."""
 
     def __init__(
         self,
-        charge: Callable[[int, int], None],
+        charge: Callable[[int, int, int], None],
         note_uncounted: Callable[[str], None],
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -229,11 +234,14 @@ class CostMode(DispatchMode):
                 return decomposed
             action = "run" if _is_zero_cost(name) else "uncounted"
         out = func(*args, **kwargs)
-        if formula is not None:  # action "count"
+        if formula is not None:  # action "count" (a matmul or conv) or "convention"
             # The formulas read shapes only; no torch-function mode needs to see that.
             with no_torch_function():
                 flops = int(formula(*args, **kwargs, out_val=out))
-            self._charge(flops, flops // 2)
+            if action == "count":
+                self._charge(flops, flops // 2, flops)
+            else:
+                self._charge(flops, 0, 0)
         elif action == "uncounted":
             self._note_uncounted(name)
         return out
@@ -243,9 +251,10 @@ def _is_zero_cost(name: str) -> bool:
     return name.rstrip("_") in ZERO_COST_OPS or name in ZERO_COST_OPS
 
 
-# What to do with each aten op, decided once per op: ("run" | "count" | "decompose" |
-# "uncounted", its formula, its name). An op is the same op on every call, and a pass makes
-# hundreds of them.
+# What to do with each aten op, decided once per op: ("run" | "count" | "convention" |
+# "decompose" | "uncounted", its formula, its name). A convention formula is taken before
+# decomposing (softmax is counted once, not as its pieces); a zero-cost op before both.
+# An op is the same op on every call, and a pass makes hundreds of them.
 _PLANS: dict[Any, tuple[str, Callable[..., int] | None, str]] = {}
 
 
@@ -261,8 +270,13 @@ def _plan(func: Any) -> tuple[str, Callable[..., int] | None, str]:
         formula = _formulas().get(packet)
         formula = _fast_formula(formula) if formula is not None else None
         can_decompose = getattr(func, "_can_decompose", None)
+        convention = None if formula is not None else convention_formula(func, name)
         if formula is not None:
             plan = ("count", formula, name)
+        elif _is_zero_cost(name):
+            plan = ("run", None, name)
+        elif convention is not None:
+            plan = ("convention", convention, name)
         elif can_decompose is None or can_decompose():
             plan = ("decompose", None, name)
         elif _is_zero_cost(name):

@@ -132,6 +132,7 @@ class CallCapture:
         # FLOPs of ops that ran while no row was open (nothing in a normal pass).
         self.unattributed_flops = 0
         self.unattributed_macs = 0
+        self.unattributed_matmul_flops = 0
         # Call-site answers of the module calls still running, by the id of their hook's
         # calling frame (alive until the call returns): see caller_outside_torch.
         self._known_sources: dict[int, tuple[CodeType, str | None]] = {}
@@ -198,16 +199,18 @@ class CallCapture:
         self.is_in_hook = False
 
     # --- costs -----------------------------------------------------------------------------
-    def _charge(self, flops: int, macs: int) -> None:
+    def _charge(self, flops: int, macs: int, matmul_flops: int) -> None:
         if self.is_in_hook:
             return  # a lazy module materialising its weights: not the model's computation
         if self._active:
             row = self._active[-1]
             row.flops += flops
             row.macs += macs
+            row.matmul_flops += matmul_flops
         else:
             self.unattributed_flops += flops
             self.unattributed_macs += macs
+            self.unattributed_matmul_flops += matmul_flops
 
     def _note_uncounted(self, name: str) -> None:
         if not self.is_in_hook:

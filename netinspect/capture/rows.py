@@ -114,6 +114,7 @@ class RowBuilder:
     # Aten-level cost of the ops that ran while this row was the innermost one.
     flops: int = 0
     macs: int = 0
+    matmul_flops: int = 0
     activation_bytes: int = 0
     # id() of the frame that called this module's hooks, while the call runs.
     caller_frame_id: int = 0
@@ -141,6 +142,7 @@ class RowBuilder:
             attributes=dict(self.attributes),
             flops=self.flops,
             macs=self.macs,
+            matmul_flops=self.matmul_flops,
             activation_bytes=self.activation_bytes,
             data_dependent=self.data_dependent,
             inputs_from=self.inputs_from,

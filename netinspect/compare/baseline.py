@@ -80,6 +80,8 @@ class CheckResult:
     # One line, for statuses "error" and "failed" (the forward pass's failure).
     error: str | None = None
     exit_code: int = 0
+    # "models/net.py:12": where the first differing row (or the failing one) was called.
+    source: str | None = None
 
 
 # --- naming ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from netinspect.compare.baseline import (
     write_baseline,
     write_baseline_file,
 )
+from netinspect.compare.diff import ReportDiff
 from netinspect.compare.reports import compare_reports
 from netinspect.errors import (
     BaselineError,
@@ -188,6 +189,7 @@ def judge_report(
             diff,
             error=f"forward pass failed{kept}: {report.error.message}",
             exit_code=ForwardFailed.exit_code,
+            source=report.error.source,
         )
     if diff is None:
         write_baseline_file(path, baseline_from_report(target, inputs, report))
@@ -197,4 +199,16 @@ def judge_report(
     if update:
         write_baseline_file(path, baseline_from_report(target, inputs, report))
         return CheckResult(target, str(path), "updated", diff)
-    return CheckResult(target, str(path), "regression", diff, exit_code=1)
+    return CheckResult(
+        target, str(path), "regression", diff, exit_code=1, source=changed_source(report, diff)
+    )
+
+
+def changed_source(report: InspectionReport, diff: ReportDiff) -> str | None:
+    """Where the first row that differs is called in the model's code (``net.py:12``), for
+    an annotation's line: the first changed or added row that has a source line."""
+    sources = {(r.name, r.call_index): r.source for r in report.layers}
+    for row in diff.layer_changes:
+        if row.new is not None and sources.get((row.new.name, row.new.call_index)):
+            return sources[(row.new.name, row.new.call_index)]
+    return None

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from netinspect.compare.align import opcodes
+from netinspect.compare.renames import pair_renames
 from netinspect.display import DiffDisplay
 from netinspect.records import InspectionReport, Shape
 from netinspect.serialize import report_to_dict, to_jsonable
@@ -77,6 +78,9 @@ class LayerDiff:
     old: LayerView | None
     new: LayerView | None
     changes: tuple[FieldChange, ...] = ()
+    # A "renamed" row paired only by its facts (kind, type, shapes, params) after the names
+    # told the two sides apart (``head`` -> ``classifier``): shown as "renamed?".
+    is_guess: bool = False
 
     @property
     def name(self) -> str:
@@ -126,7 +130,7 @@ class ReportDiff(DiffDisplay):
     def outermost_changes(self) -> tuple[str, ...]:
         """Names of the outermost differing layers (the root excluded), in model order."""
         return outermost_changed_names(
-            tuple(r for r in self.layer_changes if r.status != "renamed")
+            tuple(r for r in self.layer_changes if r.status != "renamed" or r.is_guess)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -257,7 +261,7 @@ def align_layers(old: Sequence[LayerView], new: Sequence[LayerView]) -> tuple[La
         if tag == "equal":
             rows += [_compare_layers(a, b) for a, b in zip(old[i1:i2], new[j1:j2], strict=True)]
         else:
-            rows += _align_by_name(old[i1:i2], new[j1:j2])
+            rows += pair_renames(_align_by_name(old[i1:i2], new[j1:j2]))
     return tuple(rows)
 
 
@@ -360,6 +364,7 @@ def diff_to_dict(diff: ReportDiff) -> dict[str, Any]:
         "layers": [
             {
                 "status": row.status,
+                "guessed": row.is_guess,
                 "name": row.name,
                 "old_name": row.old_name,
                 "call_index": row.call_index,

@@ -79,6 +79,7 @@ def _cost_totals(
     return {
         "flops": sum(r.flops for r in layers) + capture.unattributed_flops,
         "macs": sum(r.macs for r in layers) + capture.unattributed_macs,
+        "matmul_flops": sum(r.matmul_flops for r in layers) + capture.unattributed_matmul_flops,
         "flops_partial": bool(capture.uncounted_ops),
         "uncounted_ops": tuple(sorted(capture.uncounted_ops)),
         "buffer_bytes": buffer_bytes,

@@ -36,6 +36,11 @@ def layer_label(name: str, call_index: int) -> str:
     return f"{label} #{call_index + 1}" if call_index else label
 
 
+def status_word(row: LayerDiff) -> str:
+    """``renamed?`` for a rename guessed from matching facts alone."""
+    return f"{row.status}?" if row.is_guess else row.status
+
+
 def row_label(row: LayerDiff) -> str:
     """``features.3`` or, for a row a shift renumbered, ``features.3 -> features.4``."""
     if row.is_renamed:
@@ -173,13 +178,13 @@ def row_line(row: LayerDiff) -> str:
         params = f", {fmt_int(view.params)} params" if view.params else ""
         return f"{row.status} {label}: {view.type} {shapes}{params}"
     if not row.changes:
-        return f"{row.status} {label}"
+        return f"{status_word(row)} {label}"
     details = "; ".join(
         f"{c.field.replace('_', ' ')} {_value_text(c.field, c.old)} -> "
         + _value_text(c.field, c.new)
         for c in _shown_changes(row.changes, row)
     )
-    return f"{row.status} {label}: {details}"
+    return f"{status_word(row)} {label}: {details}"
 
 
 def _side_cell(view: LayerView | None, bold: set[str], dim: bool) -> Text:
@@ -224,7 +229,7 @@ def render_diff_table(diff: ReportDiff, options: RenderOptions) -> str:
         for row in changed:
             style = _STATUS_STYLE[row.status]
             table.add_row(
-                Text(row.status, style=style),
+                Text(status_word(row), style=style),
                 Text(row_label(row), style=style),
                 _side_cell(row.old, set(), dim=False),
                 # Changed parts stand out; unchanged ones are dim context.
@@ -352,6 +357,18 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def source_line(source: str | None, file: str) -> int | None:
+    """The line of ``source`` (``models/net.py:12``) when it is in ``file``: an annotation
+    points at a line of the file it names, never at torch's or another module's."""
+    if not source:
+        return None
+    where, _, line = source.rpartition(":")
+    if not line.isdigit() or not where:
+        return None
+    same = where == file or where.endswith("/" + file) or file.endswith("/" + where)
+    return int(line) if same else None
+
+
 def render_check_github(
     results: Sequence[CheckResult], files: dict[str, str] | None = None, max_rows: int = 30
 ) -> str:
@@ -382,6 +399,9 @@ def render_check_github(
         props = [f"title={_escape_property(title)}"]
         file = (files or {}).get(result.target)
         if file:
+            line = source_line(result.source, file)
+            if line is not None:
+                props.insert(0, f"line={line}")
             props.insert(0, f"file={_escape_property(file)}")
         lines.append(f"::error {','.join(props)}::{_escape_data(message)}")
     return printable("\n".join(lines)) + "\n"

@@ -43,6 +43,7 @@ def diff_payload(diff: ReportDiff) -> dict[str, Any]:
         "rows": [
             {
                 "s": row.status,
+                "g": row.is_guess,
                 "o": _view(row.old),
                 "n": _view(row.new),
                 "f": sorted({c.field for c in row.changes}),

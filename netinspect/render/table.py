@@ -261,12 +261,16 @@ def render_table(
             for i, (cell, col) in enumerate(zip(cells, table.columns, strict=True))
         ]
         table.add_row(*folded, style=style)
-    console.print(table)
+    if report.explanations is not None:
+        # --explain answers how each shape came about: its arithmetic table takes the layer
+        # table's place (the plain run already showed that one), under the same title.
+        console.print(Text(title, style="bold"))
+        console.print(Text(caption, style="dim"))
+        _print_explanations(console, report, options.width)
+    else:
+        console.print(table)
     if has_data_dependent_shapes(report):
         console.print(DATA_DEPENDENT_LEGEND)
-
-    if report.explanations is not None:
-        _print_explanations(console, report, options.width)
 
     if report.error is not None:
         console.print(Text("Forward pass failed", style="bold red"))

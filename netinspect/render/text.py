@@ -120,8 +120,12 @@ def cost_lines(
     flops = f"{fmt_count(t.flops)} ({fmt_int(t.flops)}){at}" if t.flops else "0"
     if t.flops_partial:
         flops += " partial: not counted: " + ", ".join(quote(op) for op in t.uncounted_ops)
+    matmul = (
+        f"{fmt_count(t.matmul_flops)} ({fmt_int(t.matmul_flops)}){at}" if t.matmul_flops else "0"
+    )
     return [
         ("FLOPs", flops),
+        ("  matmul/conv only", matmul + " (= torch's FlopCounterMode)"),
         ("MACs", f"{fmt_count(t.macs)} ({fmt_int(t.macs)}){at}" if t.macs else "0"),
         ("Buffer size", fmt_bytes(t.buffer_bytes)),
         ("Activations", fmt_bytes(t.activation_bytes) + at),

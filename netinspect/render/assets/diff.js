@@ -75,7 +75,7 @@
         var hasKids = !!kids[i], flatRow = (r.o && r.o.name === flat[0]) || (r.n && r.n.name === flat[1]);
         var tr = el("tr", {"class": r.s + (hits.has(i) ? " hit" : "") + (flatRow ? " flatten" : ""), "data-i": i});
         var tog = el("span.tog", {text: hasKids ? (folded.has(i) ? "▸" : "▾") : ""});
-        var st = el("td.st", {}, tog, r.s === "same" ? "" : r.s);
+        var st = el("td.st", {}, tog, r.s === "same" ? "" : r.s + (r.g ? "?" : ""));
         if (hasKids && folded.has(i) && changedInside[i]) st.appendChild(el("span.inside", {text: "•"}));
         if (hasKids) { tr.setAttribute("data-fold", folded.has(i) ? "folded" : "open"); tr.style.cursor = "pointer"; }
         tr.appendChild(st);
