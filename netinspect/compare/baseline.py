@@ -31,6 +31,8 @@ from netinspect.fileio import (
     parse_json,
     write_text_atomic,
 )
+from netinspect.schema import load_schema
+from netinspect.schema.validate import SchemaMismatch, check_against
 from netinspect.sources.target import is_config_path
 
 if TYPE_CHECKING:
@@ -171,6 +173,10 @@ def parse_baseline(data: Any, path: str | os.PathLike[str]) -> Baseline:
         )
     # Version 1 is the first format, so there is nothing older to migrate yet. A later format
     # upgrades older documents here, before the checks below, and is read the same way.
+    try:
+        check_against(data, load_schema("baseline"))
+    except SchemaMismatch as exc:
+        raise BaselineError(f"{path}: corrupt baseline: {exc}") from None
     target, inputs, view = data.get("target"), data.get("inputs"), data.get("report")
     if not isinstance(target, str) or not isinstance(view, dict):
         raise BaselineError(f'{path}: corrupt baseline: "target" or "report" is missing')

@@ -1,0 +1,115 @@
+"""Baselines and saved reports read back are checked against the published schemas: a value
+of the wrong type is a corrupt file (exit 2, one line), never truncated or compared."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import netinspect_cli.main  # noqa: F401  (registers the commands on the app)
+import pytest
+from netinspect_cli.app import app
+from typer.testing import CliRunner
+
+from netinspect.schema import load_schema
+from netinspect.schema.validate import SchemaMismatch, check_against
+from tests.conftest import one_line_error
+
+TINY = f"{Path(__file__).parent / 'models' / 'sources.py'}:Tiny"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A real report and a real baseline of Tiny (Linear(4, 3))."""
+    root = tmp_path_factory.mktemp("saved")
+    report = root / "r.json"
+    assert runner.invoke(app, ["inspect", TINY, "-i", "1x4", "-o", str(report)]).exit_code == 0
+    return {"report": json.loads(report.read_text())}
+
+
+def baseline_of(report: dict[str, Any]) -> dict[str, Any]:
+    from netinspect.compare.diff import comparable_view
+
+    view = comparable_view(report)
+    return {"kind": "netinspect-baseline", "schema_version": 1, "target": "t", "inputs": None,
+            "report": view}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["report", "diff", "check", "sizes", "baseline"])
+def test_every_shipped_schema_is_within_the_validators_subset(name: str) -> None:
+    schema = load_schema(name)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    from netinspect.schema.validate import _KNOWN
+
+    def keywords(node: Any) -> set[str]:
+        if not isinstance(node, dict):
+            return set()
+        found = set(node)
+        for key, value in node.items():
+            if key in ("properties", "$defs"):
+                found |= {k for v in value.values() for k in keywords(v)}
+            elif key in ("items", "additionalProperties"):
+                found |= keywords(value)
+            elif key == "oneOf":
+                found |= {k for v in value for k in keywords(v)}
+        return found
+
+    assert keywords(schema) <= _KNOWN
+    with pytest.raises(SchemaMismatch):
+        check_against(17, schema)
+
+
+def test_the_validator_agrees_with_jsonschema_on_real_files(saved: dict[str, Any]) -> None:
+    report = saved["report"]
+    check_against(report, load_schema("report"))
+    jsonschema.validate(report, load_schema("report"))
+    check_against(baseline_of(report), load_schema("baseline"))
+    jsonschema.validate(baseline_of(report), load_schema("baseline"))
+
+
+CORRUPTIONS = {
+    "fractional dim": (lambda v: v["layers"][0]["output_shapes"][0].__setitem__(0, 1.5),
+                       "layers[0].output_shapes[0][0]: 1.5 is not an integer"),
+    "name 5": (lambda v: v["layers"][0].__setitem__("name", 5), "layers[0].name: 5 is not a string"),
+    "type null": (lambda v: v["layers"][0].__setitem__("type", None),
+                  "layers[0].type: None is not a string"),
+    "negative params": (lambda v: v["layers"][0].__setitem__("params", -1), "is below 0"),
+    "bool call index": (lambda v: v["layers"][0].__setitem__("call_index", True),
+                        "True is not an integer"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_a_corrupt_baseline_is_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, saved: dict[str, Any], case: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["snapshot", TINY, "-i", "1x4"]).exit_code == 0
+    (path,) = (tmp_path / ".netinspect").glob("*.json")
+    document = json.loads(path.read_text())
+    corrupt, expected = CORRUPTIONS[case]
+    corrupt(document["report"])
+    path.write_text(json.dumps(document))
+    line = one_line_error(runner.invoke(app, ["check", TINY, "-i", "1x4"]))
+    assert "corrupt baseline: report." in line and expected in line
+
+
+@pytest.mark.parametrize("case", [*sorted(CORRUPTIONS), "error abc"])
+def test_a_corrupt_saved_report_is_exit_2(tmp_path: Path, saved: dict[str, Any], case: str) -> None:
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    report = copy.deepcopy(saved["report"])
+    good.write_text(json.dumps(report))
+    if case == "error abc":
+        report["error"] = "abc"  # a report's error is an object with a message
+        expected = "error: 'abc' fits none of the allowed forms"
+    else:
+        CORRUPTIONS[case][0](report)
+        expected = CORRUPTIONS[case][1]
+    bad.write_text(json.dumps(report))
+    for args in (["diff", str(good), str(bad)], ["render", str(bad), "-f", "markdown"]):
+        line = one_line_error(runner.invoke(app, args))
+        assert "corrupt report" in line and expected in line
