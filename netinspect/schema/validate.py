@@ -86,9 +86,9 @@ class _Validator:
                 return
         kind = schema.get("type")
         if kind is not None:
-            kinds = kind if isinstance(kind, list) else [kind]
+            kinds: list[str] = kind if isinstance(kind, list) else [kind]
             if not any(_is_type(value, k) for k in kinds):
-                named = " or ".join(_ARTICLES.get(k, k) for k in kinds)
+                named = " or ".join(_ARTICLES.get(k) or k for k in kinds)
                 yield f"{_where(path)}: {_shown(value)} is not {named}"
                 return
         if "enum" in schema and value not in schema["enum"]:
