@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,52 @@ def test_a_corrupt_saved_report_is_exit_2(tmp_path: Path, saved: dict[str, Any],
     for args in (["diff", str(good), str(bad)], ["render", str(bad), "-f", "markdown"]):
         line = one_line_error(runner.invoke(app, args))
         assert "corrupt report" in line and expected in line
+
+
+# --- size limits on what is read back, and a diff table that stays linear ------------------------
+def test_a_baseline_past_the_size_limit_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["snapshot", TINY, "-i", "1x4"]).exit_code == 0
+    (path,) = (tmp_path / ".netinspect").glob("*.json")
+    document = json.loads(path.read_text())
+    document["report"]["layers"][0]["type"] = "x" * (33 * 1024 * 1024)
+    path.write_text(json.dumps(document))
+    line = one_line_error(runner.invoke(app, ["check", TINY, "-i", "1x4"]))
+    assert "more than the 32 MiB a saved report or baseline may have" in line
+
+
+def test_too_many_layers_or_a_too_long_string_is_refused(
+    tmp_path: Path, saved: dict[str, Any]
+) -> None:
+    view = baseline_of(saved["report"])["report"]  # compact rows: 100,001 fit in 32 MiB
+    view["layers"] = [view["layers"][0]] * 100_001
+    (tmp_path / "many.json").write_text(json.dumps(view))
+    args = ["diff", str(tmp_path / "many.json"), str(tmp_path / "many.json")]
+    line = one_line_error(runner.invoke(app, args))
+    assert "100,001 layers, more than the 100,000 a report may have" in line
+    report = copy.deepcopy(saved["report"])
+    report["layers"][0]["name"] = "n" * 1_000_001
+    (tmp_path / "long.json").write_text(json.dumps(report))
+    line = one_line_error(runner.invoke(app, ["render", str(tmp_path / "long.json")]))
+    assert "layers[0].name: a string of 1,000,001 characters (the limit is 1,000,000)" in line
+
+
+def test_the_diff_table_clips_long_cells_and_many_rows(
+    tmp_path: Path, saved: dict[str, Any]
+) -> None:
+    old, new = copy.deepcopy(saved["report"]), copy.deepcopy(saved["report"])
+    row = old["layers"][-1]
+    old["layers"] = [{**row, "name": f"l{i}", "index": i} for i in range(3_000)]
+    new["layers"] = [{**row, "name": f"l{i}", "index": i, "params": 1} for i in range(3_000)]
+    new["layers"][0]["type"] = "T" * 900_000
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    start = time.perf_counter()
+    result = runner.invoke(app, ["diff", str(tmp_path / "old.json"), str(tmp_path / "new.json")])
+    assert time.perf_counter() - start < 120  # the rows past 500 are not laid out
+    assert result.exit_code == 1, result.stderr
+    assert "(900,000 characters)" in result.stdout
+    assert "... and 2,500 more differing rows (-f json lists all)" in result.stdout
+    assert len(result.stdout) < 2_000_000

@@ -21,7 +21,13 @@ from netinspect.deserialize import report_from_dict
 from netinspect.errors import (
     UsageError,
 )
-from netinspect.fileio import JsonTooComplex, parse_json
+from netinspect.fileio import (
+    MAX_JSON_STRING_CHARS,
+    JsonTooComplex,
+    check_json_file_size,
+    check_report_size,
+    parse_json,
+)
 from netinspect.records import (
     SCHEMA_VERSION,
     InspectionReport,
@@ -78,6 +84,7 @@ def compare_reports(
 def _load_json(path: str | os.PathLike[str]) -> Any:
     """A JSON file within ``fileio.parse_json``'s limits (depth, digits); UsageError if not."""
     try:
+        check_json_file_size(os.stat(path).st_size)
         return parse_json(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path} does not exist") from None
@@ -109,7 +116,10 @@ def _check_report_schema(data: Any, path: str | os.PathLike[str]) -> None:
         baseline = load_schema("baseline")
         schema = {"$defs": baseline["$defs"], "$ref": "#/$defs/view"}
     try:
-        check_against(data, schema)
+        check_report_size(data)
+        check_against(data, schema, max_string=MAX_JSON_STRING_CHARS)
+    except JsonTooComplex as exc:
+        raise UsageError(f"{path}: refused: {exc}") from None
     except SchemaMismatch as exc:
         raise UsageError(f"{path}: corrupt report: {exc}") from None
 
