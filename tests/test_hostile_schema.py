@@ -163,3 +163,46 @@ def test_the_diff_table_clips_long_cells_and_many_rows(
     assert "(900,000 characters)" in result.stdout
     assert "... and 2,500 more differing rows (-f json lists all)" in result.stdout
     assert len(result.stdout) < 2_000_000
+
+
+# --- Markdown and Mermaid from hostile names ----------------------------------------------------
+def test_render_markdown_with_a_huge_depth_stays_small(
+    tmp_path: Path, saved: dict[str, Any]
+) -> None:
+    report = copy.deepcopy(saved["report"])
+    report["layers"][0]["depth"] = 10**9
+    (tmp_path / "deep.json").write_text(json.dumps(report))
+    result = runner.invoke(app, ["render", str(tmp_path / "deep.json"), "-f", "markdown"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count("&nbsp;") <= 2 * 24 * len(report["layers"])
+
+
+def hostile_report(saved: dict[str, Any]) -> dict[str, Any]:
+    report = copy.deepcopy(saved["report"])
+    report["model"]["name"] = "net\n<img src=x onerror=alert(1)>"
+    layer = report["layers"][-1]
+    layer["name"] = 'fc"]\n  click r1 call alert(1)\n  x["`<b>`'
+    layer["type"] = "</td><script>alert(1)</script>"
+    return report
+
+
+def test_markdown_escapes_html_and_newlines(tmp_path: Path, saved: dict[str, Any]) -> None:
+    (tmp_path / "h.json").write_text(json.dumps(hostile_report(saved)))
+    result = runner.invoke(app, ["render", str(tmp_path / "h.json"), "-f", "markdown"])
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert "<img" not in text and "<script" not in text and "</td>" not in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    # The name stays one code span: its fence is longer than the backtick inside it.
+    assert '`` fc"]\\n  click r1 call alert(1)\\n  x["`<b>` ``' in text
+    assert not any(line.startswith("  click") for line in text.splitlines())
+
+
+def test_mermaid_labels_stay_one_statement(tmp_path: Path, saved: dict[str, Any]) -> None:
+    (tmp_path / "h.json").write_text(json.dumps(hostile_report(saved)))
+    result = runner.invoke(app, ["render", str(tmp_path / "h.json"), "-f", "mermaid"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert not any(line.strip().startswith("click") for line in lines)
+    assert not any("<script" in line or "<b>" in line for line in lines)
