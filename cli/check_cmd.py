@@ -120,13 +120,15 @@ def _targets(
             allow_import=_allowed(settings, allow_import),
         )
 
+    from netinspect.compare.check import distinct_targets
+
     if named:
         if settings.pyproject is None:
-            return [make(t, t) for t in named]
+            return distinct_targets([make(t, t) for t in named])
         # One baseline per target whatever the current directory: name it from the root.
-        return [make(project_target(t, settings.root), t) for t in named]
+        return distinct_targets([make(project_target(t, settings.root), t) for t in named])
     if settings.targets:
-        return [make(t, locate(t, settings.root)) for t in settings.targets]
+        return distinct_targets([make(t, locate(t, settings.root)) for t in settings.targets])
     from netinspect.compare.baseline import unclaimed_baselines
 
     unclaimed = unclaimed_baselines(from_baselines, ()) if from_baselines is not None else []

@@ -23,6 +23,11 @@ from typing import Any
 # Reports nest about 6 deep; counts fit in 20 digits (int64 is 19).
 MAX_JSON_DEPTH = 100
 MAX_JSON_INT_DIGITS = 30
+# Saved reports and baselines read back: the file's size, its rows, one string's length. A
+# report of the largest models is a few MB with tens of thousands of rows.
+MAX_JSON_FILE_BYTES = 32 * 1024 * 1024
+MAX_REPORT_LAYERS = 100_000
+MAX_JSON_STRING_CHARS = 1_000_000
 
 
 class NotRegularFile(OSError):
@@ -132,6 +137,24 @@ def write_output(path: str | os.PathLike[str], text: str) -> None:
         # Write through the link (a dangling one names the file to create), keep the link.
         target = Path(os.path.realpath(target))
     write_text_atomic(target, text)
+
+
+def check_json_file_size(size: int) -> None:
+    """Refuse a saved report or baseline larger than ``MAX_JSON_FILE_BYTES`` before reading it."""
+    if size > MAX_JSON_FILE_BYTES:
+        raise JsonTooComplex(
+            f"{size:,} bytes, more than the {MAX_JSON_FILE_BYTES // (1024 * 1024)} MiB "
+            "a saved report or baseline may have"
+        )
+
+
+def check_report_size(report: Any) -> None:
+    """Refuse a report (or a baseline's view) with more than ``MAX_REPORT_LAYERS`` rows."""
+    layers = report.get("layers") if isinstance(report, dict) else None
+    if isinstance(layers, list) and len(layers) > MAX_REPORT_LAYERS:
+        raise JsonTooComplex(
+            f"{len(layers):,} layers, more than the {MAX_REPORT_LAYERS:,} a report may have"
+        )
 
 
 def _bounded_int(text: str) -> int:

@@ -272,3 +272,24 @@ def test_weights_that_are_not_a_file_say_what_they_are(tmp_path: Path, kind: str
         os.mkfifo(path)  # opening it would block until a writer came
     result = runner.invoke(app, ["inspect", TINY, "-i", "1x4", "--weights", str(path)])
     assert f"is a {kind}, not a file" in one_line_error(result)
+
+
+# --- the same target listed many times ---------------------------------------------------------
+def test_a_target_listed_5000_times_is_inspected_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / "net.py"
+    model.write_text((MODELS / "sources.py").read_text())
+    targets = ", ".join(['"net.py:Tiny"'] * 5000)
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.netinspect]\ntargets = [{targets}]\n[tool.netinspect.inputs]\n"net.py:Tiny" = "1x4"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    start = time.perf_counter()
+    result = runner.invoke(app, ["snapshot"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("wrote baseline") == 1
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 0, result.stderr
+    assert "1 target(s) checked" in result.stdout + result.stderr
+    assert time.perf_counter() - start < 60

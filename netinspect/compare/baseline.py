@@ -25,12 +25,18 @@ from typing import TYPE_CHECKING, Any, Literal
 from netinspect.compare.diff import ReportDiff, comparable_view
 from netinspect.errors import BaselineError
 from netinspect.fileio import (
+    MAX_JSON_FILE_BYTES,
+    MAX_JSON_STRING_CHARS,
     JsonTooComplex,
     NotRegularFile,
+    check_json_file_size,
+    check_report_size,
     file_kind,
     parse_json,
     write_text_atomic,
 )
+from netinspect.schema import load_schema
+from netinspect.schema.validate import SchemaMismatch, check_against
 from netinspect.sources.target import is_config_path
 
 if TYPE_CHECKING:
@@ -176,6 +182,13 @@ def parse_baseline(data: Any, path: str | os.PathLike[str]) -> Baseline:
         )
     # Version 1 is the first format, so there is nothing older to migrate yet. A later format
     # upgrades older documents here, before the checks below, and is read the same way.
+    try:
+        check_report_size(data.get("report"))
+        check_against(data, load_schema("baseline"), max_string=MAX_JSON_STRING_CHARS)
+    except JsonTooComplex as exc:
+        raise BaselineError(f"{path}: refused: {exc}") from None
+    except SchemaMismatch as exc:
+        raise BaselineError(f"{path}: corrupt baseline: {exc}") from None
     target, inputs, view = data.get("target"), data.get("inputs"), data.get("report")
     if not isinstance(target, str) or not isinstance(view, dict):
         raise BaselineError(f'{path}: corrupt baseline: "target" or "report" is missing')
@@ -217,7 +230,11 @@ def _read_regular_file(path: Path) -> str:
         mode = os.fstat(f.fileno()).st_mode
         if not stat.S_ISREG(mode):
             raise BaselineError(_not_regular(path, file_kind(mode)))
-        data = f.read()
+        try:
+            check_json_file_size(os.fstat(f.fileno()).st_size)
+        except JsonTooComplex as exc:
+            raise BaselineError(f"{path}: refused: {exc}") from None
+        data = f.read(MAX_JSON_FILE_BYTES + 1)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -62,15 +62,21 @@ def parse_shard(text: str) -> Shard:
     return Shard(index, count)
 
 
+def distinct_targets(items: Sequence[CheckTarget]) -> list[CheckTarget]:
+    """``items`` in order, each target once (by its canonical spelling, as ``select_shard``
+    counts them): a target listed twice is inspected, and its baseline written, once."""
+    distinct: dict[str, CheckTarget] = {}
+    for item in items:
+        distinct.setdefault(canonical_target(item.target), item)
+    return list(distinct.values())
+
+
 def select_shard(items: Sequence[CheckTarget], shard: Shard) -> list[CheckTarget]:
     """The targets of ``shard``: deal the distinct targets, sorted by their canonical spelling,
     round-robin over the shards. Every job of a CI matrix computes the same split whatever
     order the targets were listed or typed in, each target lands in exactly one shard, and
     the shards differ in size by at most one target."""
-    distinct: dict[str, CheckTarget] = {}
-    for item in items:
-        distinct.setdefault(canonical_target(item.target), item)
-    ordered = [distinct[key] for key in sorted(distinct)]
+    ordered = sorted(distinct_targets(items), key=lambda item: canonical_target(item.target))
     return ordered[shard.index - 1 :: shard.count]
 
 

@@ -21,11 +21,19 @@ from netinspect.deserialize import report_from_dict
 from netinspect.errors import (
     UsageError,
 )
-from netinspect.fileio import JsonTooComplex, parse_json
+from netinspect.fileio import (
+    MAX_JSON_STRING_CHARS,
+    JsonTooComplex,
+    check_json_file_size,
+    check_report_size,
+    parse_json,
+)
 from netinspect.records import (
     SCHEMA_VERSION,
     InspectionReport,
 )
+from netinspect.schema import load_schema, report_schema
+from netinspect.schema.validate import SchemaMismatch, check_against
 
 ReportSource = InspectionReport | Mapping[str, Any] | str | os.PathLike[str]
 
@@ -76,6 +84,7 @@ def compare_reports(
 def _load_json(path: str | os.PathLike[str]) -> Any:
     """A JSON file within ``fileio.parse_json``'s limits (depth, digits); UsageError if not."""
     try:
+        check_json_file_size(os.stat(path).st_size)
         return parse_json(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path} does not exist") from None
@@ -98,6 +107,23 @@ def _check_version(data: Any, path: str | os.PathLike[str]) -> None:
         )
 
 
+def _check_report_schema(data: Any, path: str | os.PathLike[str]) -> None:
+    """A saved report must fit the published report schema: a ``1.5`` in a shape or a
+    ``"name": 5`` is a corrupt file (exit 2), not something to truncate or to compare. A bare
+    comparable view (what a baseline's ``report`` holds) fits the baseline schema's view."""
+    schema = report_schema()
+    if isinstance(data, dict) and "schema_version" not in data:
+        baseline = load_schema("baseline")
+        schema = {"$defs": baseline["$defs"], "$ref": "#/$defs/view"}
+    try:
+        check_report_size(data)
+        check_against(data, schema, max_string=MAX_JSON_STRING_CHARS)
+    except JsonTooComplex as exc:
+        raise UsageError(f"{path}: refused: {exc}") from None
+    except SchemaMismatch as exc:
+        raise UsageError(f"{path}: corrupt report: {exc}") from None
+
+
 def read_report_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A whole saved report (``-f json -o r.json``) as its dict, for rendering it again.
     Anything else (a baseline, a diff, a newer or incomplete report) raises UsageError."""
@@ -112,6 +138,7 @@ def read_report_json(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path} is not a netinspect report (make one with: netinspect MODEL -f json -o FILE)"
         )
     _check_version(data, path)
+    _check_report_schema(data, path)
     try:
         # The picture formats read the dict as it is, but only a whole report renders at all.
         report_from_dict(data)
@@ -128,6 +155,8 @@ def read_comparable_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     if isinstance(data, dict) and data.get("kind") == BASELINE_KIND:
         return dict(parse_baseline(data, path).view)
     _check_version(data, path)
+    if isinstance(data, dict) and isinstance(data.get("layers"), list):
+        _check_report_schema(data, path)
     try:
         return comparable_view(data)
     except (KeyError, TypeError, ValueError, AttributeError):

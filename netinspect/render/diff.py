@@ -187,6 +187,19 @@ def row_line(row: LayerDiff) -> str:
     return f"{status_word(row)} {label}: {details}"
 
 
+# The terminal table is for reading: past these, a cell's text is clipped and the rows stop
+# (``-f json`` has everything). Rich's wrapping of a very long cell, and of hundreds of
+# thousands of rows, is what took minutes on hostile files.
+MAX_CELL_CHARS = 500
+MAX_TABLE_ROWS = 500
+
+
+def _clipped(text: str) -> str:
+    if len(text) <= MAX_CELL_CHARS:
+        return text
+    return f"{text[: MAX_CELL_CHARS - 30]}… ({len(text):,} characters)"
+
+
 def _side_cell(view: LayerView | None, bold: set[str], dim: bool) -> Text:
     """``Linear`` / ``[1,4096] -> [1,1000]`` / ``4,097,000 params``, changed parts in bold."""
     text = Text()
@@ -197,11 +210,11 @@ def _side_cell(view: LayerView | None, bold: set[str], dim: bool) -> Text:
         style = "bold" if field in bold else ("dim" if dim else "")
         text.append(value, style=style)
 
-    part("type", view.type)
+    part("type", _clipped(view.type))
     text.append("\n")
-    part("input_shapes", _cell(view, "input_shapes"))
+    part("input_shapes", _clipped(_cell(view, "input_shapes")))
     text.append(" -> ")
-    part("output_shapes", _cell(view, "output_shapes"))
+    part("output_shapes", _clipped(_cell(view, "output_shapes")))
     if view.params:
         text.append("\n")
         part("params", _params_text(view) + " params")
@@ -226,16 +239,20 @@ def render_diff_table(diff: ReportDiff, options: RenderOptions) -> str:
         table.add_column("Layer", overflow="fold", min_width=8)
         table.add_column("Before", overflow="fold", min_width=16)
         table.add_column("After", overflow="fold", min_width=16)
-        for row in changed:
+        for row in changed[:MAX_TABLE_ROWS]:
             style = _STATUS_STYLE[row.status]
             table.add_row(
                 Text(status_word(row), style=style),
-                Text(row_label(row), style=style),
+                Text(_clipped(row_label(row)), style=style),
                 _side_cell(row.old, set(), dim=False),
                 # Changed parts stand out; unchanged ones are dim context.
                 _side_cell(row.new, _changed_fields(row), dim=row.status in ("changed", "renamed")),
             )
         console.print(table)
+        if len(changed) > MAX_TABLE_ROWS:
+            console.print(
+                f"... and {len(changed) - MAX_TABLE_ROWS:,} more differing rows (-f json lists all)"
+            )
     for line in report_change_lines(diff):
         console.print(line)
     console.print(summary_line(diff))

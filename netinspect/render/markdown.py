@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from netinspect.records import InspectionReport
 from netinspect.render.flatten_text import flatten_absent_lines
 from netinspect.render.options import DEFAULT_COLUMNS, Column
+from netinspect.render.safe import markdown_code, markdown_text
 from netinspect.render.symbolic_text import symbolic_lines
 from netinspect.render.text import (
     DATA_DEPENDENT_LEGEND,
@@ -21,7 +22,11 @@ from netinspect.render.text import (
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text)
+
+
+# Indentation by depth stops here: a saved report's depth is a number from a file.
+_MAX_INDENT_LEVELS = 24
 
 
 _HEADERS: dict[Column, tuple[tuple[str, str], ...]] = {
@@ -39,9 +44,9 @@ def render_markdown(
     """The table and summary; ``graph`` adds the folded Mermaid data-flow graph above them."""
     heads = [h for c in columns for h in _HEADERS[c]]
     out = [
-        f"### {report.model.name} ({report.model.class_name})",
+        f"### {_cell(report.model.name)} ({_cell(report.model.class_name)})",
         "",
-        f"Input: {inputs_text(report)} · device `{report.device}`",
+        f"Input: {_cell(inputs_text(report))} · device {markdown_code(report.device)}",
         "",
     ]
     if graph:
@@ -55,7 +60,7 @@ def render_markdown(
     flat_index = report.flatten.layer_index if report.flatten else None
     error_index = report.error.layer_index if report.error else None
     for layer in report.layers:
-        name = f"`{layer.name}`" if layer.name else "(root)"
+        name = markdown_code(layer.name) if layer.name else "(root)"
         if layer.call_index:
             name += f" (call {layer.call_index + 1})"
         if layer.repeat > 1:
@@ -64,9 +69,13 @@ def render_markdown(
             name = f"**{name} ◀ flatten**"
         if layer.index == error_index:
             name = f"**{name} ✖ failed here**"
-        cells = [str(layer.index), "&nbsp;&nbsp;" * layer.depth + name, layer.type]
-        cells += column_cells(layer, columns, shape_sep=", ", failed=layer.index == error_index)
-        out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        indent = "&nbsp;&nbsp;" * max(0, min(layer.depth, _MAX_INDENT_LEVELS))
+        cells = [str(layer.index), indent + name, _cell(layer.type)]
+        cells += [
+            _cell(c)
+            for c in column_cells(layer, columns, shape_sep=", ", failed=layer.index == error_index)
+        ]
+        out.append("| " + " | ".join(cells) + " |")
     out.append("")
     if has_data_dependent_shapes(report):
         out += [_cell(DATA_DEPENDENT_LEGEND), ""]
@@ -78,7 +87,7 @@ def render_markdown(
             "|---:|---|---|---:|---:|",
         ]
         for index, name, arithmetic, stride, rf in explanation_rows(report):
-            text = _cell(arithmetic.replace("\n", "<br>"))
+            text = "<br>".join(_cell(part) for part in arithmetic.split("\n"))
             out.append(f"| {index} | {_cell(name)} | {text} | {stride} | {rf} |")
         out.append("")
     if report.error is not None:
@@ -101,5 +110,5 @@ def render_markdown(
         out.append("")
     out.extend(f"- **{k or '…'}:** {_cell(v)}" for k, v in symbolic_lines(report))
     out.extend(f"- **{k}:** {v}" for k, v in totals_lines(report, quote=lambda op: f"`{op}`"))
-    out.extend(f"- **Note:** {note}" for note in report.notes)
+    out.extend(f"- **Note:** {_cell(note)}" for note in report.notes)
     return "\n".join(out) + "\n"

@@ -30,16 +30,15 @@ from netinspect.render.graph_fold import (
     producer_node,
     visible_edges,
 )
+from netinspect.render.safe import mermaid_label
 
 # Nodes shown before containers stop unfolding: a chart that still reads in a PR comment.
 MERMAID_BUDGET = 40
 
 
 def _text(text: str) -> str:
-    """A quoted Mermaid label: quotes and markup characters as entity codes."""
-    for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
-        text = text.replace(char, code)
-    return text
+    """A quoted Mermaid label: one line, quotes and markup characters as entity codes."""
+    return mermaid_label(text)
 
 
 def _flatten_line(report: Mapping[str, Any]) -> str | None:

@@ -84,3 +84,31 @@ def _walk(value: Any) -> Any:
 @functools.cache
 def _init_fields(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def markdown_text(text: str) -> str:
+    """Text for a Markdown table cell or line, from a model or a file: on one line, with the
+    characters HTML gives meaning to written as entities (Markdown passes raw HTML through),
+    and ``|`` escaped (it would end the cell)."""
+    text = printable(text.replace("\r\n", "\n"), one_line=True)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("|", "\\|")
+
+
+def markdown_code(text: str) -> str:
+    """``text`` as a Markdown code span: the fence is one backtick longer than the longest run
+    inside (a backtick in a name cannot end the span early), on one line, ``|`` escaped."""
+    text = printable(text.replace("\r\n", "\n"), one_line=True).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def mermaid_label(text: str) -> str:
+    """The inside of a quoted Mermaid label: one line (a newline would end the statement and
+    start another), quotes and markup characters as Mermaid's entity codes."""
+    text = printable(text.replace("\r\n", "\n"), one_line=True)
+    for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(char, code)
+    return text
