@@ -118,6 +118,19 @@ def sweep_hf(model_type: str) -> dict[str, Any]:
     return out
 
 
+def _line(r: dict[str, Any]) -> str:
+    if "error" in r:
+        answer = "ERROR " + r["error"]
+    elif r.get("flatten"):
+        name, src, dst = r["flatten"]
+        head = (r.get("consumer") or ["-"])[0]
+        answer = f"{name} {src} -> {dst} feeds {head} [{r['batch_tracking']}]"
+    else:
+        answer = f"none: {r['absent_reason']}"
+    mark = "" if "meets" not in r else ("ok  " if r["meets"] else "MISS")
+    return f"{mark:4} {r['target']}: {answer}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=int, default=40, help="every Nth timm model name")
@@ -127,22 +140,20 @@ def main() -> None:
     import timm
 
     names = timm.list_models()[:: args.every]
-    rows = [sweep_timm(n) for n in names] + [sweep_hf(t) for t in args.hf.split(",") if t]
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(r) + "\n" for r in rows)
+    jobs = [(sweep_timm, n) for n in names]
+    jobs += [(sweep_hf, t) for t in args.hf.split(",") if t]
+    out = open(args.json, "w", encoding="utf-8") if args.json else None  # noqa: SIM115
+    rows = []
+    for sweep, name in jobs:  # one line per model as it finishes: a long sweep shows progress
+        r = sweep(name)
+        rows.append(r)
+        print(_line(r), flush=True)
+        if out is not None:
+            out.write(json.dumps(r) + "\n")
+            out.flush()
+    if out is not None:
+        out.close()
     timm_rows = [r for r in rows if r["target"].startswith("timm:")]
-    for r in rows:
-        if "error" in r:
-            answer = "ERROR " + r["error"]
-        elif r.get("flatten"):
-            name, src, dst = r["flatten"]
-            head = (r.get("consumer") or ["-"])[0]
-            answer = f"{name} {src} -> {dst} feeds {head} [{r['batch_tracking']}]"
-        else:
-            answer = f"none: {r['absent_reason']}"
-        mark = "" if "meets" not in r else ("ok  " if r["meets"] else "MISS")
-        print(f"{mark:4} {r['target']}: {answer}")
     ran = [r for r in timm_rows if "error" not in r]
     met = [r for r in ran if r.get("meets")]
     print(
