@@ -21,9 +21,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from netinspect.api import find_sizes, inspect_model
+    from netinspect.api import compare_reports, find_sizes, inspect_model
     from netinspect.compare.diff import ReportDiff
-    from netinspect.compare.reports import compare_reports
     from netinspect.records import InspectionReport
     from netinspect.sources.build import build_model
     from netinspect.torchinfo_api import summary
@@ -35,7 +34,7 @@ _LAZY = {
     "find_sizes": "netinspect.api",
     "build_model": "netinspect.sources.build",
     "InspectionReport": "netinspect.records",
-    "compare_reports": "netinspect.compare.reports",
+    "compare_reports": "netinspect.api",
     "ReportDiff": "netinspect.compare.diff",
 }
 
