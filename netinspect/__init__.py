@@ -22,9 +22,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from netinspect.api import find_sizes, inspect_model
+    from netinspect.api import compare_reports, find_sizes, inspect_model
     from netinspect.compare.diff import ReportDiff
-    from netinspect.compare.reports import compare_reports
     from netinspect.pipeline.checkpoint import inspect_checkpoint
     from netinspect.records import InspectionReport
     from netinspect.sources.build import build_model
@@ -38,7 +37,7 @@ _LAZY = {
     "inspect_checkpoint": "netinspect.pipeline.checkpoint",
     "build_model": "netinspect.sources.build",
     "InspectionReport": "netinspect.records",
-    "compare_reports": "netinspect.compare.reports",
+    "compare_reports": "netinspect.api",
     "ReportDiff": "netinspect.compare.diff",
 }
 

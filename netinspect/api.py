@@ -16,9 +16,18 @@ from netinspect.errors import ForwardFailed, NetinspectError
 
 if TYPE_CHECKING:
     from netinspect.analysis.sizes import SizesReport
+    from netinspect.compare.diff import ReportDiff
     from netinspect.records import InspectionReport
 
-__all__ = ["as_inputs", "find_sizes", "inspect_model", "is_shape", "python_spelling", "shape_spec"]
+__all__ = [
+    "as_inputs",
+    "compare_reports",
+    "find_sizes",
+    "inspect_model",
+    "is_shape",
+    "python_spelling",
+    "shape_spec",
+]
 
 # --- errors in Python's words ------------------------------------------------------------------
 
@@ -69,6 +78,7 @@ _SPELLINGS: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"--method\b", "method="),
     (r"--explain\b", "explain=True"),
     (r"--depth\b", "depth="),
+    (r"\(--format json\)", "(report.json(), or netinspect MODEL -f json)"),
     (r"run with --debug for the traceback", "the model's traceback is err.__cause__"),
     (r"--debug\b", "NETINSPECT_TRACEBACK=1"),
 )  # fmt: skip
@@ -234,3 +244,19 @@ def find_sizes(
         )
     )
     return result
+
+
+def compare_reports(
+    old: Any,
+    new: Any,
+    *,
+    old_label: str | None = None,
+    new_label: str | None = None,
+) -> ReportDiff:
+    """Compare two reports layer by layer (``netinspect diff``): each side an
+    ``InspectionReport``, a report dict, or the path of a saved report or baseline JSON. The
+    result displays itself (one-line ``repr``, the diff table as ``str``, an HTML view)."""
+    from netinspect.compare.reports import compare_reports as run
+
+    diff: ReportDiff = _run(lambda: run(old, new, old_label=old_label, new_label=new_label))
+    return diff

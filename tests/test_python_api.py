@@ -5,6 +5,7 @@ models) running unchanged or refused in one line that says why."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -310,3 +311,11 @@ def test_summary_accepts_torchinfo_presentation_arguments(
 def test_summary_batch_dim_adds_a_batch_of_one() -> None:
     report = netinspect.summary(ConvNet(), (1, 28, 28), batch_dim=0, verbose=0)
     assert report.inputs[0].shape == (1, 1, 28, 28)
+
+
+def test_compare_reports_speaks_python(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"x": 1}', encoding="utf-8")
+    with pytest.raises(UsageError) as info:
+        netinspect.compare_reports(bad, bad)
+    assert "--format" not in str(info.value) and "report.json()" in str(info.value)
