@@ -267,7 +267,9 @@ def test_a_140_gb_sharded_index_is_read_from_its_headers(tmp_path: Path) -> None
     assert len(doc["files"]) == 4 and doc["totals"]["tensors"] == 1 + 80 * 9 + 2
     assert doc["architecture"] is None and "no 4-d convolution weight" in doc["searched"][0]
     table = run(str(index))
-    assert ".0–79 × 80" in table.stdout and "model.layers.0.mlp" not in table.stdout  # 80 identical decoder layers, one row
+    assert (
+        ".0–79 × 80" in table.stdout and "model.layers.0.mlp" not in table.stdout
+    )  # 80 identical decoder layers, one row
     assert "bfloat16: 723 tensors" in table.stdout
 
 
@@ -339,3 +341,22 @@ def test_safetensors_data_read_without_the_package(
     assert report.values_loaded and all(r.status == "loaded" for r in report.rows)
     assert torch.equal(model.fc.weight, values[:12].reshape(3, 4))
     assert torch.equal(model.fc.bias, values[12:])
+
+
+def test_model_directory_names_the_configs_architecture(tmp_path: Path) -> None:
+    transformers = pytest.importorskip("transformers")
+    config = transformers.GPT2Config(
+        n_layer=2, n_embd=32, n_head=2, vocab_size=100, n_positions=64, eos_token_id=0,
+        bos_token_id=0,
+    )  # fmt: skip
+    model = transformers.GPT2LMHeadModel(config)
+    model.save_pretrained(tmp_path)
+    doc = checkpoint_json(run(str(tmp_path), "-f", "json"))
+    assert doc["config"]["architectures"] == "GPT2LMHeadModel"
+    arch = doc["architecture"]
+    assert arch["source"] == "transformers" and arch["name"] == "GPT2LMHeadModel"
+    # The head is tied to the embedding, so save_pretrained leaves it out of the file.
+    saved = {k for k in model.state_dict() if k != "lm_head.weight"}
+    assert {t["key"] for t in doc["tensors"]} == saved
+    assert arch["matching"] == arch["total"] == len(saved)
+    assert arch["description"].endswith("except 1 tensor missing (lm_head.weight)")

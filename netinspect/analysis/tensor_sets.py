@@ -120,11 +120,15 @@ def describe_differences(name: str, changes: Sequence[TensorChange]) -> str:
     only_model = [c.key for c in differing if c.status == ONLY_IN_A]
     only_ckpt = [c.key for c in differing if c.status == ONLY_IN_B]
     if only_model:
-        parts.append(f"{len(only_model)} tensors missing ({_few(only_model)})")
+        parts.append(f"{_tensors(len(only_model))} missing ({_few(only_model)})")
     if only_ckpt:
-        parts.append(f"{len(only_ckpt)} extra tensors ({_few(only_ckpt)})")
+        parts.append(f"{_tensors(len(only_ckpt))} extra ({_few(only_ckpt)})")
     shown = parts[:4] + ([f"and {len(parts) - 4} more"] if len(parts) > 4 else [])
     return f"{name}, except " + "; ".join(shown)
+
+
+def _tensors(n: int) -> str:
+    return f"{n} tensor" if n == 1 else f"{n} tensors"
 
 
 def _few(keys: Sequence[str]) -> str:

@@ -110,13 +110,37 @@ def find_architecture(
     return match, tuple(searched)
 
 
+def _config_architecture(
+    path: str, tensors: tuple[TensorEntry, ...]
+) -> tuple[ArchitectureMatch | None, tuple[str, ...]]:
+    """A model directory's config names its architecture: build that on meta and compare."""
+    from netinspect.sources.checkpoint.zoo import transformers_state
+
+    try:
+        built = transformers_state(path)
+    except Exception as exc:  # a config transformers cannot build is reported, not fatal
+        return None, (f"transformers could not build the config's model ({type(exc).__name__})",)
+    if built is None:
+        return None, ("the config's architecture not built: transformers is not installed",)
+    match, _ = _best("transformers", [built], tensors)
+    if match is not None and match.matching < MIN_SHARE * len(tensors):
+        return None, (f"the config's {built[0]}: {match.description} (too far to name)",)
+    return match, (f"transformers: the config's {built[0]}",)
+
+
 def inspect_checkpoint(path: str, *, match_architecture: bool = True) -> CheckpointReport:
     """Read ``path`` (a ``.pt``/``.pth``/``.bin``/``.ckpt``, a ``.safetensors``, a sharded
     index or a model directory) without its data and name its architecture. Raises
     WeightsError (exit 2) for a file that is not a checkpoint or is refused."""
     contents = read_checkpoint(path)
     tensors = tuple(contents.tensors)
-    match, searched = find_architecture(tensors) if match_architecture else (None, ())
+    match: ArchitectureMatch | None = None
+    searched: tuple[str, ...] = ()
+    if match_architecture and contents.config:
+        match, searched = _config_architecture(path, tensors)
+    if match_architecture and match is None:
+        match, more = find_architecture(tensors)
+        searched += more
     return CheckpointReport(
         path=path,
         format=contents.format,

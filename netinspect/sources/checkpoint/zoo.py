@@ -10,6 +10,7 @@ import functools
 import time
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 from netinspect.checkpoint_records import TensorEntry
 
@@ -112,3 +113,29 @@ def timm_states(names: list[str]) -> Iterator[tuple[str, tuple[TensorEntry, ...]
             yield name, model_tensors("timm", name)
         except Exception:  # a model that does not build on meta is not a candidate
             continue
+
+
+def transformers_state(directory: str) -> tuple[str, tuple[TensorEntry, ...]] | None:
+    """A model directory's own architecture (its config's first ``architectures`` class, else
+    the base model of its ``model_type``) built on meta; None without transformers. Never
+    downloads: the config is read from the directory only."""
+    try:
+        import transformers
+    except ImportError:
+        return None
+    import torch
+
+    from netinspect.sources.checkpoint.read import tensor_entry
+    from netinspect.sources.hf import _quiet_transformers
+
+    with _quiet_transformers(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        config = transformers.AutoConfig.from_pretrained(directory, local_files_only=True)
+        names = list(getattr(config, "architectures", None) or [])
+        model_cls: Any = getattr(transformers, names[0], None) if names else None
+        if model_cls is None:
+            model_cls = transformers.AutoModel._model_mapping[type(config)]
+        with torch.device("meta"):
+            model = model_cls._from_config(config)
+    state = model.state_dict()
+    return model_cls.__name__, tuple(tensor_entry(k, v) for k, v in state.items())
