@@ -5,6 +5,7 @@ Nothing here imports torch: ``netinspect --help`` and argument errors stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -61,11 +62,57 @@ def _root(
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
 
 
+# What the payload and messages use beyond ASCII, spelt in ASCII for a stream whose encoding
+# cannot show them (PYTHONIOENCODING=latin-1, LANG=C on an old Python).
+_ASCII_SPELLINGS = str.maketrans(
+    {
+        "×": "x", "≥": ">=", "≤": "<=", "≠": "!=", "−": "-", "–": "-", "—": "-",
+        "→": "->", "←": "<-", "…": "...", "·": "*", "⌊": "floor(", "⌋": ")",
+        "⌈": "ceil(", "⌉": ")", "◀": "<-", "✖": "x", "✓": "ok", "•": "*", "│": "|",
+        "─": "-", "━": "=", "└": "+", "├": "+", "┌": "+", "┐": "+", "┘": "+", "┤": "+",
+        "↵": "\\n", "≈": "~", "∞": "inf", "²": "^2", "√": "sqrt", "∑": "sum",
+    }
+)  # fmt: skip
+
+
+def for_stream(text: str, stream: object) -> str:
+    """``text`` as ``stream``'s encoding can carry it: unchanged when it can, else with the
+    ASCII spellings above and any other character as a ``\\u`` escape."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+        return text
+    except (UnicodeEncodeError, LookupError):
+        fallback = text.translate(_ASCII_SPELLINGS)
+        try:
+            return fallback.encode(encoding, errors="backslashreplace").decode(encoding)
+        except LookupError:
+            return fallback.encode("ascii", errors="backslashreplace").decode("ascii")
+
+
 def eprint(message: str) -> None:
     """One line on stderr; control characters from models and files are shown escaped."""
     from netinspect.render.safe import printable
 
-    print(printable(message, one_line=True), file=sys.stderr, flush=True)
+    if sys.stderr is None:
+        return  # stderr closed: nowhere to say anything
+    line = for_stream(printable(message, one_line=True), sys.stderr)
+    with contextlib.suppress(OSError, ValueError):  # a full or closed stderr: the code tells
+        print(line, file=sys.stderr, flush=True)
+
+
+def emit(text: str, nl: bool = False) -> None:
+    """The payload on stdout. Closed, full or unwritable stdout is a one-line error (exit 2:
+    the output the caller set up cannot take it), not a traceback."""
+    stream = sys.stdout
+    if stream is None or getattr(stream, "closed", False):
+        fail("cannot write the output: stdout is closed (give -o FILE)")
+    text = for_stream(text + ("\n" if nl else ""), stream)
+    try:
+        stream.write(text)
+        stream.flush()
+    except OSError as exc:
+        fail(f"cannot write the output to stdout: {exc.strerror or exc}")
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -102,12 +149,19 @@ def handle_errors(debug: bool) -> Iterator[None]:
         )
 
 
+def _is_tty(stream: object) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())  # type: ignore[attr-defined]
+    except (ValueError, OSError):  # closed
+        return False
+
+
 def stdout_is_tty() -> bool:
-    return sys.stdout.isatty()
+    return _is_tty(sys.stdout)
 
 
 def stderr_is_tty() -> bool:
-    return sys.stderr.isatty()
+    return _is_tty(sys.stderr)
 
 
 def one_terminal() -> bool:

@@ -16,6 +16,7 @@ from .app import (
     EXIT_REGRESSION,
     DebugOption,
     app,
+    emit,
     eprint,
     fail,
     handle_errors,
@@ -314,7 +315,7 @@ def check_command(
                     if (parts := split_file_target(r.target)) is not None
                 }
                 text = render_check_github(results, files)
-        typer.echo(text, nl=False)
+        emit(text)
         if html is not None:
             from netinspect.render.diff_html import render_check_html
 

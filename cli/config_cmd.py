@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .app import EXIT_OK, EXIT_REGRESSION, DebugOption, app, eprint, handle_errors
+from .app import EXIT_OK, EXIT_REGRESSION, DebugOption, app, emit, eprint, handle_errors
 from .inspect_cmd import AllowImportOption
 
 
@@ -38,14 +38,14 @@ def validate_command(
                 model = build_model(target, "meta")
             except UsageError as exc:
                 invalid += 1
-                typer.echo(printable(f"invalid: {exc}", one_line=True))
+                emit(printable(f"invalid: {exc}", one_line=True), nl=True)
                 continue
             from netinspect.pipeline.assemble import count_parameters
 
             params = count_parameters(model).params
             # The config's name: and the file name are text from files: escapes shown, not run.
             line = f"ok: {text} ({target.name}: {type(model).__name__}, {params:,} params)"
-            typer.echo(printable(line, one_line=True))
+            emit(printable(line, one_line=True), nl=True)
         if invalid:
             eprint(f"netinspect: {invalid} of {len(configs)} config(s) invalid")
         raise typer.Exit(EXIT_REGRESSION if invalid else EXIT_OK)

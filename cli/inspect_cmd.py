@@ -16,6 +16,7 @@ from .app import (
     EXIT_FORWARD_FAILED,
     DebugOption,
     app,
+    emit,
     eprint,
     fail,
     handle_errors,
@@ -220,7 +221,7 @@ def write_output(text: str, output: Path | None, what: str, shown: Path | None =
     replaced atomically; a FIFO or a device is written in place (``fileio.write_output``).
     ``shown``: the path as the user typed it, for the messages."""
     if output is None or is_stdout(output):
-        typer.echo(text, nl=False)
+        emit(text)
         return
     from netinspect.fileio import write_output as write_file
 
@@ -397,4 +398,4 @@ def list_command(
                 names = [n for n in names if fnmatch.fnmatchcase(n, wild)]
         if pattern and not names:
             fail(f"no {family or 'torchvision'} model matches {pattern!r}")
-        typer.echo("\n".join(names))
+        emit("\n".join(names), nl=True)

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import EXIT_FORWARD_FAILED, DebugOption, app, eprint, handle_errors
+from .app import EXIT_FORWARD_FAILED, DebugOption, app, emit, eprint, handle_errors
 from .inspect_cmd import AllowImportOption, HintOption
 
 
@@ -139,9 +139,9 @@ def sizes_command(
             )
         match fmt:
             case SizesFormat.text:
-                typer.echo(render_sizes_text(report), nl=False)
+                emit(render_sizes_text(report))
             case SizesFormat.json:
-                typer.echo(render_sizes_json(report), nl=False)
+                emit(render_sizes_json(report))
         if all(d.minimum is None for d in report.dims):
             # Nothing the model accepts: the same exit code as a failing inspection.
             eprint(

@@ -293,3 +293,50 @@ def test_a_target_listed_5000_times_is_inspected_once(
     assert result.exit_code == 0, result.stderr
     assert "1 target(s) checked" in result.stdout + result.stderr
     assert time.perf_counter() - start < 60
+
+
+# --- output channels ----------------------------------------------------------------------------
+def test_closed_stdout_is_one_line_exit_2() -> None:
+    done = subprocess.run(
+        [*CLI, TINY, "-i", "1x4"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, timeout=60, check=False,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        "netinspect: error: cannot write the output: stdout is closed (give -o FILE)"
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_stdout_is_one_line_exit_2() -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [*CLI, TINY, "-i", "1x4"], stdout=full, stderr=subprocess.PIPE, text=True,
+            timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        "netinspect: error: cannot write the output to stdout: No space left on device"
+    )
+
+
+def test_a_latin1_stdout_gets_ascii_spellings() -> None:
+    from netinspect_cli.app import for_stream
+
+    class Latin1:
+        encoding = "latin-1"
+
+    assert (
+        for_stream("H ≥ 5, ⌊(H − 1)/2⌋ × 3 → ok", Latin1()) == "H >= 5, floor((H - 1)/2) x 3 -> ok"
+    )
+    assert for_stream("plain", Latin1()) == "plain"
+    assert for_stream("名前", Latin1()) == "\\u540d\\u524d"
+    sizes = f"{MODELS / 'sizes_models.py'}:FullyConv"
+    done = subprocess.run(
+        [*CLI, "sizes", sizes, "-i", "1x3xHxW"], capture_output=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONIOENCODING": "latin-1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode("latin-1")
+    assert "H, W >= 5" in text and "≥" not in text
