@@ -146,7 +146,7 @@
        screen, it is cut into columns side by side (read top to bottom, left to right) at
        top-level items that no skip crosses, so that every skip stays inside one column and
        only the neighbour edge at a cut runs from a column's bottom to the next one's top. */
-    var COL_GAP = 48, READ_K = 0.8, MINI_ROOM = 120;
+    var COL_GAP = 48, READ_K = 0.8, READ_MIN = 0.6, MINI_ROOM = 120;
     var wrapMode = "auto"; // "auto": columns when the graph is much taller than wide; "on"; "off"
     var L = null;
     function layout() {
@@ -216,14 +216,18 @@
       });
       for (var i = 1; i <= nodes.length; i++) spanned[i] += spanned[i - 1];
       var cuts = starts.filter(function (st, j) { return j > 0 && !spanned[st.k]; });
-      /* Columns: as many as fit the screen's width at a readable scale (beside the overview),
-         no more than the height needs, each about the same height. */
+      /* Columns: the number that shows the graph largest when both the columns' width (beside
+         the overview) and their height are fitted to the screen, no narrower than READ_MIN. */
       var colW = right + 22 + (maxLane + 1) * LANE + 20, s = screen(), total = end - TOP, n = 1;
       if (wrapMode !== "off" && cuts.length) {
-        var fit = Math.floor(((s.w - MINI_ROOM) / READ_K + COL_GAP) / (colW + COL_GAP));
-        var need = Math.ceil(total * READ_K / Math.max(200, s.h - CLEAR - 20));
-        n = Math.max(1, Math.min(fit, need, cuts.length + 1));
-        if (wrapMode === "on") n = Math.max(2, Math.min(cuts.length + 1, need, Math.max(fit, 2)));
+        var room = s.w - MINI_ROOM, tall = Math.max(200, s.h - CLEAR - 20), bestK = Math.min(1, room / colW, tall / total);
+        for (var m = 2; m <= Math.min(cuts.length + 1, 16); m++) {
+          var kw = room / (m * colW + (m - 1) * COL_GAP);
+          if (kw < READ_MIN) break;
+          var km = Math.min(1, kw, tall * m / total);
+          if (km > bestK + 0.01) { bestK = km; n = m; }
+        }
+        if (wrapMode === "on") n = Math.max(2, n);
         else if (total * READ_K < 1.3 * s.h) n = 1;
       }
       var chosen = [];
