@@ -1,7 +1,8 @@
 /* The data-flow graph. Rows arrive in pre-order and in execution order, so the layout is a
    column: one node per visible row, indented by depth, a box around each unfolded container,
-   edges between neighbours straight down and skip connections as arcs on the right. It is
-   linear in the visible nodes, and only what is on screen is in the DOM (culled per frame). */
+   edges between neighbours straight down and skip connections as arcs on the right; a column
+   much taller than the screen is cut into columns side by side. It is linear in the visible
+   nodes, and only what is on screen is in the DOM (culled per frame). */
 (function () {
   var W = 300, IND = 18, NODE_H = 40, LINE_H = 14, GAP = 28, HEAD_H = 22, BOX_GAP = 8,
     BOX_PAD = 10, X0 = 20, TOP = 14, LANE = 12, CHAR_W = 6.6;
