@@ -70,6 +70,50 @@ def test_the_first_view_shows_the_graph_readable(page: Any) -> None:
     assert width > 0.6 * 1400  # the cards sit beside the graph, not above it
 
 
+def _node_boxes(page: Any) -> list[dict[str, float]]:
+    """The nodes wholly inside the graph's frame and the window, as client rectangles."""
+    return list(
+        page.evaluate(
+            """() => { const s = document.querySelector('.graphwrap > svg').getBoundingClientRect();
+                 return [...document.querySelectorAll('#graph g.node')].map(n => {
+                   const r = n.getBoundingClientRect();
+                   return {id: n.dataset.id, left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })
+                 .filter(r => r.bottom > r.top && r.top >= s.top && r.left >= s.left && r.right <= s.right
+                   && r.bottom <= Math.min(innerHeight, s.bottom)); }"""
+        )
+    )
+
+
+def test_the_first_view_uses_the_width(page: Any) -> None:
+    # Folded, resnet50 is about twice as tall as the frame: it opens in columns side by side,
+    # so the whole of it is on the first screen (input to output) and readable.
+    frame = page.locator(".graphwrap > svg").bounding_box()
+    nodes = _node_boxes(page)
+    used = max(n["right"] for n in nodes) - min(n["left"] for n in nodes)
+    assert used >= 0.6 * frame["width"], (used, frame["width"])  # was a quarter of it
+    assert len(nodes) >= 16  # was 11
+    assert {"x_in", "x_out"} <= {n["id"] for n in nodes}
+    assert _scale(page)[1] >= 0.6
+    lefts = sorted({round(n["left"]) for n in nodes})
+    assert lefts[-1] - lefts[0] > 300  # nodes stand in more than one column
+    assert page.evaluate("() => window.netinspect.graph.wrapped()")
+    # The neighbour edge at a cut runs from one column's bottom to the next one's top.
+    assert page.locator("#graph path.edge[d*='V'][d*='H']").count() >= 1
+    # The toggle lays it out in one column and back.
+    toggle = page.locator("#graph-layout")
+    assert toggle.inner_text() == "One column"
+    toggle.click()
+    assert toggle.inner_text() == "Columns"
+    single = _node_boxes(page)
+    assert max(n["left"] for n in single) - min(n["left"] for n in single) < 100
+    assert len(single) < len(nodes)
+    toggle.click()
+    assert toggle.inner_text() == "One column"
+    assert len(_node_boxes(page)) == len(nodes)
+    page.locator(".gtools button", has_text="Reset").click()
+    assert page.evaluate("() => window.netinspect.graph.wrapped()")
+
+
 def test_the_search_hint_is_whole_and_the_bar_hides_what_scrolls_under(page: Any) -> None:
     fits = page.evaluate(
         """() => { const i = document.getElementById('search'), s = getComputedStyle(i);
@@ -125,7 +169,7 @@ def test_the_overview_moves_the_view_and_fit_stays_readable(page: Any) -> None:
     assert _nodes_on_screen(page) >= 8
 
 
-def test_diff_table_headers_stick_below_the_bar(tmp_path: Path) -> None:
+def test_diff_table_headers_stick_below_the_bar(page: Any, tmp_path: Path) -> None:
     """After scrolling, a table's sticky header sits under the search bar's lower edge, not
     hidden behind the bar (nor showing through it)."""
     import torch
@@ -142,18 +186,18 @@ def test_diff_table_headers_stick_below_the_bar(tmp_path: Path) -> None:
     )
     path = tmp_path / "diff.html"
     path.write_text(render_diff_html(diff), encoding="utf-8")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        page.goto(path.as_uri())
-        page.wait_for_selector("body[data-ready]", timeout=30_000)
-        page.locator(".bar button", has_text="Unfold all").click()
-        page.evaluate("window.scrollTo(0, 900)")
-        bar = page.locator(".bar").bounding_box()
-        head = page.locator("table.diff th").first.bounding_box()
-        assert abs(head["y"] - (bar["y"] + bar["height"])) < 2
-        assert page.eval_on_selector(".bar", "b => getComputedStyle(b).backgroundColor") in (
-            "rgb(255, 255, 255)",
-            "rgba(255, 255, 255, 1)",
-        )
-        browser.close()
+    # The module's browser: a second Playwright cannot start while its loop runs.
+    context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+    diff_page = context.new_page()
+    diff_page.goto(path.as_uri())
+    diff_page.wait_for_selector("body[data-ready]", timeout=30_000)
+    diff_page.locator(".bar button", has_text="Unfold all").click()
+    diff_page.evaluate("window.scrollTo(0, 900)")
+    bar = diff_page.locator(".bar").bounding_box()
+    head = diff_page.locator("table.diff th").first.bounding_box()
+    assert abs(head["y"] - (bar["y"] + bar["height"])) < 2
+    assert diff_page.eval_on_selector(".bar", "b => getComputedStyle(b).backgroundColor") in (
+        "rgb(255, 255, 255)",
+        "rgba(255, 255, 255, 1)",
+    )
+    context.close()

@@ -1,7 +1,8 @@
 /* The data-flow graph. Rows arrive in pre-order and in execution order, so the layout is a
    column: one node per visible row, indented by depth, a box around each unfolded container,
-   edges between neighbours straight down and skip connections as arcs on the right. It is
-   linear in the visible nodes, and only what is on screen is in the DOM (culled per frame). */
+   edges between neighbours straight down and skip connections as arcs on the right; a column
+   much taller than the screen is cut into columns side by side. It is linear in the visible
+   nodes, and only what is on screen is in the DOM (culled per frame). */
 (function () {
   var W = 300, IND = 18, NODE_H = 40, LINE_H = 14, GAP = 28, HEAD_H = 22, BOX_GAP = 8,
     BOX_PAD = 10, X0 = 20, TOP = 14, LANE = 12, CHAR_W = 6.6;
@@ -141,10 +142,16 @@
       return c.join(" ");
     }
 
-    /* ---- layout ---- */
+    /* ---- layout ----
+       First a single column (pre-order, indented by depth). When that is much taller than the
+       screen, it is cut into columns side by side (read top to bottom, left to right) at
+       top-level items that no skip crosses, so that every skip stays inside one column and
+       only the neighbour edge at a cut runs from a column's bottom to the next one's top. */
+    var COL_GAP = 48, READ_K = 0.8, READ_MIN = 0.6, MINI_ROOM = 120;
+    var wrapMode = "auto"; // "auto": columns when the graph is much taller than wide; "on"; "off"
     var L = null;
     function layout() {
-      var nodes = [], boxes = [], at = {}, y = TOP, right = 0;
+      var nodes = [], boxes = [], at = {}, y = TOP, right = 0, starts = [];
       function addNode(id, depth) {
         y += GAP + (id[0] === "g" ? 6 : 0);
         var n = {id: id, k: nodes.length, x: X0 + depth * IND, y: y, w: W, lines: extraLines(id)};
@@ -157,7 +164,7 @@
         var inner = G.kids[id];
         if (!inner || folded.has(id)) return addNode(id, depth);
         y += BOX_GAP;
-        var b = {id: id, x: X0 + depth * IND + 4, y: y, depth: depth};
+        var b = {id: id, x: X0 + depth * IND + 4, y: y, depth: depth, k: nodes.length};
         boxes.push(b); at[id] = b;
         y += HEAD_H - 4;
         var r = b.x + 120;
@@ -166,35 +173,32 @@
         b.w = r + 10 - b.x; b.h = y - b.y;
         return b.x + b.w;
       }
-      right = addNode("x_in", 0);
-      (G.kids[""] || []).forEach(function (id) { right = Math.max(right, walk(id, 0)); });
-      if ((report.outputs || []).length && !error) right = Math.max(right, addNode("x_out", 0));
-      var edges = [], lanes = [], into = {}, laneX = right + 22, maxLane = -1;
-      var arcs = [], hotTargets = new Set();
+      function top(id, depth) { starts.push({k: nodes.length, y: y}); return id === "x_in" || id === "x_out" ? addNode(id, depth) : walk(id, depth); }
+      right = top("x_in", 0);
+      (G.kids[""] || []).forEach(function (id) { right = Math.max(right, top(id, 0)); });
+      if ((report.outputs || []).length && !error) right = Math.max(right, top("x_out", 0));
+      var end = y;
+      var hotTargets = new Set(), near = [], arcs = [];
       consPos.forEach(function (p) { if (p !== undefined) hotTargets.add(consumerNode(p)); });
       visibleEdges().forEach(function (e) {
         var a = at[e[0]], b = at[e[1]];
-        if (!a || !b || a.k === undefined || b.k === undefined) return;
+        if (!a || !b || a.k === undefined || b.k === undefined || a.w === undefined || b.w === undefined) return;
         var hot = pos(e[0]) === flatPos && flatPos !== undefined && hotTargets.has(e[1]);
-        if (b.k === a.k + 1) {
-          var x1 = a.x + W / 2, y1 = a.y + a.h, x2 = b.x + W / 2, y2 = b.y - (e[1][0] === "g" ? 8 : 2), my = (y1 + y2) / 2;
-          edges.push({d: "M" + x1 + "," + y1 + (x1 === x2 ? "L" : "C" + x1 + "," + my + " " + x2 + "," + my + " ") + x2 + "," + y2,
-            y0: y1, y1: y2, label: e[2], lx: Math.max(x1, x2) + 7, ly: b.y - 8, hot: hot, arc: false});
-        } else arcs.push({a: a, b: b, label: e[2], hot: hot});
+        (b.k === a.k + 1 ? near : arcs).push({a: a, b: b, label: e[2], hot: hot});
       });
       /* Skips become buses: one lane per producer, running from it past its last consumer,
          with a tap into each consumer. A tensor that feeds every block (rotary tables, a mask)
-         is then one line, not one per block. */
-      var buses = [], bySource = {};
+         is then one line, not one per block. Lanes are chosen on the single column: a bus
+         stays in one column, so they hold there too. */
+      var buses = [], bySource = {}, lanes = [], maxLane = -1;
       arcs.forEach(function (arc) {
         var bus = bySource[arc.a.id];
-        if (!bus) { bus = bySource[arc.a.id] = {src: arc.a, taps: []}; buses.push(bus); }
-        var n = (into[arc.b.id] = (into[arc.b.id] || 0) + 1);
-        bus.taps.push({y: arc.b.y + 10 + Math.min(n - 1, 2) * 11, bx: arc.b.x + W, label: arc.label, hot: arc.hot});
+        if (!bus) { bus = bySource[arc.a.id] = {src: arc.a, arcs: []}; buses.push(bus); }
+        bus.arcs.push(arc);
       });
       buses.forEach(function (bus) {
         bus.y0 = bus.src.y + bus.src.h / 2;
-        bus.y1 = Math.max.apply(null, bus.taps.map(function (t) { return t.y; }));
+        bus.y1 = Math.max.apply(null, bus.arcs.map(function (arc) { return arc.b.y + 32; }));
       });
       buses.slice().sort(function (p, q) { return (p.y1 - p.y0) - (q.y1 - q.y0) || p.y0 - q.y0; }).forEach(function (bus) {
         var lane = 0;
@@ -203,20 +207,111 @@
         }
         (lanes[lane] = lanes[lane] || []).push([bus.y0, bus.y1]);
         maxLane = Math.max(maxLane, lane);
-        bus.x = laneX + lane * LANE;
+        bus.lane = lane;
+      });
+      /* A cut before top-level item i is allowed where no skip spans it. */
+      var spanned = new Int32Array(nodes.length + 1);
+      arcs.forEach(function (arc) {
+        var lo = Math.min(arc.a.k, arc.b.k), hi = Math.max(arc.a.k, arc.b.k);
+        spanned[lo + 1]++; spanned[hi + 1]--;
+      });
+      for (var i = 1; i <= nodes.length; i++) spanned[i] += spanned[i - 1];
+      var cuts = starts.filter(function (st, j) { return j > 0 && !spanned[st.k]; });
+      /* Columns: the number that shows the graph largest when both the columns' width (beside
+         the overview) and their height are fitted to the screen, no narrower than READ_MIN. */
+      var colW = right + 22 + (maxLane + 1) * LANE + 20, s = screen(), total = end - TOP, n = 1;
+      if (wrapMode !== "off" && cuts.length) {
+        var room = s.w - MINI_ROOM, tall = Math.max(200, s.h - CLEAR - 20), bestK = Math.min(1, room / colW, tall / total);
+        for (var m = 2; m <= Math.min(cuts.length + 1, 16); m++) {
+          var kw = room / (m * colW + (m - 1) * COL_GAP);
+          if (kw < READ_MIN) break;
+          var km = Math.min(1, kw, tall * m / total);
+          if (km > bestK + 0.01) { bestK = km; n = m; }
+        }
+        if (wrapMode === "on") n = Math.max(2, n);
+        else if (total * READ_K < 1.3 * s.h) n = 1;
+      }
+      var chosen = [];
+      for (var c = 1; c < n; c++) {
+        var want = TOP + c * total / n, best = null;
+        cuts.forEach(function (cut) {
+          if (chosen.length && cut.k <= chosen[chosen.length - 1].k) return;
+          if (!best || Math.abs(cut.y - want) < Math.abs(best.y - want)) best = cut;
+        });
+        if (best) chosen.push(best);
+      }
+      /* Cuts only fall between top-level items, so one big item can leave a column holding
+         nearly everything: then columns gain little, and "auto" keeps one. */
+      if (wrapMode === "auto" && chosen.length) {
+        var tallest = 0, from = TOP;
+        chosen.concat([{y: end}]).forEach(function (cut) { tallest = Math.max(tallest, cut.y - from); from = cut.y; });
+        if (tallest > 0.75 * total) chosen = [];
+      }
+      /* Move each column's nodes and boxes into place. */
+      var cols = [], col = 0, colAt = new Int32Array(nodes.length);
+      chosen.unshift({k: 0, y: TOP});
+      chosen.forEach(function (cut, c) {
+        var n1 = c + 1 < chosen.length ? chosen[c + 1].k : nodes.length;
+        cols.push({n0: cut.k, n1: n1, dx: 0, dy: TOP - cut.y, bottom: 0});
+      });
+      var x = 0;
+      cols.forEach(function (cc, c) {
+        cc.dx = x; cc.x0 = x;
+        for (var k = cc.n0; k < cc.n1; k++) {
+          var nd = nodes[k];
+          nd.x += cc.dx; nd.y += cc.dy; nd.col = c; colAt[k] = c;
+          cc.bottom = Math.max(cc.bottom, nd.y + nd.h);
+        }
+        x += colW + COL_GAP;
+      });
+      boxes.forEach(function (b) {
+        col = b.k < nodes.length ? colAt[b.k] : cols.length - 1;
+        var cc = cols[col];
+        b.x += cc.dx; b.y += cc.dy; b.col = col;
+        cc.bottom = Math.max(cc.bottom, b.y + b.h);
+      });
+      var edges = [];
+      near.forEach(function (e) {
+        var a = e.a, b = e.b, x1 = a.x + W / 2, y1 = a.y + a.h, x2 = b.x + W / 2, y2 = b.y - (b.id[0] === "g" ? 8 : 2), d;
+        if (a.col === b.col) {
+          var my = (y1 + y2) / 2;
+          d = "M" + x1 + "," + y1 + (x1 === x2 ? "L" : "C" + x1 + "," + my + " " + x2 + "," + my + " ") + x2 + "," + y2;
+        } else {
+          // From the bottom of one column, through the gap, to the top of the next.
+          var gx = cols[a.col].x0 + colW + COL_GAP / 2, low = y1 + 14, high = y2 - 16;
+          d = "M" + x1 + "," + y1 + "V" + low + "H" + gx + "V" + high + "H" + x2 + "V" + y2;
+          y1 = Math.min(y1, high); y2 = Math.max(low, b.y);
+        }
+        edges.push({d: d, y0: Math.min(y1, y2), y1: Math.max(y1, y2), c0: a.col, c1: b.col, label: e.label,
+          lx: Math.max(x1, x2) + 7, ly: b.y - 8, hot: e.hot, arc: false});
+      });
+      var into = {};
+      buses.forEach(function (bus) {
+        var cc = cols[bus.src.col];
+        bus.c0 = bus.c1 = bus.src.col;
+        bus.taps = bus.arcs.map(function (arc) {
+          var m = (into[arc.b.id] = (into[arc.b.id] || 0) + 1);
+          return {y: arc.b.y + 10 + Math.min(m - 1, 2) * 11, bx: arc.b.x + W, label: arc.label, hot: arc.hot};
+        });
+        bus.y0 = bus.src.y + bus.src.h / 2;
+        bus.y1 = Math.max.apply(null, bus.taps.map(function (t) { return t.y; }));
+        bus.x = cc.dx + right + 22 + bus.lane * LANE;
         bus.stub = "M" + (bus.src.x + W) + "," + bus.y0 + "H" + bus.x;
         bus.taps.forEach(function (t) {
           t.d = "M" + bus.x + "," + t.y + "H" + (t.bx + 2);
           t.lx = t.bx + 6; t.ly = t.y - 4;
         });
       });
+      cols.forEach(function (cc) { cc.x1 = cc.x0 + colW; });
       var most = [0, 0, 0];
-      nodes.forEach(function (n) {
-        if (n.id[0] === "x") return;
-        var v = sums(n.id);
+      nodes.forEach(function (nd) {
+        if (nd.id[0] === "x") return;
+        var v = sums(nd.id);
         for (var k = 0; k < 3; k++) most[k] = Math.max(most[k], v[k]);
       });
-      L = {nodes: nodes, boxes: boxes, at: at, edges: edges, buses: buses, width: laneX + (maxLane + 1) * LANE + 20, height: y + GAP, most: most};
+      var width = x - COL_GAP;
+      var height = Math.max.apply(null, cols.map(function (cc) { return cc.bottom; })) + GAP;
+      L = {nodes: nodes, boxes: boxes, at: at, edges: edges, buses: buses, cols: cols, width: width, height: height, most: most};
     }
 
     /* ---- drawing, culled to the screen ---- */
@@ -301,19 +396,25 @@
     }
     function drawNow() {
       var s = screen(), y0 = (-view.y) / view.k - s.h / view.k, y1 = (s.h - view.y) / view.k + s.h / view.k;
-      var want = new Map();
+      var x0 = (-view.x) / view.k - s.w / view.k, x1 = (s.w - view.x) / view.k + s.w / view.k;
+      var want = new Map(), inView = L.cols.map(function (cc) { return cc.x1 >= x0 && cc.x0 <= x1; });
+      function seen(c0, c1) { for (var c = c0; c <= c1; c++) if (inView[c]) return true; return false; }
       L.boxes.forEach(function (b) {
+        if (!inView[b.col]) return;
         if (b.y <= y1 && b.y + b.h >= y0) want.set("b" + b.id, b);
         if (b.y <= y1 && b.y + HEAD_H >= y0) want.set("h" + b.id, b);
       });
-      var lo = 0, hi = L.nodes.length;
-      while (lo < hi) { var mid = (lo + hi) >> 1; if (L.nodes[mid].y + L.nodes[mid].h < y0) lo = mid + 1; else hi = mid; }
-      for (var i = lo; i < L.nodes.length && L.nodes[i].y <= y1; i++) want.set("n" + L.nodes[i].id, L.nodes[i]);
+      L.cols.forEach(function (cc, c) {
+        if (!inView[c]) return;
+        var lo = cc.n0, hi = cc.n1;
+        while (lo < hi) { var mid = (lo + hi) >> 1; if (L.nodes[mid].y + L.nodes[mid].h < y0) lo = mid + 1; else hi = mid; }
+        for (var i = lo; i < cc.n1 && L.nodes[i].y <= y1; i++) want.set("n" + L.nodes[i].id, L.nodes[i]);
+      });
       L.edges.forEach(function (e, j) {
-        if (e.y0 <= y1 && e.y1 >= y0) { want.set("e" + j, e); if (e.label) want.set("l" + j, e); }
+        if (e.y0 <= y1 && e.y1 >= y0 && seen(e.c0, e.c1)) { want.set("e" + j, e); if (e.label) want.set("l" + j, e); }
       });
       L.buses.forEach(function (bus, j) {
-        if (bus.y0 > y1 || bus.y1 < y0) return;
+        if (bus.y0 > y1 || bus.y1 < y0 || !inView[bus.c0]) return;
         want.set("v" + j, bus);
         if (bus.y0 >= y0) want.set("s" + j, {d: bus.stub, stub: true});
         bus.taps.forEach(function (t, k) {
@@ -393,8 +494,10 @@
     }
     function miniGo(ev) {
       var r = miniSvg.getBoundingClientRect(), k = miniScale(), s = screen();
-      var y = (ev.clientY - r.top + miniTop) / k;
+      var y = (ev.clientY - r.top + miniTop) / k, x = (ev.clientX - r.left) / k;
       view.y = s.h / 2 - y * view.k;
+      // Columns wider than the screen: go to the column clicked as well.
+      if (L.width * view.k > s.w) view.x = Math.min(0, Math.max(s.w - MINI_ROOM - L.width * view.k, s.w / 2 - x * view.k));
       apply();
     }
     var miniDrag = false;
@@ -409,6 +512,7 @@
       apply();
       draw();
       drawMini();
+      if (opts.onLayout) opts.onLayout(L.cols.length > 1);
     }
     function screenY(id) { var n = L && L.at[id]; return n ? n.y * view.k + view.y : undefined; }
     function refreshClasses() {
@@ -476,16 +580,27 @@
       folded = fold ? new Set(Object.keys(G.kids).filter(function (k) { return k; })) : new Set();
       rebuild(); self.top();
     };
-    this.reset = function () { folded = new Set(G.folded); rebuild(); self.top(); };
+    this.reset = function () { folded = new Set(G.folded); wrapMode = "auto"; rebuild(); self.top(); };
     /* The top of the graph, zoomed out down to 3/4 when that fits more of it on the screen
        (text stays readable there), never wider than the screen allows. */
     this.top = function () {
       var s = screen();
-      view.k = Math.min(1, Math.max(0.5, s.w / L.width), Math.max(0.75, s.h / L.height));
-      view.x = Math.max(0, (s.w - L.width * view.k) / 2);
+      if (L.cols.length > 1) {
+        // Columns: the width of the screen beside the overview, from the top.
+        var room = s.w - MINI_ROOM;
+        view.k = Math.min(1, Math.max(0.5, room / L.width), Math.max(0.6, (s.h - CLEAR - 8) / L.height));
+        view.x = Math.max(8, (room - L.width * view.k) / 2);
+      } else {
+        view.k = Math.min(1, Math.max(0.5, s.w / L.width), Math.max(0.75, s.h / L.height));
+        view.x = Math.max(0, (s.w - L.width * view.k) / 2);
+      }
       view.y = CLEAR;
       apply();
     };
+    /* Columns side by side ("on"), one column ("off"), or columns when the graph is much
+       taller than the screen ("auto", the default). */
+    this.setWrap = function (mode) { wrapMode = mode; rebuild(); self.top(); };
+    this.wrapped = function () { return L.cols.length > 1; };
     /* The whole graph when it fits at a scale that still reads; a taller one is fitted to the
        width at that scale, from the top (the overview shows the rest). */
     var READABLE = 0.6;
@@ -563,7 +678,21 @@
     layout();
     this.top();
     drawMini();
-    window.addEventListener("resize", redraw);
+    /* A new width may fit another number of columns. */
+    var lastW = screen().w;
+    window.addEventListener("resize", NI.throttle(function () {
+      var w = screen().w;
+      if (wrapMode === "off" || Math.abs(w - lastW) < 40) { redraw(); return; }
+      lastW = w;
+      var n = L.cols.length;
+      layout();
+      if (L.cols.length !== n) {
+        shown.forEach(function (el) { el.remove(); });
+        shown.clear(); self.top(); drawMini();
+        if (opts.onLayout) opts.onLayout(L.cols.length > 1);
+      }
+      else redraw();
+    }));
     this.svg = svg;
     this.stats = stats;
   };

@@ -54,13 +54,20 @@
   wrapEl.appendChild(el("div.legend", {text: "blue: folded block (+n children) · stacked: repeated blocks (× n) · orange: the flatten point and its consumers · red: the failing row"}));
   gsec.appendChild(wrapEl);
   main.appendChild(gsec);
-  graph = new NI.GraphView(wrapEl, {report: R, graph: G, cards: C, onSelect: showDetails});
+  var layoutBtn = null;
+  graph = new NI.GraphView(wrapEl, {report: R, graph: G, cards: C, onSelect: showDetails,
+    onLayout: function (wrapped) { if (layoutBtn) layoutBtn.textContent = wrapped ? "One column" : "Columns"; }});
   [["−", function () { graph.zoom(1 / 1.25); }, "zoom out"], ["+", function () { graph.zoom(1.25); }, "zoom in"],
     ["Fit", function () { graph.fitAll(); }, "the whole graph, as far as it stays readable"], ["Top", function () { graph.top(); }, "back to the top"],
     ["Unfold all", function () { graph.setAll(false); }, "every block unfolded"], ["Fold all", function () { graph.setAll(true); }, "every block folded"],
     ["Reset", function () { graph.reset(); }, "the folding the page opened with"]].forEach(function (b) {
     tools.appendChild(el("button", {text: b[0], title: b[2], onclick: b[1]}));
   });
+  /* A tall graph opens in columns side by side; this button switches to one column and back. */
+  layoutBtn = el("button", {id: "graph-layout", title: "lay the graph out in one column or in columns side by side",
+    onclick: function () { graph.setWrap(graph.wrapped() ? "off" : "on"); }});
+  layoutBtn.textContent = graph.wrapped() ? "One column" : "Columns";
+  tools.appendChild(layoutBtn);
   var legend = wrapEl.querySelector(".legend"), plainLegend = legend.textContent;
   var MEASURES = ["params", "FLOPs", "activation memory"];
   tools.appendChild(el("select", {id: "colour-by", title: "colour the nodes by a measure", "aria-label": "colour nodes by",
