@@ -360,3 +360,19 @@ def test_model_directory_names_the_configs_architecture(tmp_path: Path) -> None:
     assert {t["key"] for t in doc["tensors"]} == saved
     assert arch["matching"] == arch["total"] == len(saved)
     assert arch["description"].endswith("except 1 tensor missing (lm_head.weight)")
+
+
+def test_timm_is_searched_when_torchvision_has_no_such_keys(tmp_path: Path) -> None:
+    timm = pytest.importorskip("timm")
+    with torch.device("meta"):
+        model = timm.create_model("efficientnet_b0", pretrained=False, num_classes=10)
+    path = tmp_path / "effnet.pth"
+    torch.save(model.state_dict(), path)
+    doc = checkpoint_json(run(str(path), "-f", "json"))
+    arch = doc["architecture"]
+    assert arch["description"] == "timm efficientnet_b0, except classifier: 1000 → 10 outputs"
+    assert (arch["matching"], arch["total"]) == (
+        len(model.state_dict()) - 2,
+        len(model.state_dict()),
+    )
+    assert doc["searched"][1].startswith("timm: ")

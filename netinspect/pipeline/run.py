@@ -385,9 +385,9 @@ def inspect_model(
     add formulas and conditions, ``report.symbolic``, at ``hints`` such as ``{"H": 224}``), or
     real tensors: a tensor, a sequence of tensors (positional) or a dict (keyword). ``device``:
     "auto" (meta, with a cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the
-    shape arithmetic (``analysis.explain.explain_report``). Raises ``ForwardFailed`` (with the
-    partial report) when the model raises, and ``UsageError`` subclasses for bad requests.
-    """
+    shape arithmetic. ``weights``: a checkpoint (``weights_partial``: load what fits; see
+    ``report.weights``). Raises ``ForwardFailed`` (with the partial report) when the model
+    raises, ``UsageError`` subclasses for bad requests (``WeightsMismatch`` with its rows)."""
     if isinstance(model_or_name, os.PathLike):
         model_or_name = os.fspath(model_or_name)
     if isinstance(inputs, str):
