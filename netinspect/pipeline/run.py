@@ -174,9 +174,7 @@ def build_for(request: Request, device: torch.device) -> nn.Module:
             f"--dtype {request.dtype}: the model's parameters must be a floating dtype"
         )
     if request.weights:
-        request.weights_report = load_weights(
-            built, request.weights, partial=request.weights_partial
-        )
+        request.weights_report = load_weights(built, request.weights, request.weights_partial)
     return built
 
 
