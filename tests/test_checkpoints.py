@@ -376,3 +376,9 @@ def test_timm_is_searched_when_torchvision_has_no_such_keys(tmp_path: Path) -> N
         len(model.state_dict()),
     )
     assert doc["searched"][1].startswith("timm: ")
+
+
+def test_a_missing_checkpoint_file_is_named_as_such() -> None:
+    result = run("no_such_file.pth")
+    assert result.exit_code == 2 and "no such checkpoint file: no_such_file.pth" in result.stderr
+    assert "did you mean" not in result.stderr
