@@ -382,3 +382,35 @@ def test_a_missing_checkpoint_file_is_named_as_such() -> None:
     result = run("no_such_file.pth")
     assert result.exit_code == 2 and "no such checkpoint file: no_such_file.pth" in result.stderr
     assert "did you mean" not in result.stderr
+
+
+def test_a_sharded_torch_index_inspected_and_loaded(tmp_path: Path) -> None:
+    weight, bias = torch.arange(12.0).reshape(3, 4), torch.tensor([1.0, 2.0, 3.0])
+    torch.save({"fc.weight": weight}, tmp_path / "pytorch_model-00001-of-00002.bin")
+    torch.save({"fc.bias": bias}, tmp_path / "pytorch_model-00002-of-00002.bin")
+    index = tmp_path / "pytorch_model.bin.index.json"
+    index.write_text(
+        json.dumps(
+            {
+                "weight_map": {
+                    "fc.weight": "pytorch_model-00001-of-00002.bin",
+                    "fc.bias": "pytorch_model-00002-of-00002.bin",
+                }
+            }
+        )
+    )
+    doc = checkpoint_json(run(str(index), "-f", "json"))
+    assert doc["format"] == "torch index" and len(doc["files"]) == 2
+    assert {t["key"]: (t["shape"], t["shard"]) for t in doc["tensors"]} == {
+        "fc.weight": ([3, 4], "pytorch_model-00001-of-00002.bin"),
+        "fc.bias": ([3], "pytorch_model-00002-of-00002.bin"),
+    }
+    result = run(TINY, "-i", "1x4", "-d", "cpu", "--weights", str(index), "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["weights"]["matching"] == 2
+    from netinspect.pipeline.weights import load_weights
+    from netinspect.sources.build import build_model
+
+    model = build_model(TINY)
+    load_weights(model, str(index))
+    assert torch.equal(model.fc.weight, weight) and torch.equal(model.fc.bias, bias)
