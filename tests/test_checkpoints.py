@@ -87,7 +87,7 @@ def test_alexnet_checkpoint_is_named_and_listed(files: dict[str, Path]) -> None:
     result = run(str(files["alexnet"]))
     assert result.exit_code == 0, result.stderr
     assert "torchvision alexnet, exactly (16 of 16 tensors match)" in result.stdout
-    assert "classifier.6" in result.stdout and "[1000, 4096]" in result.stdout
+    assert "\n   .6 " in result.stdout and "[1000, 4096]" in result.stdout  # classifier.6
     doc = checkpoint_json(run(str(files["alexnet"]), "-f", "json"))
     import torchvision
 
