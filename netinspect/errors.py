@@ -129,9 +129,16 @@ class WeightsMismatch(WeightsError):
         counts = weight_counts(report)
         total = sum(1 for r in report.rows if r.model_shape is not None)
         problems = [f"{n} {status}" for status, n in counts.items() if n and status != "loaded"]
+        examples = []
+        for row in [r for r in report.rows if r.status != "loaded"][:2]:
+            ckpt = list(row.checkpoint_shape) if row.checkpoint_shape is not None else "absent"
+            model = list(row.model_shape) if row.model_shape is not None else "absent"
+            examples.append(f"{row.key}: {ckpt} in the checkpoint, {model} in the model")
         super().__init__(
             f"weights in {path} do not match the model: {counts['loaded']} of {total} tensors "
-            f"match ({', '.join(problems)}); --weights-partial loads the ones that match"
+            f"match ({', '.join(problems)}; {'; '.join(examples)}"
+            f"{'; ...' if sum(counts.values()) - counts['loaded'] > 2 else ''}); "
+            "--weights-partial loads the ones that match"
         )
         self.report = report
 

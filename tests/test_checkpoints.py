@@ -87,7 +87,7 @@ def test_alexnet_checkpoint_is_named_and_listed(files: dict[str, Path]) -> None:
     result = run(str(files["alexnet"]))
     assert result.exit_code == 0, result.stderr
     assert "torchvision alexnet, exactly (16 of 16 tensors match)" in result.stdout
-    assert "classifier.6" in result.stdout and "[1000, 4096]" in result.stdout
+    assert "\n   .6 " in result.stdout and "[1000, 4096]" in result.stdout  # classifier.6
     doc = checkpoint_json(run(str(files["alexnet"]), "-f", "json"))
     import torchvision
 
@@ -168,7 +168,10 @@ def test_model_options_on_a_checkpoint_are_refused(files: dict[str, Path]) -> No
 def test_alexnet_into_three_classes_is_a_table_and_exit_2(files: dict[str, Path]) -> None:
     result = run(ALEXNET_3, "--weights", str(files["alexnet"]))
     assert result.exit_code == 2
-    assert "14 of 16 tensors match (2 shape mismatch)" in result.stderr
+    assert (
+        "14 of 16 tensors match (2 shape mismatch; classifier.6.weight: [1000, 4096] in the "
+        "checkpoint, [3, 4096] in the model;" in result.stderr
+    )
     lines = result.stdout.splitlines()
     assert any(
         "classifier.6.weight" in ln and "[1000, 4096] float32" in ln and "[3, 4096] float32" in ln
@@ -360,3 +363,57 @@ def test_model_directory_names_the_configs_architecture(tmp_path: Path) -> None:
     assert {t["key"] for t in doc["tensors"]} == saved
     assert arch["matching"] == arch["total"] == len(saved)
     assert arch["description"].endswith("except 1 tensor missing (lm_head.weight)")
+
+
+def test_timm_is_searched_when_torchvision_has_no_such_keys(tmp_path: Path) -> None:
+    timm = pytest.importorskip("timm")
+    with torch.device("meta"):
+        model = timm.create_model("efficientnet_b0", pretrained=False, num_classes=10)
+    path = tmp_path / "effnet.pth"
+    torch.save(model.state_dict(), path)
+    doc = checkpoint_json(run(str(path), "-f", "json"))
+    arch = doc["architecture"]
+    assert arch["description"] == "timm efficientnet_b0, except classifier: 1000 → 10 outputs"
+    assert (arch["matching"], arch["total"]) == (
+        len(model.state_dict()) - 2,
+        len(model.state_dict()),
+    )
+    assert doc["searched"][1].startswith("timm: ")
+
+
+def test_a_missing_checkpoint_file_is_named_as_such() -> None:
+    result = run("no_such_file.pth")
+    assert result.exit_code == 2 and "no such checkpoint file: no_such_file.pth" in result.stderr
+    assert "did you mean" not in result.stderr
+
+
+def test_a_sharded_torch_index_inspected_and_loaded(tmp_path: Path) -> None:
+    weight, bias = torch.arange(12.0).reshape(3, 4), torch.tensor([1.0, 2.0, 3.0])
+    torch.save({"fc.weight": weight}, tmp_path / "pytorch_model-00001-of-00002.bin")
+    torch.save({"fc.bias": bias}, tmp_path / "pytorch_model-00002-of-00002.bin")
+    index = tmp_path / "pytorch_model.bin.index.json"
+    index.write_text(
+        json.dumps(
+            {
+                "weight_map": {
+                    "fc.weight": "pytorch_model-00001-of-00002.bin",
+                    "fc.bias": "pytorch_model-00002-of-00002.bin",
+                }
+            }
+        )
+    )
+    doc = checkpoint_json(run(str(index), "-f", "json"))
+    assert doc["format"] == "torch index" and len(doc["files"]) == 2
+    assert {t["key"]: (t["shape"], t["shard"]) for t in doc["tensors"]} == {
+        "fc.weight": ([3, 4], "pytorch_model-00001-of-00002.bin"),
+        "fc.bias": ([3], "pytorch_model-00002-of-00002.bin"),
+    }
+    result = run(TINY, "-i", "1x4", "-d", "cpu", "--weights", str(index), "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["weights"]["matching"] == 2
+    from netinspect.pipeline.weights import load_weights
+    from netinspect.sources.build import build_model
+
+    model = build_model(TINY)
+    load_weights(model, str(index))
+    assert torch.equal(model.fc.weight, weight) and torch.equal(model.fc.bias, bias)

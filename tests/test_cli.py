@@ -140,7 +140,8 @@ def test_weights_that_do_not_match(tmp_path: Path) -> None:
     assert mismatch.exit_code == 2 and "Traceback" not in mismatch.stderr
     assert mismatch.stderr.strip().splitlines() == [
         f"netinspect: error: weights in {bad} do not match the model: 1 of 2 tensors match "
-        "(1 shape mismatch); --weights-partial loads the ones that match"
+        "(1 shape mismatch; block.weight: [3, 3] in the checkpoint, [8, 8] in the model); "
+        "--weights-partial loads the ones that match"
     ]
     assert "block.weight  [3, 3] float32  [8, 8] float32  shape mismatch" in mismatch.stdout
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")

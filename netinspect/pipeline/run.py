@@ -176,9 +176,7 @@ def build_for(request: Request, device: torch.device) -> nn.Module:
             f"--dtype {request.dtype}: the model's parameters must be a floating dtype"
         )
     if request.weights:
-        request.weights_report = load_weights(
-            built, request.weights, partial=request.weights_partial
-        )
+        request.weights_report = load_weights(built, request.weights, request.weights_partial)
     return built
 
 
@@ -392,8 +390,9 @@ def inspect_model(
     gets copies (one extra copy of the inputs on a real device), cast to ``dtype`` when one is
     given and they are floating, so the caller's tensors are never changed. ``device``:
     "auto" (meta, with a cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the
-    shape arithmetic (``analysis.explain.explain_report``). Raises ``ForwardFailed`` (with the
-    partial report) when the model raises, and ``UsageError`` subclasses for bad requests.
+    shape arithmetic. ``weights``: a checkpoint (``weights_partial``: load what fits; see
+    ``report.weights``). Raises ``ForwardFailed`` (with the partial report) when the model
+    raises, ``UsageError`` subclasses for bad requests (``WeightsMismatch`` with its rows).
     ``fast_imports=True`` (the CLI): ``torch_compat.sympy_free``'s stand-ins meanwhile."""
     with kernels_without_imports() if fast_imports else nullcontext():
         if isinstance(model_or_name, os.PathLike):

@@ -25,7 +25,7 @@ def _random_init(rows: tuple[WeightRow, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kept))
 
 
-def load_weights(model: nn.Module, path: str, *, partial: bool = False) -> WeightsReport:
+def load_weights(model: nn.Module, path: str, partial: bool = False) -> WeightsReport:
     """Load ``path`` into ``model`` and report each tensor's fate. On the meta device only
     names, shapes and dtypes are read (a safetensors header, a torch zip mapped onto meta).
     A mismatch raises ``WeightsMismatch`` (carrying the report) unless ``partial``: then what

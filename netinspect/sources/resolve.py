@@ -39,8 +39,14 @@ def resolve_target(target: str, *, allow_import: tuple[str, ...] = ()) -> ModelT
         if location.endswith(".py") or os.sep in location or "/" in location:
             return file_target(target, location, attr)
         return module_target(target, location, attr)
-    from netinspect.sources.checkpoint.detect import is_checkpoint_target
+    from netinspect.sources.checkpoint.detect import (
+        INDEX_SUFFIXES,
+        WEIGHT_SUFFIXES,
+        is_checkpoint_target,
+    )
 
+    if target.lower().endswith(WEIGHT_SUFFIXES + INDEX_SUFFIXES) and not os.path.exists(target):
+        raise ModelNotFound(target, detail=f"no such checkpoint file: {target}")
     if is_checkpoint_target(target):
         raise UsageError(
             f"{target} is a checkpoint, not a model: `netinspect {target}` shows what it holds "
