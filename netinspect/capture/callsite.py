@@ -14,6 +14,8 @@ _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 # model code made the call, so the root module's row has no call site.
 _CAPTURE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _DRIVER_DIR = os.path.join(os.path.dirname(_CAPTURE_DIR.rstrip(os.sep)), "pipeline") + os.sep
+# torch_compat's function modes (meta_conv) sit between the model and torch: never the model.
+_COMPAT_DIR = os.path.join(os.path.dirname(_CAPTURE_DIR.rstrip(os.sep)), "torch_compat") + os.sep
 
 
 def relative_source(filename: str, lineno: int) -> str:
@@ -63,7 +65,7 @@ def caller_outside_torch(frame: FrameType | None, known: KnownSources | None = N
         filename = frame.f_code.co_filename
         if filename.startswith(_DRIVER_DIR):
             return None
-        if not filename.startswith((_CAPTURE_DIR, _TORCH_DIR)):
+        if not filename.startswith((_CAPTURE_DIR, _TORCH_DIR, _COMPAT_DIR)):
             return relative_source(filename, frame.f_lineno)
         frame = frame.f_back
     return None
