@@ -134,6 +134,13 @@ def test_after_a_failed_forward_the_flatten_point_was_not_reached() -> None:
     assert result.exit_code == 3
     assert "Flatten point: not reached: the forward failed at stem (row 1)" in result.output
     assert "no row drops" not in result.output
+    # A report saved before flatten_search existed says the same from its error record.
+    from netinspect.render import OutputFormat, RenderOptions, render_report
+
+    data = report.to_dict()
+    del data["flatten_search"]
+    table = render_report(report_from_dict(data), OutputFormat.table, RenderOptions())
+    assert "Flatten point: not reached: the forward failed at stem" in table
 
 
 def test_json_keeps_the_chain_and_search_and_reads_them_back(report_validator: Any) -> None:
