@@ -130,6 +130,8 @@ def test_after_a_failed_forward_the_flatten_point_was_not_reached() -> None:
     report = failed.value.report
     assert report.flatten is None and report.flatten_search is not None
     assert report.flatten_search.absent_reason == "not reached: the forward failed at stem (row 1)"
+    assert report.flatten_search.batch_tracking == "row shapes"
+    assert report.flatten_search.batch_note == "the forward failed"
     result = runner.invoke(app, ["inspect", target("GatedNet"), "-i", "1x4x8x8"])
     assert result.exit_code == 3
     assert "Flatten point: not reached: the forward failed at stem (row 1)" in result.output
