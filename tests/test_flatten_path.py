@@ -130,10 +130,19 @@ def test_after_a_failed_forward_the_flatten_point_was_not_reached() -> None:
     report = failed.value.report
     assert report.flatten is None and report.flatten_search is not None
     assert report.flatten_search.absent_reason == "not reached: the forward failed at stem (row 1)"
+    assert report.flatten_search.batch_tracking == "row shapes"
+    assert report.flatten_search.batch_note == "the forward failed"
     result = runner.invoke(app, ["inspect", target("GatedNet"), "-i", "1x4x8x8"])
     assert result.exit_code == 3
     assert "Flatten point: not reached: the forward failed at stem (row 1)" in result.output
     assert "no row drops" not in result.output
+    # A report saved before flatten_search existed says the same from its error record.
+    from netinspect.render import OutputFormat, RenderOptions, render_report
+
+    data = report.to_dict()
+    del data["flatten_search"]
+    table = render_report(report_from_dict(data), OutputFormat.table, RenderOptions())
+    assert "Flatten point: not reached: the forward failed at stem" in table
 
 
 def test_json_keeps_the_chain_and_search_and_reads_them_back(report_validator: Any) -> None:

@@ -186,13 +186,15 @@ def locate_flatten(
         "batch_size": batch,
     }
     refusal = None
-    if request.specs is None:
+    if failed_at is not None:
+        refusal = "the forward failed"
+    elif request.specs is None:
         refusal = "the inputs are tensors, not specs"
     elif batch is None:
         refusal = "the inputs share no leading (batch) dim"
-    elif failed_at is None:
+    else:
         refusal = second_pass_refusal(result.plan, flops)
-    if failed_at is not None or refusal is not None:
+    if refusal is not None:
         return search_flatten(layers, **common, batch_note=refusal, main_path=False)
     assert request.specs is not None and batch is not None
     point, search = search_flatten(layers, **common)
