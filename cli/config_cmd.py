@@ -38,7 +38,9 @@ def validate_command(
                 model = build_model(target, "meta")
             except UsageError as exc:
                 invalid += 1
-                typer.echo(printable(f"invalid: {exc}", one_line=True))
+                # Every error of the file, one line each, as linters report them.
+                for each in getattr(exc, "errors", (exc,)):
+                    typer.echo(printable(f"invalid: {each}", one_line=True))
                 continue
             from netinspect.pipeline.assemble import count_parameters
 
