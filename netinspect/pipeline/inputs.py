@@ -134,6 +134,22 @@ def check_forward_arguments(model: nn.Module, prepared: _Prepared) -> None:
 _IMAGE_NAMES = {"x", "input", "inputs", "img", "image", "images", "pixel_values"}
 
 
+def wrapped_or_no_default_input(name: str, model: nn.Module, notes: list[str]) -> tuple[str, ...]:
+    """For a target with no default input: that of the torchvision model it wraps (noted in
+    ``notes``), else raises ``no_default_input``'s error."""
+    from netinspect.sources.torchvision import wrapped_model_inputs
+
+    wrapped = wrapped_model_inputs(model)
+    if wrapped is None:
+        raise no_default_input(name, model)
+    specs, row = wrapped
+    notes.append(
+        f"no --input given: using the default input of the torchvision model it wraps, "
+        f"{row}: {' '.join(specs)}"
+    )
+    return specs
+
+
 def no_default_input(name: str, model: nn.Module, image: str = "1x3x224x224") -> UsageError:
     """The error for a target with no default input, with an example that fits its forward():
     an image batch (``image``) for ``forward(x)``, else the input it names first (transformers'
