@@ -33,7 +33,7 @@ from netinspect.capture.hooks import CallCapture
 from netinspect.capture.symbolic_calls import SymbolicCallMode
 from netinspect.capture.tensors import named_tensor_leaves
 from netinspect.errors import exception_text
-from netinspect.specs import InputSpec, TensorSpec, tensor_specs
+from netinspect.specs import InputSpec, TensorSpec, place_keyword, tensor_specs
 
 SymShape = tuple[str, ...]
 
@@ -282,7 +282,7 @@ def run_symbolic_pass(
             items = [tensor(t) for t in tensor_specs(spec)]
             value: Any = items if isinstance(spec.value, tuple) else items[0]
             if spec.name:
-                kwargs[spec.name] = value
+                place_keyword(kwargs, spec.name, value)
             else:
                 args.append(value)
         kwargs.update(extra_kwargs or {})

@@ -24,7 +24,14 @@ from netinspect.pipeline.device import _torch_dtype
 from netinspect.records import (
     InputRecord,
 )
-from netinspect.specs import InputSpec, TensorSpec, format_input_spec, int_shape, parse_dtype
+from netinspect.specs import (
+    InputSpec,
+    TensorSpec,
+    format_input_spec,
+    int_shape,
+    parse_dtype,
+    place_keyword,
+)
 
 InputsArg = Sequence[str] | torch.Tensor | Sequence[torch.Tensor] | Mapping[str, Any] | None
 
@@ -67,7 +74,7 @@ def _prepare_inputs(
                 value = _make_tensor(spec.value, device, float_dtype)
                 records.append(InputRecord(label, int_shape(spec.value), dtype_name(value.dtype)))
             if spec.name:
-                kwargs[spec.name] = value
+                place_keyword(kwargs, spec.name, value)
             else:
                 args.append(value)
         return _Prepared(tuple(args), kwargs, tuple(records))
@@ -96,7 +103,7 @@ def check_spec_count(
     """``check_forward_arguments`` for ``--input`` specs before any tensor exists (``sizes``):
     one positional input per unnamed spec, a keyword per named one."""
     positional = tuple(range(sum(1 for s in specs if s.name is None)))
-    named = {s.name: None for s in specs if s.name is not None}
+    named = {s.name.split(".")[0]: None for s in specs if s.name is not None}
     check_forward_arguments(model, _Prepared(positional, {**default_args, **named}, ()))
 
 

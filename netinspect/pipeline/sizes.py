@@ -46,6 +46,7 @@ from netinspect.specs import (
     format_input_spec,
     int_shape,
     parse_input_specs,
+    place_keyword,
     tensor_specs,
 )
 from netinspect.symexpr import names_in
@@ -199,7 +200,7 @@ class _Explorer:
             ]
             value = items if isinstance(spec.value, tuple) else items[0]
             if spec.name:
-                kwargs[spec.name] = value
+                place_keyword(kwargs, spec.name, value)
             else:
                 args.append(value)
         try:
