@@ -251,22 +251,6 @@ def parse_input_specs(specs: list[str] | tuple[str, ...]) -> tuple[InputSpec, ..
     return parsed
 
 
-def place_keyword(kwargs: dict[str, Any], name: str, value: Any) -> None:
-    """``kwargs[name] = value``; a dotted name (``batch.input_ids``) goes into a dict under its
-    first part, nested by each further dot. Raises InputSpecError when a name is both a
-    tensor and a dict (``batch=1x4`` with ``batch.ids=1x4``)."""
-    *path, key = name.split(".")
-    where = kwargs
-    for depth, part in enumerate(path):
-        inner = where.setdefault(part, {})
-        if not isinstance(inner, dict):
-            raise InputSpecError(name, f"{'.'.join(path[: depth + 1])} is a tensor, not a dict")
-        where = inner
-    if key in where:
-        raise InputSpecError(name, "keyword input given twice, or both a tensor and a dict")
-    where[key] = value
-
-
 def tensor_specs(spec: InputSpec) -> tuple[TensorSpec, ...]:
     """The tensors of one input: itself, or the items of a list input."""
     return spec.value if isinstance(spec.value, tuple) else (spec.value,)

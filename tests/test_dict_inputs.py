@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from netinspect.errors import InputSpecError
 from netinspect.pipeline.run import inspect_model
-from netinspect.specs import parse_input_spec, place_keyword
+from netinspect.spec_keywords import place_keyword
+from netinspect.specs import parse_input_spec
 
 
 class Batch(nn.Module):

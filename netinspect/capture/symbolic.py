@@ -33,7 +33,8 @@ from netinspect.capture.hooks import CallCapture
 from netinspect.capture.symbolic_calls import SymbolicCallMode
 from netinspect.capture.tensors import named_tensor_leaves
 from netinspect.errors import exception_text
-from netinspect.specs import InputSpec, TensorSpec, place_keyword, tensor_specs
+from netinspect.spec_keywords import place_keyword
+from netinspect.specs import InputSpec, TensorSpec, tensor_specs
 
 SymShape = tuple[str, ...]
 

@@ -24,13 +24,13 @@ from netinspect.pipeline.device import _torch_dtype
 from netinspect.records import (
     InputRecord,
 )
+from netinspect.spec_keywords import place_keyword
 from netinspect.specs import (
     InputSpec,
     TensorSpec,
     format_input_spec,
     int_shape,
     parse_dtype,
-    place_keyword,
 )
 
 InputsArg = Sequence[str] | torch.Tensor | Sequence[torch.Tensor] | Mapping[str, Any] | None

@@ -38,6 +38,7 @@ from netinspect.analysis.sizes import (
 from netinspect.analysis.upsampling import upsampling_below
 from netinspect.errors import UsageError, first_line
 from netinspect.records import Progression, Shape
+from netinspect.spec_keywords import place_keyword
 from netinspect.specs import (
     InputSpec,
     TensorSpec,
@@ -46,7 +47,6 @@ from netinspect.specs import (
     format_input_spec,
     int_shape,
     parse_input_specs,
-    place_keyword,
     tensor_specs,
 )
 from netinspect.symexpr import names_in
