@@ -138,7 +138,10 @@ def handle_errors(debug: bool) -> Iterator[None]:
     except NetinspectError as exc:
         if debug:
             traceback.print_exc()
-        fail(str(exc), exc.exit_code)
+        # A config with several errors: one line each (ConfigErrors.errors), as linters do.
+        for each in getattr(exc, "errors", ())[:-1]:
+            eprint(f"netinspect: error: {each}")
+        fail(str(getattr(exc, "errors", (exc,))[-1]), exc.exit_code)
     except Exception as exc:
         if debug:
             traceback.print_exc()

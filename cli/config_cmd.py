@@ -38,7 +38,9 @@ def validate_command(
                 model = build_model(target, "meta")
             except UsageError as exc:
                 invalid += 1
-                emit(printable(f"invalid: {exc}", one_line=True), nl=True)
+                # Every error of the file, one line each, as linters report them.
+                for each in getattr(exc, "errors", (exc,)):
+                    emit(printable(f"invalid: {each}", one_line=True), nl=True)
                 continue
             from netinspect.pipeline.assemble import count_parameters
 

@@ -115,6 +115,22 @@ class ConfigError(UsageError):
         super().__init__(f"{where}{message}")
 
 
+class ConfigErrors(ConfigError):
+    """Every problem found in one config file, in file order (as linters report). Its text is
+    the first error with a count of the others; ``errors`` holds each one."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        self.errors = tuple(sorted(errors, key=lambda e: (e.line or 0, e.col or 0)))
+        first = self.errors[0]
+        more = len(self.errors) - 1
+        super().__init__(
+            first.message + (f" (and {more} more error(s) in this file)" if more else ""),
+            first.file,
+            first.line,
+            first.col,
+        )
+
+
 class WeightsError(UsageError):
     """A ``--weights`` file that is missing, unreadable or does not fit the model."""
 

@@ -1,6 +1,6 @@
 """The ``--input`` grammar. Pure Python: argument errors must not pay for importing torch.
 
-    spec    := [name "="] value
+    spec    := [name ("." key)* "="] value   (dots: a dict-valued input, see below)
     value   := tensor | "[" tensor ("," tensor)* "]"      (a list input, e.g. detection images)
     tensor  := dim (sep dim)* [":" dtype] [":" fill]
     sep     := "x" | "X" | "×" | ","   ("," only outside brackets)
@@ -9,7 +9,10 @@
     fill    := "zeros" | "ones"         (the dummy values; zeros by default)
 
 Examples: ``1x3x224x224``, ``1,3,224,224``, ``1x128:int64``, ``text=1x10``,
-``images=[3x224x224,3x200x300]``, ``attention_mask=1x128:int64:ones``. A name makes the dim
+``images=[3x224x224,3x200x300]``, ``attention_mask=1x128:int64:ones``. A dotted name builds a
+dict-valued keyword input: ``batch.input_ids=1x128:int64 batch.attention_mask=1x128:int64:ones``
+passes ``batch={"input_ids": ..., "attention_mask": ...}`` (deeper dots nest dicts), for a
+``forward(self, batch)`` that indexes its input by key. A name makes the dim
 symbolic: ``Bx3xHxW``, ``Bx128:int64`` (the same name twice is one size). Its value for the
 pass (the hint) comes from ``--hint H=224`` or a default (``default_hints``).
 """
@@ -204,7 +207,7 @@ def parse_input_spec(spec: str) -> InputSpec:
     name = None
     if "=" in text:
         head, _, _ = text.partition("=")
-        if not head.isidentifier():
+        if not all(part.isidentifier() for part in head.split(".")):
             bad = next((i for i, ch in enumerate(head) if not (ch.isalnum() or ch == "_")), 0)
             raise scanner.fail(f"{head!r} is not a valid input name", bad)
         name = head

@@ -155,8 +155,9 @@ def test_check_of_a_failing_forward_exits_3_and_checks_the_rest(project: Path, b
     result = run("check", "a.py:Net", "b.py:Net", "--format", "json")
     assert result.exit_code == 3, result.output
     results = json.loads(result.stdout)["results"]
+    # A forward pass that raises is "failed" (exit 3), not a shape regression.
     assert [(r["target"], r["status"]) for r in results] == [
-        ("a.py:Net", "regression"),
+        ("a.py:Net", "failed"),
         ("b.py:Net", "ok"),
     ]
     changed = {c["field"] for c in results[0]["diff"]["changes"]}

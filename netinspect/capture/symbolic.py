@@ -33,6 +33,7 @@ from netinspect.capture.sandbox import ForwardSandbox
 from netinspect.capture.symbolic_calls import SymbolicCallMode
 from netinspect.capture.tensors import named_tensor_leaves
 from netinspect.errors import exception_text
+from netinspect.spec_keywords import place_keyword
 from netinspect.specs import InputSpec, TensorSpec, tensor_specs
 from netinspect.torch_compat.frames import caller_frame
 from netinspect.torch_compat.meta_conv import strict_meta_conv
@@ -263,7 +264,7 @@ def run_symbolic_pass(
             items = [tensor(t) for t in tensor_specs(spec)]
             value: Any = items if isinstance(spec.value, tuple) else items[0]
             if spec.name:
-                kwargs[spec.name] = value
+                place_keyword(kwargs, spec.name, value)
             else:
                 args.append(value)
         kwargs.update(extra_kwargs or {})

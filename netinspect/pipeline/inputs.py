@@ -24,7 +24,14 @@ from netinspect.pipeline.device import _torch_dtype
 from netinspect.records import (
     InputRecord,
 )
-from netinspect.specs import InputSpec, TensorSpec, format_input_spec, int_shape, parse_dtype
+from netinspect.spec_keywords import place_keyword
+from netinspect.specs import (
+    InputSpec,
+    TensorSpec,
+    format_input_spec,
+    int_shape,
+    parse_dtype,
+)
 
 InputsArg = Sequence[str] | torch.Tensor | Sequence[torch.Tensor] | Mapping[str, Any] | None
 
@@ -84,7 +91,7 @@ def _prepare_inputs(
                 value = _make_tensor(spec.value, device, float_dtype)
                 records.append(InputRecord(label, int_shape(spec.value), dtype_name(value.dtype)))
             if spec.name:
-                kwargs[spec.name] = value
+                place_keyword(kwargs, spec.name, value)
             else:
                 args.append(value)
         return _Prepared(tuple(args), kwargs, tuple(records))
@@ -116,7 +123,7 @@ def check_spec_count(
     """``check_forward_arguments`` for ``--input`` specs before any tensor exists (``sizes``):
     one positional input per unnamed spec, a keyword per named one."""
     positional = tuple(range(sum(1 for s in specs if s.name is None)))
-    named = {s.name: None for s in specs if s.name is not None}
+    named = {s.name.split(".")[0]: None for s in specs if s.name is not None}
     check_forward_arguments(model, _Prepared(positional, {**default_args, **named}, ()))
 
 
@@ -152,6 +159,22 @@ def check_forward_arguments(model: nn.Module, prepared: _Prepared) -> None:
 
 
 _IMAGE_NAMES = {"x", "input", "inputs", "img", "image", "images", "pixel_values"}
+
+
+def wrapped_or_no_default_input(name: str, model: nn.Module, notes: list[str]) -> tuple[str, ...]:
+    """For a target with no default input: that of the torchvision model it wraps (noted in
+    ``notes``), else raises ``no_default_input``'s error."""
+    from netinspect.sources.torchvision import wrapped_model_inputs
+
+    wrapped = wrapped_model_inputs(model)
+    if wrapped is None:
+        raise no_default_input(name, model)
+    specs, row = wrapped
+    notes.append(
+        f"no --input given: using the default input of the torchvision model it wraps, "
+        f"{row}: {' '.join(specs)}"
+    )
+    return specs
 
 
 def no_default_input(name: str, model: nn.Module, image: str = "1x3x224x224") -> UsageError:

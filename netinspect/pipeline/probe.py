@@ -66,8 +66,13 @@ def input_texts(target: Any, input_spec: str | Sequence[str] | None, example: st
     if not texts:
         from netinspect.pipeline.inputs import no_default_input
         from netinspect.sources.build import build_model
+        from netinspect.sources.torchvision import wrapped_model_inputs
 
-        raise no_default_input(target.name, build_model(target, "meta"), image=example)
+        built = build_model(target, "meta")
+        wrapped = wrapped_model_inputs(built)
+        if wrapped is None:
+            raise no_default_input(target.name, built, image=example)
+        texts = list(wrapped[0])
     return texts
 
 

@@ -48,8 +48,8 @@ from netinspect.pipeline.inputs import (
     _Prepared,
     check_forward_arguments,
     index_input_specs,
-    no_default_input,
     parse_dtype_arg,
+    wrapped_or_no_default_input,
 )
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.pipeline.symbolic import add_symbolic, bind_inputs
@@ -109,7 +109,9 @@ def resolve_request(
         if is_auto and target.auto_device:
             dev = torch.device(target.auto_device)
             notes.append(f"inspected on {dev}: {target.auto_device_reason}")
-    specs, bound = bind_inputs(_input_specs(target, inputs, model), hints, target.default_inputs)
+    specs, bound = bind_inputs(
+        _input_specs(target, inputs, model, notes), hints, target.default_inputs
+    )
     float_dtype = (
         _torch_dtype(dtype_str) if dtype_str else
         (_module_float_dtype(model) if model is not None else torch.float32)
@@ -139,10 +141,10 @@ def resolve_request(
 
 
 def _input_specs(
-    target: ModelTarget, inputs: InputsArg, model: nn.Module | None
+    target: ModelTarget, inputs: InputsArg, model: nn.Module | None, notes: list[str]
 ) -> tuple[InputSpec, ...] | None:
-    """Parsed ``--input`` specs (the target's defaults when none are given); None when the
-    caller passed real tensors."""
+    """Parsed ``--input`` specs (the target's defaults when none are given, else those of a
+    torchvision model it wraps, with a note); None when the caller passed real tensors."""
     if inputs is None or (
         isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], str)
     ):
@@ -155,7 +157,7 @@ def _input_specs(
                 if model is not None
                 else _build(target, torch.device("meta"), zero_init=False)
             )
-            raise no_default_input(target.name, built)
+            spec_strings = wrapped_or_no_default_input(target.name, built, notes)
         return parse_input_specs(list(spec_strings))
     if isinstance(inputs, (list, tuple)) and not inputs:
         raise InputSpecError("", "no inputs given")

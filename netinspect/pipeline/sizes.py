@@ -39,6 +39,7 @@ from netinspect.errors import UsageError, first_line
 from netinspect.pipeline.dim_state import DimState
 from netinspect.pipeline.probe import default_window
 from netinspect.records import Progression, Shape
+from netinspect.spec_keywords import place_keyword
 from netinspect.specs import (
     InputSpec,
     TensorSpec,
@@ -192,7 +193,7 @@ class _Explorer:
             ]
             value = items if isinstance(spec.value, tuple) else items[0]
             if spec.name:
-                kwargs[spec.name] = value
+                place_keyword(kwargs, spec.name, value)
             else:
                 args.append(value)
         try:

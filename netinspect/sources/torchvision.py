@@ -79,6 +79,42 @@ def model_families() -> dict[str, str]:
     return families
 
 
+# The inputs of model classes whose builders' names differ from the class (see above).
+_CLASS_DEFAULT_INPUTS: dict[str, tuple[str, ...]] = {
+    "Inception3": ("1x3x299x299",),
+    "QuantizableInception3": ("1x3x299x299",),
+    "MViT": ("1x3x16x224x224",),
+    "S3D": ("1x3x16x224x224",),
+    "SwinTransformer3d": ("1x3x16x224x224",),
+}
+
+
+def wrapped_model_inputs(model: Any) -> tuple[tuple[str, ...], str] | None:
+    """For a model with no default input of its own (``file.py:make`` returning a wrapper
+    around ``resnet18()``): the default input of the first torchvision model in it (pre-order:
+    the outermost), and which row that is (``backbone (ResNet)``). A torchvision model is a
+    class its family's namespace exports (``torchvision.models.ResNet``), not a building block
+    (``BasicBlock``). None when there is none (torchvision is then never imported)."""
+    import sys
+
+    if "torchvision.models" not in sys.modules:
+        return None  # the model cannot hold one
+    import torchvision.models as tvm
+
+    for name, module in model.named_modules():
+        cls = type(module)
+        parts = cls.__module__.split(".")
+        if parts[:2] != ["torchvision", "models"]:
+            continue
+        family = parts[2] if len(parts) > 3 and parts[2] in FAMILIES else "classification"
+        namespace = tvm if family == "classification" else getattr(tvm, family, None)
+        if getattr(namespace, cls.__name__, None) is not cls:
+            continue
+        inputs = _CLASS_DEFAULT_INPUTS.get(cls.__name__) or FAMILY_DEFAULT_INPUTS[family]
+        return inputs, f"{name or '(root)'} ({cls.__name__})"
+    return None
+
+
 def default_inputs(name: str, family: str) -> tuple[str, ...]:
     return MODEL_DEFAULT_INPUTS.get(name) or FAMILY_DEFAULT_INPUTS[family]
 

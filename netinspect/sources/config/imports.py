@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from netinspect.errors import (
     ConfigError,
+    ConfigErrors,
     describe_exception,
 )
 from netinspect.sources.config.plan import _did_you_mean, _Loc
 from netinspect.sources.config.reader import Node
 from netinspect.sources.files import import_from_cwd
+
+T = TypeVar("T")
 
 DEFAULT_IMPORT_PREFIXES = ("torch.nn", "torchvision.models", "torchvision.ops")
 COMBINATORS = ("residual", "concat")
@@ -31,6 +35,32 @@ class ConfigResolver:
         self.prefixes = DEFAULT_IMPORT_PREFIXES + extra
         # Prefixes the user opted into: any class or function there may be built.
         self.user_prefixes = extra
+        # Errors of parts already given up on; parsing goes on with the next part, so that
+        # one run reports every error in the file (``load_config`` raises them together).
+        self.gathered: list[ConfigError] = []
+
+    def gather(self, parse: Callable[[], T]) -> T | None:
+        """``parse()``, or None after noting its ConfigError (the next part is parsed next)."""
+        try:
+            return parse()
+        except ConfigErrors as exc:
+            self.gathered.extend(exc.errors)
+        except ConfigError as exc:
+            self.gathered.append(exc)
+        return None
+
+    def section(
+        self, values: dict[str, Node], key: str, parse: Callable[[Node], T], empty: Any
+    ) -> Any:
+        """A top-level section parsed (``empty`` when absent), or None after gathering."""
+        return self.gather(lambda: parse(values[key]) if key in values else empty)
+
+    def parse_layer(self, node: Node) -> Any:  # the parser's
+        raise NotImplementedError
+
+    def layer_or_none(self, node: Node) -> Any:
+        """A layer, or None after gathering its errors (its siblings are parsed next)."""
+        return self.gather(lambda: self.parse_layer(node))
 
     def loc(self, node: Node) -> _Loc:
         return _Loc(self.path, node.line, node.col)

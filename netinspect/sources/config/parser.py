@@ -7,6 +7,7 @@ from typing import Any
 
 from netinspect.errors import (
     ConfigError,
+    ConfigErrors,
     InputSpecError,
 )
 from netinspect.sources.config.imports import (
@@ -46,10 +47,10 @@ class _Parser(ConfigResolver):
         assert root.keys is not None
         for key, key_node in root.keys.items():
             if key not in TOP_LEVEL_KEYS:
-                raise self.error(
-                    key_node,
-                    f"unknown top-level key {key!r}{_did_you_mean(str(key), list(TOP_LEVEL_KEYS))}"
-                    f" (known keys: {', '.join(TOP_LEVEL_KEYS)})",
+                hint = _did_you_mean(str(key), list(TOP_LEVEL_KEYS))
+                known = f"(known keys: {', '.join(TOP_LEVEL_KEYS)})"
+                self.gathered.append(
+                    self.error(key_node, f"unknown top-level key {key!r}{hint} {known}")
                 )
         values: dict[str, Node] = root.value
         if "version" in values:
@@ -67,20 +68,32 @@ class _Parser(ConfigResolver):
                 "model, or layers: to build from scratch",
             )
         family = family_inputs = None
+        spec: _Spec | None = None
         if "model" in values:
-            spec, family, family_inputs = self.parse_model(values["model"])
+            parsed = self.gather(lambda: self.parse_model(values["model"]))
+            spec, family, family_inputs = parsed or (None, None, None)
         elif "layers" in values:
-            spec = self.parse_layers_root(values["layers"])
-        else:
+            spec = self.gather(lambda: self.parse_layers_root(values["layers"]))
+        elif not self.gathered:  # else a misspelt key (``layer:``) already says it
             raise self.error(root, "the config needs model: (a torchvision model) or layers:")
+
+        # Each section is checked even after an error in another: every error is reported.
+        replace = self.section(values, "replace", self.parse_replace, ())
+        inputs = self.section(values, "input", self.parse_inputs, None)
+        args = self.section(values, "args", self.parse_args, {})
+        name = self.gather(lambda: self.optional_text(values, "name"))
+        description = self.gather(lambda: self.optional_text(values, "description"))
+        if self.gathered:
+            raise ConfigErrors(self.gathered)
+        assert spec is not None
         return ConfigPlan(
             path=self.path,
-            name=self.optional_text(values, "name"),
-            description=self.optional_text(values, "description"),
+            name=name,
+            description=description,
             root=spec,
-            replacements=self.parse_replace(values["replace"]) if "replace" in values else (),
-            inputs=self.parse_inputs(values["input"]) if "input" in values else None,
-            args=self.parse_args(values["args"]) if "args" in values else {},
+            replacements=replace or (),
+            inputs=inputs,
+            args=args or {},
             family=family,
             family_inputs=family_inputs,
         )
@@ -170,7 +183,8 @@ class _Parser(ConfigResolver):
                 raise self.error(
                     key_node, f"{where}: {key!r} is not a valid submodule name (no dots)"
                 )
-            items.append((name, self.parse_layer(node.value[key])))
+            layer = self.layer_or_none(node.value[key])
+            items += [(name, layer)] if layer is not None else []
         return _SequentialSpec(self.loc(node), tuple(items))
 
     def parse_replace(self, node: Node) -> tuple[_Replacement, ...]:
@@ -186,16 +200,19 @@ class _Parser(ConfigResolver):
             path = str(key) if not isinstance(key, bool) and key is not None else ""
             if not path or any(not part for part in path.split(".")):
                 raise self.error(key_node, f"replace: {key!r} is not a dotted submodule path")
-            out.append(_Replacement(path, self.loc(key_node), self.parse_layer(node.value[key])))
+            layer = self.layer_or_none(node.value[key])
+            if layer is not None:
+                out.append(_Replacement(path, self.loc(key_node), layer))
         return tuple(out)
 
     # layers --------------------------------------------------------------------------------
     def parse_layer(self, node: Node) -> _Spec:
         """One layer: ``Name``, ``{Name: args}``, ``{_target_: ...}``, a combinator, or a list
         (an ``nn.Sequential``)."""
-        if node.is_sequence:
+        if node.is_sequence:  # each item checked, whatever an earlier one got wrong
+            layers = [self.layer_or_none(i) for i in node.value]
             return _SequentialSpec(
-                self.loc(node), tuple((None, self.parse_layer(i)) for i in node.value)
+                self.loc(node), tuple((None, x) for x in layers if x is not None)
             )
         if node.is_scalar:
             if not isinstance(node.value, str):
