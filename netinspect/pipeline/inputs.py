@@ -51,7 +51,7 @@ def _make_tensor(spec: TensorSpec, device: torch.device, float_dtype: torch.dtyp
     return make(int_shape(spec), dtype=dtype, device=device)
 
 
-def _copied(value: Any, cast: torch.dtype | None) -> Any:
+def copied(value: Any, cast: torch.dtype | None) -> Any:
     """``value`` with every tensor in it (lists, tuples, dicts too) replaced by a copy, cast
     to ``cast`` when it is a floating tensor: the caller's own tensors are never handed to
     forward, so an in-place op there cannot change them."""
@@ -61,9 +61,9 @@ def _copied(value: Any, cast: torch.dtype | None) -> Any:
             copy = copy.to(cast)
         return copy
     if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
-        return type(value)(_copied(v, cast) for v in value)
+        return type(value)(copied(v, cast) for v in value)
     if isinstance(value, dict):
-        return {k: _copied(v, cast) for k, v in value.items()}
+        return {k: copied(v, cast) for k, v in value.items()}
     return value
 
 
@@ -105,7 +105,7 @@ def _prepare_inputs(
         pos, kw = tuple(inputs or ()), {}
     # Copies, cast like the parameters when a dtype was asked for (a clone on meta is free; on
     # a real device it costs one copy of the inputs).
-    pos, kw = _copied(pos, cast), _copied(kw, cast)
+    pos, kw = copied(pos, cast), copied(kw, cast)
     recs = [
         InputRecord(f"input{i}", shape_of(t), dtype_name(t.dtype))
         for i, t in enumerate(tensor_leaves(pos))

@@ -96,8 +96,7 @@ def resolve_request(
             or (dtype_str and _torch_dtype(dtype_str) != _module_float_dtype(user_model))
             or any(is_uninitialized(p) for p in user_model.parameters())
         ):
-            # Never move or cast the user's own module, nor let the pass materialise its lazy
-            # modules' weights: work on a copy.
+            # Never move or cast the user's module, nor materialise its lazy weights: a copy.
             model = copy_to(user_model, dev, _torch_dtype(dtype_str) if dtype_str else None)
         held = model
         target = ModelTarget(name=type(user_model).__name__, source="object", factory=lambda: held)
@@ -201,8 +200,7 @@ def capture_pass(
     exception: BaseException | None = None
     bridge = MetaBridge(real_values=plan.real_values, stand_ins=plan.stand_ins)
     guard = ModelStateGuard(model) if restore else nullcontext()
-    # Tensors that forward() creates without a device land with the weights (under
-    # ``real_values`` the bridge keeps the small ones real on cpu).
+    # Tensors forward() creates without a device land with the weights (see ``real_values``).
     with (
         guard,
         torch.no_grad(),
@@ -210,15 +208,15 @@ def capture_pass(
         torch.device(plan.weights),
         strict_meta_conv(),  # outside the capture's mode, which reads its caller's frame
         CallCapture(model, is_data_dependent=bridge.is_data_dependent) as capture,
+        ForwardSandbox(),  # innermost: what forward changed is put back before the rest exits
     ):
         try:
-            with ForwardSandbox():
-                output = model(*prepared.args, **prepared.kwargs)
+            output = model(*prepared.args, **prepared.kwargs)
         except KeyboardInterrupt:
             raise  # the user's Ctrl-C, not the model's failure: exit 130
         except BaseException as exc:
-            # Anything else that escapes the model's code is its failure: sys.exit() and
-            # custom BaseExceptions too, or they would end the run as a silent success.
+            # Anything else from the model's code is its failure (sys.exit() too, or it would
+            # end the run as a silent success).
             exception = exc
             capture.note_escape(exc)
     return PassResult(capture, output, exception, bridge, plan)
@@ -388,9 +386,8 @@ def inspect_model(
 
     ``inputs``: spec strings as on the CLI (``["1x3x224x224"]``; named dims ``["Bx3xHxW"]``
     add formulas and conditions, ``report.symbolic``, at ``hints`` such as ``{"H": 224}``), or
-    real tensors: a tensor, a sequence of tensors (positional) or a dict (keyword); forward
-    gets copies (one extra copy of the inputs on a real device), cast to ``dtype`` when one is
-    given and they are floating, so the caller's tensors are never changed. ``device``:
+    real tensors: a tensor, a sequence of tensors or a dict (keyword); forward gets copies,
+    cast to ``dtype`` when floating (see ``inputs.copied``). ``device``:
     "auto" (meta, with a cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the
     shape arithmetic. ``weights``: a checkpoint (``weights_partial``: load what fits; see
     ``report.weights``). Raises ``ForwardFailed`` (with the partial report) when the model

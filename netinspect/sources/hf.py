@@ -366,6 +366,30 @@ def _check_torch_supported(transformers: Any, full: str) -> None:
     )
 
 
+# Settings that are None by design in many configs: not what a build failure is about.
+_NONE_BY_DESIGN = ("architectures", "dtype", "torch_dtype", "problem_type", "vocab_list")
+
+
+def unset_settings(config: Any) -> list[str]:
+    """The config's settings (and those one table down, ``rope_scaling.factor``) that are
+    None, leaving out ones that are None by design (token ids, sub-configs, ``dtype``)."""
+    try:
+        data = config.to_dict()
+    except Exception:
+        return []
+    found: list[str] = []
+    for key, value in data.items():
+        items = value.items() if isinstance(value, dict) else [("", value)]
+        for sub, item in items:
+            name = f"{key}.{sub}" if sub else key
+            last = sub or key
+            if item is None and not (
+                last in _NONE_BY_DESIGN or last.endswith(("_token_id", "_config"))
+            ):
+                found.append(name)
+    return found
+
+
 def hf_target(text: str) -> ModelTarget:
     """``text`` is what follows ``hf:``."""
     full = PREFIX + text
@@ -381,8 +405,17 @@ def hf_target(text: str) -> ModelTarget:
     def factory() -> Any:
         # The class's own ``_from_config``, which the auto classes call once they have picked
         # it (they would pick again, and for a config without ``architectures`` that fails).
-        with _quiet_transformers():
-            return getattr(model_cls, "_from_config", model_cls)(config)
+        try:
+            with _quiet_transformers():
+                return getattr(model_cls, "_from_config", model_cls)(config)
+        except Exception as exc:
+            unset = unset_settings(config)
+            if not unset or "None" not in exception_text(exc):
+                raise
+            raise UsageError(
+                f"building {full} failed: {describe_exception(exc)}; the config leaves "
+                f"{', '.join(unset[:5])} None (set it: {full},{unset[0]}=...)"
+            ) from exc
 
     return ModelTarget(
         name=full,
