@@ -22,6 +22,7 @@ from .app import (
     output_width,
     use_color,
 )
+from .train_options import GpuMemoryOption, GpuOption, OptimizerOption, TrainOption, train_options
 
 InputOption = Annotated[
     Optional[list[str]],
@@ -246,6 +247,10 @@ def inspect_command(
     columns: ColumnsOption = None,
     collapse: CollapseOption = None,
     graph: GraphOption = False,
+    train: TrainOption = False,
+    optimizer: OptimizerOption = "adamw",
+    gpu: GpuOption = None,
+    gpu_memory: GpuMemoryOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Inspect MODEL: per-layer shapes and params, the flatten point, totals."""
@@ -256,6 +261,7 @@ def inspect_command(
         kwargs = parse_forward_args(forward_args or [])
         hints = parse_hints(hint or [])
         read_config_early(model)
+        training = train_options(train, optimizer, gpu, gpu_memory)
 
         from netinspect.analysis.layers import collapse_repeats, fold_to_depth
         from netinspect.errors import ForwardFailed
@@ -264,6 +270,8 @@ def inspect_command(
 
         try:
             chosen_columns = parse_columns(columns) if columns is not None else DEFAULT_COLUMNS
+            if training is not None and columns is None:
+                chosen_columns = (*chosen_columns, Column.train)
         except ValueError as exc:
             fail(f"--columns: {exc}")
         exit_code = 0
@@ -277,6 +285,7 @@ def inspect_command(
                 allow_import=tuple(allow_import or ()),
                 forward_args=kwargs,
                 hints=hints or None,
+                train=training,
             )
         except ForwardFailed as exc:
             report = exc.report

@@ -138,3 +138,10 @@ class ForwardFailed(NetinspectError):
     def __init__(self, message: str, report: InspectionReport) -> None:
         self.report = report
         super().__init__(message)
+
+
+class TrainingStepFailed(NetinspectError):
+    """The model raised during the ``--train`` step (its forward, the loss, backward or the
+    optimizer step), after the inspection pass itself went through."""
+
+    exit_code = 3

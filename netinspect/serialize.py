@@ -13,6 +13,7 @@ if TYPE_CHECKING:
         ErrorRecord,
         FlattenConsumer,
         FlattenPoint,
+        GpuFit,
         InputRecord,
         InspectionReport,
         LayerRecord,
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
         ShapeExplanation,
         SymbolicReport,
         Totals,
+        TrainingRecord,
     )
 
 
@@ -155,7 +157,6 @@ def totals_to_dict(totals: Totals) -> dict[str, Any]:
         "uncounted_ops": list(totals.uncounted_ops),
         "buffer_bytes": totals.buffer_bytes,
         "activation_bytes": totals.activation_bytes,
-        "training_bytes_estimate": totals.training_bytes_estimate,
     }
 
 
@@ -188,7 +189,46 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
     if report.symbolic is not None:
         # Only with named input dims (--input Bx3xHxW).
         out["symbolic"] = symbolic_to_dict(report.symbolic)
+    if report.training is not None:
+        # Only with --train.
+        out["training"] = training_to_dict(report.training)
     return out
+
+
+def gpu_fit_to_dict(fit: GpuFit) -> dict[str, Any]:
+    return {
+        "gpu": fit.gpu,
+        "memory_bytes": fit.memory_bytes,
+        "peak_bytes": fit.peak_bytes,
+        "allowances": [
+            {"name": a.name, "bytes": a.bytes, "basis": a.basis} for a in fit.allowances
+        ],
+        "needed_bytes": fit.needed_bytes,
+        "margin_bytes": fit.margin_bytes,
+        "fits": fit.fits,
+    }
+
+
+def training_to_dict(t: TrainingRecord) -> dict[str, Any]:
+    return {
+        "peak_bytes": t.peak_bytes,
+        "peak_phase": t.peak_phase,
+        "peak_module": t.peak_module,
+        "by_category": dict(t.by_category),
+        "per_module": dict(t.per_module),
+        "loss": {"kind": t.loss_kind, "text": t.loss},
+        "optimizer": {"name": t.optimizer, "implementation": t.optimizer_implementation},
+        "target": t.target,
+        "dtype": t.dtype,
+        "amp": t.amp,
+        "checkpoint": list(t.checkpoint),
+        "series": {
+            "categories": list(t.series_categories),
+            "phases": list(t.series_phases),
+            "bytes": [list(point) for point in t.series],
+        },
+        "gpu": None if t.gpu is None else gpu_fit_to_dict(t.gpu),
+    }
 
 
 def _input_to_dict(i: InputRecord) -> dict[str, Any]:

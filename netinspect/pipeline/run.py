@@ -53,6 +53,7 @@ from netinspect.pipeline.inputs import (
 )
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.pipeline.symbolic import add_symbolic, bind_inputs
+from netinspect.pipeline.train import TrainOptions, add_training
 from netinspect.records import InspectionReport
 from netinspect.sources.build import _build, copy_to, unwrap_model
 from netinspect.sources.resolve import resolve_target
@@ -295,9 +296,8 @@ def _next_plan(
 
 
 def _stopped(result: PassResult) -> MetaLimit | None:
-    if result.exception is None:
-        return None
-    return result.bridge.stopped_by or limit_from_text(result.exception)
+    exc = result.exception
+    return None if exc is None else result.bridge.stopped_by or limit_from_text(exc)
 
 
 def run_with_fallback(
@@ -374,6 +374,7 @@ def inspect_model(
     forward_args: Mapping[str, Any] | None = None,
     explain: bool = False,
     hints: Mapping[str, int] | None = None,
+    train: TrainOptions | None = None,
 ) -> InspectionReport:
     """Inspect a model: a torchvision name, ``file.py:Name``, ``pkg.mod:Name``, a YAML config
     path, or an ``nn.Module`` (left exactly as it was).
@@ -382,7 +383,7 @@ def inspect_model(
     add formulas and conditions, ``report.symbolic``, at ``hints`` such as ``{"H": 224}``), or
     real tensors: a tensor, a sequence of tensors (positional) or a dict (keyword). ``device``:
     "auto" (meta, with a cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the
-    shape arithmetic (``analysis.explain.explain_report``). Raises ``ForwardFailed`` (with the
+    shape arithmetic, ``train`` a training step's memory. Raises ``ForwardFailed`` (with the
     partial report) when the model raises, and ``UsageError`` subclasses for bad requests.
     """
     if isinstance(model_or_name, os.PathLike):
@@ -412,6 +413,7 @@ def inspect_model(
         from netinspect.analysis.explain import explain_report
 
         report = explain_report(report)
+    report = add_training(report, request, train, build_for, prepare_for)
     if result.exception is not None:
         assert report.error is not None
         raise ForwardFailed(report.error.message, report) from result.exception

@@ -17,6 +17,7 @@ from netinspect.render.text import (
     inputs_text,
     totals_lines,
 )
+from netinspect.render.training_text import training_lines
 
 
 def _cell(text: str) -> str:
@@ -29,6 +30,7 @@ _HEADERS: dict[Column, tuple[tuple[str, str], ...]] = {
     Column.macs: (("MACs", "---:"),),
     Column.flops: (("FLOPs", "---:"),),
     Column.memory: (("Activations", "---:"),),
+    Column.train: (("Train peak", "---:"),),
 }
 
 
@@ -64,7 +66,10 @@ def render_markdown(
         if layer.index == error_index:
             name = f"**{name} ✖ failed here**"
         cells = [str(layer.index), "&nbsp;&nbsp;" * layer.depth + name, layer.type]
-        cells += column_cells(layer, columns, shape_sep=", ", failed=layer.index == error_index)
+        failed = layer.index == error_index
+        cells += column_cells(
+            layer, columns, shape_sep=", ", failed=failed, training=report.training
+        )
         out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     out.append("")
     if has_data_dependent_shapes(report):
@@ -95,5 +100,7 @@ def render_markdown(
         out.append("")
     out.extend(f"- **{k or '…'}:** {_cell(v)}" for k, v in symbolic_lines(report))
     out.extend(f"- **{k}:** {v}" for k, v in totals_lines(report, quote=lambda op: f"`{op}`"))
+    if report.training is not None:
+        out.extend(f"- **{k.strip()}:** {_cell(v)}" for k, v in training_lines(report.training))
     out.extend(f"- **Note:** {note}" for note in report.notes)
     return "\n".join(out) + "\n"
