@@ -313,6 +313,35 @@ class TrainingRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class FitTrial:
+    """One training step of the search: the size tried and its verdict."""
+
+    size: int
+    peak_bytes: int
+    needed_bytes: int
+    fits: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FitSearch:
+    """The largest size of one input dim whose training step fits a GPU (``sizes --train``)."""
+
+    model: str
+    dim: str  # the varied dim's name ("B" for the batch when none was named)
+    inputs: tuple[str, ...]  # the specs, the varied dim by name
+    gpu: str
+    memory_bytes: int
+    optimizer: str
+    dtype: str
+    largest: int | None  # None: not even size 1 fits
+    at_largest: GpuFit | None
+    at_next: GpuFit | None  # the size after the largest (it does not fit), when tried
+    trials: tuple[FitTrial, ...]
+    # True when the search stopped at the cap (``up_to``) with that size still fitting.
+    capped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class InspectionReport:
     model: ModelInfo
     device: str

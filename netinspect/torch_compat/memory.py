@@ -9,11 +9,11 @@ step as a series, and CUDA's 512-byte allocation rounding on a device that is no
 applies it only to CUDA tensors, so a meta step for a GPU target needs it added).
 
 Checked on torch 2.14.1 (the attributes read below: ``_in_opt``, ``_mod_tracker.is_bw``,
-``_mod_tracker.parents``, ``_update_snap``, ``_update_peak_stats``,
-``_track_module_params_and_buffers``, ``_param_to_grad_hook_handles``, ``_MemRefType``,
-``memory_tracking`` values' ``mod_fqn`` and ``local_peak``). torch's tracker hooks every
-parameter's gradient, which raises on frozen ones; ``StepTracker`` hooks the trainable only. torch 2.4.1 has no ``mem_tracker`` module: ``has_mem_tracker``
-says so and ``--train`` exits 2 with ``MIN_TORCH``. The feature test looks for the module and
+``_mod_tracker.parents``, ``_curr_mem_snap``, ``_update_snap``, ``_update_peak_stats``
+(replaced), ``_track_module_params_and_buffers``, ``_param_to_grad_hook_handles``,
+``_MemRefType``). torch's tracker hooks every parameter's gradient, which raises on frozen
+ones; ``StepTracker`` hooks the trainable only. torch 2.4.1 has no ``mem_tracker`` module:
+``has_mem_tracker`` says so and ``--train`` exits 2 with ``MIN_TORCH``. The feature test looks for the module and
 the attributes, not at the version string.
 """
 
@@ -159,7 +159,9 @@ def make_step_tracker(*, cuda_rounding: bool, device_type: str) -> Any:
             self._update_and_maybe_create_winfos(grad, grad_type)
 
         def _update_peak_stats(self, peak_state: Any) -> None:
-            super()._update_peak_stats(peak_state)
+            # Called by torch after every op. Replaces torch's version, which walks every
+            # module's stats (a weak dictionary) per op and deep-copies snapshots: most of a
+            # step's time on a large model. The step needs only the peaks kept here.
             if not self.recording:
                 return
             snap: dict[Any, int] = {}
@@ -176,8 +178,12 @@ def make_step_tracker(*, cuda_rounding: bool, device_type: str) -> Any:
                 else "forward"
             )
             self.result.series.append((phase, tuple(by_cat[c] for c in CATEGORIES)))
+            parents = [p for p in self._mod_tracker.parents if p != "Global"]
+            peaks = self.result.per_module
+            for name in parents:
+                if peaks.get(name, -1) < total:
+                    peaks[name] = total
             if total > self.result.peak_bytes:
-                parents = [p for p in self._mod_tracker.parents if p != "Global"]
                 innermost = max(parents, key=lambda p: p.count("."), default=self.root_name)
                 self.result.peak_bytes = total
                 self.result.peak_by_category = by_cat
@@ -185,11 +191,7 @@ def make_step_tracker(*, cuda_rounding: bool, device_type: str) -> Any:
                 self.result.peak_module = _fqn(innermost, self.root_name)
 
         def module_peaks(self) -> dict[str, int]:
-            peaks: dict[str, int] = {}
-            for stats in self.memory_tracking.values():
-                name = _fqn(stats.mod_fqn, self.root_name)
-                peak = sum(int(v) for d, v in stats.local_peak.items() if d.type == device_type)
-                peaks[name] = max(peak, peaks.get(name, 0))
-            return peaks
+            """Each module's peak while it ran, forward or backward, by dotted name."""
+            return {_fqn(k, self.root_name): v for k, v in self.result.per_module.items()}
 
     return StepTracker()
