@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from netinspect.records import (
         ErrorRecord,
+        FitSearch,
         FlattenConsumer,
         FlattenPoint,
         GpuFit,
@@ -282,4 +283,31 @@ def symbolic_to_dict(sym: SymbolicReport) -> dict[str, Any]:
         },
         "notes": list(sym.notes),
         "error": sym.error,
+    }
+
+
+def fit_search_to_dict(search: FitSearch) -> dict[str, Any]:
+    """``sizes MODEL --train --gpu NAME --format json`` (schema ``fit``)."""
+    return {
+        "schema_version": 1,
+        "model": search.model,
+        "dim": search.dim,
+        "inputs": list(search.inputs),
+        "gpu": search.gpu,
+        "memory_bytes": search.memory_bytes,
+        "optimizer": search.optimizer,
+        "dtype": search.dtype,
+        "largest": search.largest,
+        "capped": search.capped,
+        "at_largest": None if search.at_largest is None else gpu_fit_to_dict(search.at_largest),
+        "at_next": None if search.at_next is None else gpu_fit_to_dict(search.at_next),
+        "trials": [
+            {
+                "size": t.size,
+                "peak_bytes": t.peak_bytes,
+                "needed_bytes": t.needed_bytes,
+                "fits": t.fits,
+            }
+            for t in search.trials
+        ],
     }

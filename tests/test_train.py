@@ -108,7 +108,7 @@ def test_hf_language_model_trains_on_its_own_loss() -> None:
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
-    from cli.main import app
+    from netinspect_cli.main import app
 
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
@@ -127,7 +127,7 @@ def test_cli_json_has_training_in_the_published_schema(tmp_path) -> None:  # typ
         "        super().__init__(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))\n"
     )
     code, out, _ = _cli(
-        f"{model_file}:M", "-i", "8x64", "--train", "--optimizer", "sgd",
+        "inspect", f"{model_file}:M", "-i", "8x64", "--train", "--optimizer", "sgd",
         "--gpu", "rtx4090", "-f", "json",
     )  # fmt: skip
     assert code == 0
@@ -141,7 +141,7 @@ def test_cli_json_has_training_in_the_published_schema(tmp_path) -> None:  # typ
     assert set(training["per_module"]) == {"", "0", "1", "2"}
     assert len(training["series"]["phases"]) == len(training["series"]["bytes"])
     assert max(map(sum, training["series"]["bytes"])) == training["peak_bytes"]
-    code, out, _ = _cli(f"{model_file}:M", "-i", "8x64", "--train")
+    code, out, _ = _cli("inspect", f"{model_file}:M", "-i", "8x64", "--train")
     assert code == 0 and "Train peak" in out and "Training step peak" in out
     assert "Training step (est.)" not in out
 
@@ -157,6 +157,71 @@ def test_cli_json_has_training_in_the_published_schema(tmp_path) -> None:  # typ
     ],
 )
 def test_cli_refuses_bad_training_options(args: list[str], message: str) -> None:
-    code, _, err = _cli("resnet18", *args)
+    code, _, err = _cli("inspect", "resnet18", *args)
     assert code == 2
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "cost",
+    [
+        lambda n: 1000 + 37 * n,  # affine: activations grow with the batch
+        lambda n: max(5000, 1000 + 37 * n),  # the optimizer's peak first, then activations
+        lambda n: 1000 + 3 * n * n + 10 * n,  # attention: quadratic in a sequence length
+    ],
+)
+@pytest.mark.parametrize("memory", [900, 1037, 5000, 20000, 10**6])
+def test_search_finds_the_largest_size_that_fits(cost, memory: int) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from netinspect.pipeline.fit_search import _search
+
+    seen: dict[int, SimpleNamespace] = {}
+
+    def fits(n: int) -> bool:
+        seen.setdefault(n, SimpleNamespace(fits=cost(n) <= memory, memory_bytes=memory))
+        return bool(seen[n].fits)
+
+    found = _search(fits, cost, seen, 10**5)  # type: ignore[arg-type]
+    truth = max((n for n in range(1, 10**5 + 1) if cost(n) <= memory), default=None)
+    assert found == truth
+    assert len(seen) <= 32
+
+
+def test_sizes_train_finds_the_largest_batch_that_fits() -> None:
+    from netinspect.gpus import MIB
+    from netinspect.pipeline.fit_search import find_largest_fitting
+
+    memory = 600 * MIB + 3 * MIB  # the CUDA context allowance and 3 MiB for the step
+    options = TrainOptions(optimizer="sgd", gpu_memory_bytes=memory)
+    search = find_largest_fitting(_block_mlp(), ["Bx256"], options)
+    assert search.dim == "B" and search.largest is not None and search.largest > 2
+    assert search.at_largest is not None and search.at_largest.fits
+    assert search.at_next is not None and not search.at_next.fits
+    # Independent steps either side of the answer agree with it.
+    for size, should_fit in ((search.largest - 1, True), (search.largest + 2, False)):
+        t = inspect_model(_block_mlp(), [f"{size}x256"], train=options).training
+        assert t is not None and t.gpu is not None and t.gpu.fits is should_fit
+
+
+def test_cli_sizes_train_json_follows_its_schema(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import jsonschema
+
+    from netinspect.schema import load_schema
+
+    model_file = tmp_path / "m.py"
+    model_file.write_text(
+        "from torch import nn\n"
+        "class M(nn.Sequential):\n"
+        "    def __init__(self):\n"
+        "        super().__init__(nn.Linear(256, 512), nn.GELU(), nn.Linear(512, 10))\n"
+    )
+    args = [f"{model_file}:M", "-i", "1x256", "--train", "--gpu-memory", "603MiB"]
+    code, out, _ = _cli("sizes", *args, "-f", "json")
+    assert code == 0
+    data = json.loads(out)
+    jsonschema.validate(data, load_schema("fit"))
+    assert data["dim"] == "B" and data["inputs"] == ["Bx256"]
+    assert data["at_largest"]["fits"] and not data["at_next"]["fits"]
+    code, out, _ = _cli("sizes", *args)
+    assert code == 0 and f"Largest batch that fits: {data['largest']}" in out
