@@ -22,7 +22,14 @@ from .app import (
     output_width,
     use_color,
 )
-from .train_options import GpuMemoryOption, GpuOption, OptimizerOption, TrainOption, train_options
+from .train_options import (
+    CheckpointOption,
+    GpuMemoryOption,
+    GpuOption,
+    OptimizerOption,
+    TrainOption,
+    train_options,
+)
 
 InputOption = Annotated[
     Optional[list[str]],
@@ -251,6 +258,7 @@ def inspect_command(
     optimizer: OptimizerOption = "adamw",
     gpu: GpuOption = None,
     gpu_memory: GpuMemoryOption = None,
+    checkpoint: CheckpointOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Inspect MODEL: per-layer shapes and params, the flatten point, totals."""
@@ -261,7 +269,7 @@ def inspect_command(
         kwargs = parse_forward_args(forward_args or [])
         hints = parse_hints(hint or [])
         read_config_early(model)
-        training = train_options(train, optimizer, gpu, gpu_memory)
+        training = train_options(train, optimizer, gpu, gpu_memory, checkpoint)
 
         from netinspect.analysis.layers import collapse_repeats, fold_to_depth
         from netinspect.errors import ForwardFailed

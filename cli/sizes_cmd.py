@@ -15,7 +15,14 @@ if TYPE_CHECKING:
 
 from .app import EXIT_FORWARD_FAILED, DebugOption, app, eprint, handle_errors
 from .inspect_cmd import AllowImportOption, DtypeOption, HintOption
-from .train_options import GpuMemoryOption, GpuOption, OptimizerOption, TrainOption, train_options
+from .train_options import (
+    CheckpointOption,
+    GpuMemoryOption,
+    GpuOption,
+    OptimizerOption,
+    TrainOption,
+    train_options,
+)
 
 
 class SizesFormat(str, Enum):
@@ -121,6 +128,7 @@ def sizes_command(
     optimizer: OptimizerOption = "adamw",
     gpu: GpuOption = None,
     gpu_memory: GpuMemoryOption = None,
+    checkpoint: CheckpointOption = None,
     dtype: DtypeOption = None,
     debug: DebugOption = False,
 ) -> None:
@@ -129,7 +137,7 @@ def sizes_command(
     With --train and --gpu: the largest batch (or the one named dim, 1xS:int64) whose training
     step fits that GPU."""
     with handle_errors(debug):
-        training = train_options(train, optimizer, gpu, gpu_memory)
+        training = train_options(train, optimizer, gpu, gpu_memory, checkpoint)
         if training is not None:
             _largest_fitting(model, input_spec, training, dtype, up_to, allow_import, fmt)
             return

@@ -45,14 +45,33 @@ GpuMemoryOption = Annotated[
 ]
 
 
+CheckpointOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--checkpoint",
+        metavar="PATTERN",
+        help="With --train: recompute these modules' activations in backward (activation "
+        "checkpointing), repeatable: --checkpoint 'layers.*' (dotted names, shell patterns).",
+    ),
+]
+
+
 def train_options(
-    train: bool, optimizer: str, gpu: str | None, gpu_memory: str | None
+    train: bool,
+    optimizer: str,
+    gpu: str | None,
+    gpu_memory: str | None,
+    checkpoint: list[str] | None = None,
 ) -> TrainOptions | None:
     """The options for the pipeline, checked before anything is built (exit 2 on bad ones)."""
     from netinspect.errors import UsageError
 
     if not train:
-        given = [n for n, v in (("--gpu", gpu), ("--gpu-memory", gpu_memory)) if v]
+        given = [
+            n
+            for n, v in (("--gpu", gpu), ("--gpu-memory", gpu_memory), ("--checkpoint", checkpoint))
+            if v
+        ]
         if given or optimizer != "adamw":
             raise UsageError(f"{(given or ['--optimizer'])[0]} needs --train")
         return None
@@ -65,6 +84,7 @@ def train_options(
         optimizer=optimizer,
         gpu=find_gpu(gpu).name if gpu else None,
         gpu_memory_bytes=parse_memory_size(gpu_memory) if gpu_memory else None,
+        checkpoint=tuple(checkpoint or ()),
     )
     check_train_options(options)
     return options

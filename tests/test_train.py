@@ -225,3 +225,33 @@ def test_cli_sizes_train_json_follows_its_schema(tmp_path) -> None:  # type: ign
     assert data["at_largest"]["fits"] and not data["at_next"]["fits"]
     code, out, _ = _cli("sizes", *args)
     assert code == 0 and f"Largest batch that fits: {data['largest']}" in out
+
+
+def _blocks() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        *(nn.Sequential(nn.Linear(64, 256), nn.GELU(), nn.Linear(256, 64)) for _ in range(4))
+    )
+
+
+def test_checkpointing_saves_memory_and_matches_a_real_cpu_step() -> None:
+    from netinspect.pipeline.train import checkpoint_modules
+
+    plain = inspect_model(_blocks(), ["2048x64"], train=TrainOptions(optimizer="sgd")).training
+    options = TrainOptions(optimizer="sgd", checkpoint=("*",))
+    saved = inspect_model(_blocks(), ["2048x64"], train=options).training
+    assert plain is not None and saved is not None
+    assert saved.checkpoint == ("0", "1", "2", "3")  # the outermost matches only
+    # Only the blocks' inputs are kept; one block's activations come back at a time.
+    assert saved.peak_bytes < plain.peak_bytes
+    model = _blocks()
+    checkpoint_modules(model, ("*",), "cpu")
+    real = real_cpu_step_peak(model, _Prepared((torch.zeros(2048, 64),), {}, ()), "sgd")
+    assert abs(saved.peak_bytes / real - 1) < 0.02, (saved.peak_bytes, real)
+
+
+def test_checkpoint_pattern_that_matches_nothing_is_refused() -> None:
+    from netinspect.errors import UsageError
+
+    with pytest.raises(UsageError, match="no module's name matches"):
+        inspect_model(_blocks(), ["2x64"], train=TrainOptions(checkpoint=("layers.*",)))

@@ -15,6 +15,8 @@ caching allocator hands out multiples of 512 bytes; the CPU allocator the bytes 
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
+import functools
 import inspect
 import warnings
 from collections.abc import Callable, Iterator
@@ -50,6 +52,8 @@ class TrainOptions:
     gpu: str | None = None
     gpu_memory_bytes: int | None = None
     cuda: bool = False  # the target is CUDA without a memory to check against (--device cuda)
+    # Shell patterns of module names whose forward is recomputed in backward (``layers.*``).
+    checkpoint: tuple[str, ...] = ()
 
     @property
     def target(self) -> str:
@@ -99,6 +103,40 @@ def add_labels(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         kwargs["labels"] = ids
         return True
     return False
+
+
+def checkpoint_modules(model: nn.Module, patterns: tuple[str, ...], target: str) -> tuple[str, ...]:
+    """Wrap the forward of each module whose dotted name matches a pattern (the outermost of
+    nested matches) in ``torch.utils.checkpoint`` (non-reentrant): its activations are not
+    kept for backward but recomputed there. ``model`` is the step's own meta build."""
+    from torch.utils.checkpoint import checkpoint
+
+    chosen: list[str] = []
+    for name, _ in model.named_modules():
+        if not name or not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            continue
+        if any(name.startswith(outer + ".") for outer in chosen):
+            continue
+        chosen.append(name)
+    if patterns and not chosen:
+        raise UsageError(
+            f"--checkpoint {', '.join(patterns)}: no module's name matches "
+            "(names are dotted, as in the table: layers.0, encoder.layer.*)"
+        )
+    for name in chosen:
+        module = model.get_submodule(name)
+        # The recomputation in backward must take the same attention kernel as the forward
+        # (checkpoint compares what it saved), and backward doesn't see the forward's mode.
+        routed = functools.partial(_with_target_attention, module.forward, target)
+        module.forward = functools.partial(  # type: ignore[method-assign]
+            checkpoint, routed, use_reentrant=False
+        )
+    return tuple(chosen)
+
+
+def _with_target_attention(forward: Callable[..., Any], target: str, *args: Any, **kw: Any) -> Any:
+    with TargetAttention(target):
+        return forward(*args, **kw)
 
 
 def _tensors(value: Any) -> Iterator[torch.Tensor]:
@@ -187,6 +225,7 @@ def measure_training(
     """Two training steps of ``model`` (built on meta for this, never the caller's own) on
     ``prepared`` meta inputs; the second step's memory."""
     model.train()
+    checkpointed = checkpoint_modules(model, options.checkpoint, options.target)
     kwargs = dict(prepared.kwargs)
     has_labels = add_labels(model, prepared.args, kwargs)
     prepared = _Prepared(prepared.args, kwargs, prepared.records)
@@ -233,6 +272,7 @@ def measure_training(
         optimizer_implementation="foreach" if is_cuda else "for-loop",
         target=options.target,
         dtype=str(next(iter(params)).dtype).removeprefix("torch."),
+        checkpoint=checkpointed,
         series_categories=CATEGORIES,
         series_phases=phases,
         series=series,
