@@ -128,9 +128,7 @@ def checkpoint_modules(model: nn.Module, patterns: tuple[str, ...], target: str)
         # The recomputation in backward must take the same attention kernel as the forward
         # (checkpoint compares what it saved), and backward doesn't see the forward's mode.
         routed = functools.partial(_with_target_attention, module.forward, target)
-        module.forward = functools.partial(
-            checkpoint, routed, use_reentrant=False
-        )
+        module.forward = functools.partial(checkpoint, routed, use_reentrant=False)
     return tuple(chosen)
 
 
