@@ -255,3 +255,30 @@ def test_checkpoint_pattern_that_matches_nothing_is_refused() -> None:
 
     with pytest.raises(UsageError, match="no module's name matches"):
         inspect_model(_blocks(), ["2x64"], train=TrainOptions(checkpoint=("layers.*",)))
+
+
+def test_html_page_draws_memory_over_the_step() -> None:
+    import xml.dom.minidom
+
+    from netinspect.render.html import render_html
+    from netinspect.render.training_chart import training_chart_svg
+
+    report = inspect_model(_mlp(), ["8x64"], train=TrainOptions()).to_dict()
+    training = report["training"]
+    svg = training_chart_svg(training)
+    dom = xml.dom.minidom.parseString(svg)
+    drawn = {
+        p.getElementsByTagName("title")[0].firstChild.data
+        for p in dom.getElementsByTagName("polygon")
+    }  # type: ignore[union-attr]
+    nonzero = {
+        c
+        for k, c in enumerate(training["series"]["categories"])
+        if any(point[k] for point in training["series"]["bytes"])
+    }
+    assert drawn == nonzero
+    phases = {t.firstChild.data for t in dom.getElementsByTagName("text")}  # type: ignore[union-attr]
+    assert {"forward", "backward", "optimizer"} <= phases
+    assert any(p.startswith("peak ") for p in phases)
+    page = render_html(report)
+    assert '"trainingChart":"\\u003csvg' in page and "training-chart" in page
