@@ -82,7 +82,7 @@ def _global_option_suggestion(exc: Exception, argv: list[str]) -> str | None:
     others = getattr(exc, "possibilities", None) or ()
     if any(difflib.SequenceMatcher(None, bad, o).ratio() > ratio for o in others):
         return None
-    return close[0]
+    return str(close[0])
 
 
 def main() -> None:
