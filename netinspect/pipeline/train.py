@@ -125,6 +125,8 @@ def checkpoint_modules(model: nn.Module, patterns: tuple[str, ...], target: str)
         )
     for name in chosen:
         module = model.get_submodule(name)
+        if isinstance(module.forward, functools.partial) and module.forward.func is checkpoint:
+            continue  # wrapped by an earlier step on this build (sizes --train reuses it)
         # The recomputation in backward must take the same attention kernel as the forward
         # (checkpoint compares what it saved), and backward doesn't see the forward's mode.
         routed = functools.partial(_with_target_attention, module.forward, target)
