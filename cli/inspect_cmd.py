@@ -24,6 +24,14 @@ from .app import (
     output_width,
     use_color,
 )
+from .train_options import (
+    CheckpointOption,
+    GpuMemoryOption,
+    GpuOption,
+    OptimizerOption,
+    TrainOption,
+    train_options,
+)
 
 InputOption = Annotated[
     Optional[list[str]],
@@ -272,6 +280,11 @@ def inspect_command(
     columns: ColumnsOption = None,
     collapse: CollapseOption = None,
     graph: GraphOption = False,
+    train: TrainOption = False,
+    optimizer: OptimizerOption = "adamw",
+    gpu: GpuOption = None,
+    gpu_memory: GpuMemoryOption = None,
+    checkpoint: CheckpointOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Inspect MODEL: per-layer shapes and params, the flatten point, totals."""
@@ -288,6 +301,7 @@ def inspect_command(
 
             show_checkpoint(model, fmt, output, depth, weights, inputs)
         read_config_early(model)
+        training = train_options(train, optimizer, gpu, gpu_memory, checkpoint)
 
         from netinspect.analysis.layers import collapse_repeats, fold_to_depth
         from netinspect.errors import ForwardFailed, WeightsMismatch
@@ -296,6 +310,8 @@ def inspect_command(
 
         try:
             chosen_columns = parse_columns(columns) if columns is not None else DEFAULT_COLUMNS
+            if training is not None and columns is None:
+                chosen_columns = (*chosen_columns, Column.train)
         except ValueError as exc:
             fail(f"--columns: {exc}")
         exit_code = 0
@@ -312,6 +328,7 @@ def inspect_command(
                 forward_args=kwargs,
                 hints=hints or None,
                 fast_imports=True,  # a cold start: the process is the CLI's own
+                train=training,
             )
         except WeightsMismatch as exc:
             from .checkpoint_cmd import show_weights_mismatch

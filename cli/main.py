@@ -73,10 +73,17 @@ def install_sigterm_handler() -> None:
 def _global_option_suggestion(exc: Exception, argv: list[str]) -> str | None:
     """``--version`` for a misspelt global option given first (``netinspect --verison``)."""
     bad = getattr(exc, "option_name", None)
-    if not bad or argv[:2] != ["inspect", bad] or getattr(exc, "possibilities", None):
+    if not bad or argv[:2] != ["inspect", bad]:
         return None
     close = difflib.get_close_matches(bad, sorted(_GLOBAL_OPTIONS - {"-h"}), n=1, cutoff=0.6)
-    return close[0] if close else None
+    if not close:
+        return None
+    # inspect's own options may be suggested too (--verison is near --train): the closer wins.
+    ratio = difflib.SequenceMatcher(None, bad, close[0]).ratio()
+    others = getattr(exc, "possibilities", None) or ()
+    if any(difflib.SequenceMatcher(None, bad, o).ratio() > ratio for o in others):
+        return None
+    return str(close[0])
 
 
 def main() -> None:
@@ -140,7 +147,8 @@ def _main() -> None:
         close = _global_option_suggestion(exc, argv)
         if close:
             # `netinspect --verison` was routed to `inspect`, which has no such option.
-            message, where = f"{message} (did you mean {close}?)", "; see 'netinspect --help'"
+            message = f"No such option: {getattr(exc, 'option_name', '')} (did you mean {close}?)"
+            where = "; see 'netinspect --help'"
         from .app import eprint
 
         eprint(f"netinspect: error: {message}{where}")

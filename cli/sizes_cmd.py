@@ -6,12 +6,23 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+if TYPE_CHECKING:
+    from netinspect.pipeline.train import TrainOptions
+
 from .app import EXIT_FORWARD_FAILED, DebugOption, app, emit, eprint, handle_errors
-from .inspect_cmd import AllowImportOption, HintOption
+from .inspect_cmd import AllowImportOption, DtypeOption, HintOption
+from .train_options import (
+    CheckpointOption,
+    GpuMemoryOption,
+    GpuOption,
+    OptimizerOption,
+    TrainOption,
+    train_options,
+)
 
 
 class SizesFormat(str, Enum):
@@ -113,11 +124,23 @@ def sizes_command(
         SizesFormat, typer.Option("--format", "-f", help="Output format.")
     ] = SizesFormat.text,
     allow_import: AllowImportOption = None,
+    train: TrainOption = False,
+    optimizer: OptimizerOption = "adamw",
+    gpu: GpuOption = None,
+    gpu_memory: GpuMemoryOption = None,
+    checkpoint: CheckpointOption = None,
+    dtype: DtypeOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Find the input sizes MODEL accepts, exactly: per free dim the minimum, the maximum if
-    bounded, the step, and whether the output shape depends on it (meta device, eval mode)."""
+    bounded, the step, and whether the output shape depends on it (meta device, eval mode).
+    With --train and --gpu: the largest batch (or the one named dim, 1xS:int64) whose training
+    step fits that GPU."""
     with handle_errors(debug):
+        training = train_options(train, optimizer, gpu, gpu_memory, checkpoint)
+        if training is not None:
+            _largest_fitting(model, input_spec, training, dtype, up_to, allow_import, fmt)
+            return
         from netinspect.specs import parse_hints
 
         hints = parse_hints(hint or [])
@@ -148,3 +171,36 @@ def sizes_command(
                 f"netinspect: error: no probed size works: {report.given_failure or report.summary}"
             )
             raise typer.Exit(EXIT_FORWARD_FAILED)
+
+
+def _largest_fitting(
+    model: str,
+    input_spec: list[str] | None,
+    training: TrainOptions,
+    dtype: str | None,
+    up_to: int | None,
+    allow_import: list[str] | None,
+    fmt: SizesFormat,
+) -> None:
+    """``sizes --train --gpu``: search meta training steps for the largest size that fits."""
+    from netinspect.pipeline.fit_search import MAX_SIZE, find_largest_fitting
+    from netinspect.render.fit_format import render_fit_json, render_fit_text
+
+    with _progress() as progress:
+        search = find_largest_fitting(
+            model,
+            list(input_spec) if input_spec else None,
+            training,
+            dtype=dtype,
+            allow_import=tuple(allow_import or ()),
+            up_to=up_to or MAX_SIZE,
+            progress=progress,
+        )
+    match fmt:
+        case SizesFormat.text:
+            typer.echo(render_fit_text(search), nl=False)
+        case SizesFormat.json:
+            typer.echo(render_fit_json(search), nl=False)
+    if search.largest is None:
+        eprint(f"netinspect: error: not even {search.dim}=1 fits {search.gpu}")
+        raise typer.Exit(1)

@@ -13,10 +13,12 @@ from netinspect.records import (
     FlattenConsumer,
     FlattenPoint,
     FlattenSearch,
+    GpuFit,
     InputRecord,
     InputSource,
     InspectionReport,
     LayerRecord,
+    MemoryAllowance,
     ModelInfo,
     Progression,
     Shape,
@@ -27,6 +29,7 @@ from netinspect.records import (
     SymShape,
     TokenReshape,
     Totals,
+    TrainingRecord,
 )
 
 # --- reading back (saved reports, baselines) ---------------------------------------------
@@ -277,13 +280,13 @@ def report_from_dict(d: dict[str, Any]) -> InspectionReport:
             uncounted_ops=tuple(str(x) for x in t.get("uncounted_ops", ())),
             buffer_bytes=int(t.get("buffer_bytes", 0)),
             activation_bytes=int(t.get("activation_bytes", 0)),
-            training_bytes_estimate=int(t.get("training_bytes_estimate", 0)),
         ),
         error=error,
         notes=tuple(d.get("notes", ())),
         environment=dict(d.get("environment", {})),
         symbolic=None if d.get("symbolic") is None else symbolic_from_dict(d["symbolic"]),
         weights=None if d.get("weights") is None else weights_from_dict(d["weights"]),
+        training=None if d.get("training") is None else training_from_dict(d["training"]),
     )
 
 
@@ -312,4 +315,42 @@ def weights_from_dict(d: dict[str, Any]) -> WeightsReport:
         values_loaded=bool(d.get("values_loaded", False)),
         random_init=tuple(str(x) for x in d.get("random_init", ())),
         notes=tuple(str(x) for x in d.get("notes", ())),
+    )
+
+
+def gpu_fit_from_dict(d: dict[str, Any]) -> GpuFit:
+    return GpuFit(
+        gpu=str(d["gpu"]),
+        memory_bytes=int(d["memory_bytes"]),
+        peak_bytes=int(d["peak_bytes"]),
+        allowances=tuple(
+            MemoryAllowance(str(a["name"]), int(a["bytes"]), str(a["basis"]))
+            for a in d["allowances"]
+        ),
+        needed_bytes=int(d["needed_bytes"]),
+        margin_bytes=int(d["margin_bytes"]),
+        fits=bool(d["fits"]),
+    )
+
+
+def training_from_dict(d: dict[str, Any]) -> TrainingRecord:
+    series = d.get("series") or {}
+    return TrainingRecord(
+        peak_bytes=int(d["peak_bytes"]),
+        peak_phase=str(d["peak_phase"]),
+        peak_module=str(d["peak_module"]),
+        by_category={str(k): int(v) for k, v in d["by_category"].items()},
+        per_module={str(k): int(v) for k, v in d["per_module"].items()},
+        loss=str(d["loss"]["text"]),
+        loss_kind=str(d["loss"]["kind"]),
+        optimizer=str(d["optimizer"]["name"]),
+        optimizer_implementation=str(d["optimizer"]["implementation"]),
+        target=str(d["target"]),
+        dtype=str(d["dtype"]),
+        amp=d.get("amp"),
+        checkpoint=tuple(d.get("checkpoint") or ()),
+        series_categories=tuple(series.get("categories") or ()),
+        series_phases=tuple(series.get("phases") or ()),
+        series=tuple(tuple(int(x) for x in point) for point in series.get("bytes") or ()),
+        gpu=None if d.get("gpu") is None else gpu_fit_from_dict(d["gpu"]),
     )

@@ -190,3 +190,10 @@ class ForwardFailed(NetinspectError):
         if lines is None:
             raise NotImplementedError("NETINSPECT_TRACEBACK=1: the full traceback")
         return lines
+
+
+class TrainingStepFailed(NetinspectError):
+    """The model raised during the ``--train`` step (its forward, the loss, backward or the
+    optimizer step), after the inspection pass itself went through."""
+
+    exit_code = 3

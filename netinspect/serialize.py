@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from netinspect.records import (
         ErrorRecord,
+        FitSearch,
         FlattenConsumer,
         FlattenPoint,
         FlattenSearch,
+        GpuFit,
         InputRecord,
         InspectionReport,
         LayerRecord,
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
         ShapeExplanation,
         SymbolicReport,
         Totals,
+        TrainingRecord,
     )
 
 
@@ -181,7 +184,6 @@ def totals_to_dict(totals: Totals) -> dict[str, Any]:
         "uncounted_ops": list(totals.uncounted_ops),
         "buffer_bytes": totals.buffer_bytes,
         "activation_bytes": totals.activation_bytes,
-        "training_bytes_estimate": totals.training_bytes_estimate,
     }
 
 
@@ -224,7 +226,46 @@ def report_to_dict(report: InspectionReport) -> dict[str, Any]:
         from netinspect.checkpoint_serialize import weights_to_dict
 
         out["weights"] = weights_to_dict(report.weights)
+    if report.training is not None:
+        # Only with --train.
+        out["training"] = training_to_dict(report.training)
     return out
+
+
+def gpu_fit_to_dict(fit: GpuFit) -> dict[str, Any]:
+    return {
+        "gpu": fit.gpu,
+        "memory_bytes": fit.memory_bytes,
+        "peak_bytes": fit.peak_bytes,
+        "allowances": [
+            {"name": a.name, "bytes": a.bytes, "basis": a.basis} for a in fit.allowances
+        ],
+        "needed_bytes": fit.needed_bytes,
+        "margin_bytes": fit.margin_bytes,
+        "fits": fit.fits,
+    }
+
+
+def training_to_dict(t: TrainingRecord) -> dict[str, Any]:
+    return {
+        "peak_bytes": t.peak_bytes,
+        "peak_phase": t.peak_phase,
+        "peak_module": t.peak_module,
+        "by_category": dict(t.by_category),
+        "per_module": dict(t.per_module),
+        "loss": {"kind": t.loss_kind, "text": t.loss},
+        "optimizer": {"name": t.optimizer, "implementation": t.optimizer_implementation},
+        "target": t.target,
+        "dtype": t.dtype,
+        "amp": t.amp,
+        "checkpoint": list(t.checkpoint),
+        "series": {
+            "categories": list(t.series_categories),
+            "phases": list(t.series_phases),
+            "bytes": [list(point) for point in t.series],
+        },
+        "gpu": None if t.gpu is None else gpu_fit_to_dict(t.gpu),
+    }
 
 
 def _input_to_dict(i: InputRecord) -> dict[str, Any]:
@@ -278,4 +319,31 @@ def symbolic_to_dict(sym: SymbolicReport) -> dict[str, Any]:
         },
         "notes": list(sym.notes),
         "error": sym.error,
+    }
+
+
+def fit_search_to_dict(search: FitSearch) -> dict[str, Any]:
+    """``sizes MODEL --train --gpu NAME --format json`` (schema ``fit``)."""
+    return {
+        "schema_version": 1,
+        "model": search.model,
+        "dim": search.dim,
+        "inputs": list(search.inputs),
+        "gpu": search.gpu,
+        "memory_bytes": search.memory_bytes,
+        "optimizer": search.optimizer,
+        "dtype": search.dtype,
+        "largest": search.largest,
+        "capped": search.capped,
+        "at_largest": None if search.at_largest is None else gpu_fit_to_dict(search.at_largest),
+        "at_next": None if search.at_next is None else gpu_fit_to_dict(search.at_next),
+        "trials": [
+            {
+                "size": t.size,
+                "peak_bytes": t.peak_bytes,
+                "needed_bytes": t.needed_bytes,
+                "fits": t.fits,
+            }
+            for t in search.trials
+        ],
     }

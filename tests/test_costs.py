@@ -11,10 +11,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from netinspect.analysis.layers import fold_to_depth
-from netinspect.analysis.numbers import training_bytes_estimate
 from netinspect.deserialize import report_from_dict
 from netinspect.pipeline.run import inspect_model
+from netinspect.pipeline.train import TrainOptions
 from netinspect.serialize import report_to_dict
+from netinspect.torch_compat.memory import has_mem_tracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -118,9 +119,13 @@ def test_tied_weights_counted_once_and_flops_per_use():
     # Embedding lookup moves data (zero by nature); the head is 10 tokens x 16 x 100 MACs.
     assert report.totals.macs == 10 * 16 * 100
     assert not report.totals.flops_partial
-    # Training estimate: 4 x 6400 param bytes (params, grad, 2 Adam states) + activations.
-    assert report.totals.training_bytes_estimate == 4 * 6400 + report.totals.activation_bytes
     assert report.totals.activation_bytes == 10 * 16 * 4 + 10 * 100 * 4
+    # A training step counts the tied weight once too: 6400 bytes, two AdamW states of it.
+    if has_mem_tracker():
+        training = inspect_model(model, ["2x5:int64"], train=TrainOptions()).training
+        assert training is not None
+        assert training.by_category["parameters"] == 6400
+        assert training.by_category["optimizer_state"] == 2 * 6400
 
 
 def test_memory_formula_and_buffers():
@@ -131,11 +136,12 @@ def test_memory_formula_and_buffers():
     assert t.buffer_bytes == (8 + 8) * 4 + 8  # running mean/var float32, num_batches_tracked int64
     trainable = 16 * 4  # BatchNorm weight+bias only
     assert t.activation_bytes == 2 * 8 * 16 * 4
-    assert (
-        t.training_bytes_estimate
-        == t.param_bytes + t.buffer_bytes + 3 * trainable + t.activation_bytes
-    )
-    assert training_bytes_estimate(10, 4, 1, 7) == 10 + 1 + 12 + 7
+    if has_mem_tracker():
+        # Frozen weights get no gradient and no optimizer state.
+        training = inspect_model(model, ["1x3x4x4"], device="meta", train=TrainOptions()).training
+        assert training is not None
+        assert training.by_category["parameters"] == t.param_bytes
+        assert training.by_category["optimizer_state"] == 2 * trainable
 
 
 def test_uncounted_compute_ops_make_totals_partial():
@@ -197,8 +203,10 @@ def test_json_validates_against_schema():
 
     data = report_to_dict(inspect_model("resnet18", device="meta"))
     jsonschema.validate(data, report_schema())
-    for key in ("flops_partial", "uncounted_ops", "buffer_bytes", "training_bytes_estimate"):
+    for key in ("flops_partial", "uncounted_ops", "buffer_bytes"):
         assert key in data["totals"]
+    # The old heuristic is gone; the measured step is ``training`` (--train).
+    assert "training_bytes_estimate" not in data["totals"] and "training" not in data
 
 
 def test_cpu_pass_counts_attention_like_meta():

@@ -1,25 +1,9 @@
-"""Numbers as users read them, and the training-memory estimate."""
+"""Numbers as users read them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-
-
-def training_bytes_estimate(
-    param_bytes: int, trainable_param_bytes: int, buffer_bytes: int, activation_bytes: int
-) -> int:
-    """Memory for one training step with Adam, in bytes:
-
-        params + buffers + grads (1×) + Adam's exp_avg and exp_avg_sq (2×) + saved activations
-
-    Grads and both Adam states exist only for trainable parameters and take the parameter's
-    dtype, hence ``3 × trainable_param_bytes``. Saved activations are estimated by every new
-    tensor the forward pass produced (``activation_bytes``), an upper bound on what autograd
-    keeps for backward. Not counted: the optimizer's step temporaries, allocator fragmentation,
-    CUDA context, mixed-precision master copies.
-    """
-    return param_bytes + buffer_bytes + 3 * trainable_param_bytes + activation_bytes
 
 
 def number_text(x: float) -> str:

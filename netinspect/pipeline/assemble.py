@@ -12,7 +12,6 @@ from torch import nn
 
 from netinspect import __version__
 from netinspect.analysis.diagnose import diagnose_failure
-from netinspect.analysis.numbers import training_bytes_estimate
 from netinspect.analysis.upsampling import upsampling_notes
 from netinspect.capture.hooks import CallCapture
 from netinspect.capture.tensors import (
@@ -64,14 +63,9 @@ def count_parameters(model: nn.Module) -> Totals:
 
 
 def _cost_totals(
-    model: nn.Module, capture: CallCapture, layers: tuple[LayerRecord, ...], param_bytes: int
+    model: nn.Module, capture: CallCapture, layers: tuple[LayerRecord, ...]
 ) -> dict[str, Any]:
     """FLOPs/MACs and memory totals: row sums, so they agree with the rows at every depth."""
-    trainable_bytes = sum(
-        p.numel() * p.element_size()
-        for p in model.parameters()
-        if p.requires_grad and not is_uninitialized(p)
-    )
     buffer_bytes = sum(
         b.numel() * b.element_size() for b in model.buffers() if not is_uninitialized(b)
     )
@@ -84,9 +78,6 @@ def _cost_totals(
         "uncounted_ops": tuple(sorted(capture.uncounted_ops)),
         "buffer_bytes": buffer_bytes,
         "activation_bytes": activation_bytes,
-        "training_bytes_estimate": training_bytes_estimate(
-            param_bytes, trainable_bytes, buffer_bytes, activation_bytes
-        ),
     }
 
 
@@ -165,7 +156,7 @@ def assemble_report(
     totals = dataclasses.replace(
         counted,
         uncalled_params=counted.params - sum(r.params for r in layers),
-        **_cost_totals(model, result.capture, layers, counted.param_bytes),
+        **_cost_totals(model, result.capture, layers),
     )
     notes = request.notes
     if result.exception is None and not report_outputs:

@@ -53,6 +53,7 @@ from netinspect.pipeline.inputs import (
 )
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.pipeline.symbolic import add_symbolic, bind_inputs
+from netinspect.pipeline.train import TrainOptions, add_training
 from netinspect.pipeline.weights import load_weights
 from netinspect.records import InspectionReport
 from netinspect.sources.build import _build, copy_to, move_model, unwrap_model
@@ -300,9 +301,8 @@ def _next_plan(
 
 
 def _stopped(result: PassResult) -> MetaLimit | None:
-    if result.exception is None:
-        return None
-    return result.bridge.stopped_by or limit_from_text(result.exception)
+    exc = result.exception
+    return None if exc is None else result.bridge.stopped_by or limit_from_text(exc)
 
 
 def run_with_fallback(
@@ -380,6 +380,7 @@ def inspect_model(
     explain: bool = False,
     hints: Mapping[str, int] | None = None,
     fast_imports: bool = False,
+    train: TrainOptions | None = None,
 ) -> InspectionReport:
     """Inspect a model: a torchvision name, ``file.py:Name``, ``pkg.mod:Name``, a YAML config
     path, or an ``nn.Module`` (left exactly as it was).
@@ -389,7 +390,7 @@ def inspect_model(
     real tensors: a tensor, a sequence of tensors or a dict (keyword); forward gets copies,
     cast to ``dtype`` when floating (see ``inputs.copied``). ``device``:
     "auto" (meta, with a cpu fallback), "cpu", "cuda[:N]" or "meta". ``explain=True`` adds the
-    shape arithmetic. ``weights``: a checkpoint (``weights_partial``: load what fits; see
+    shape arithmetic, ``train`` a training step's memory. ``weights``: a checkpoint (``weights_partial``: load what fits; see
     ``report.weights``). Raises ``ForwardFailed`` (with the partial report) when the model
     raises, ``UsageError`` subclasses for bad requests (``WeightsMismatch`` with its rows).
     ``fast_imports=True`` (the CLI): ``torch_compat.sympy_free``'s stand-ins meanwhile."""
@@ -421,6 +422,7 @@ def inspect_model(
             from netinspect.analysis.explain import explain_report
 
             report = explain_report(report)
+        report = add_training(report, request, train, build_for, prepare_for)
         if result.exception is not None:
             assert report.error is not None
             raise ForwardFailed(report.error.message, report) from result.exception

@@ -109,9 +109,14 @@ def _cards(report: Mapping[str, Any]) -> dict[str, Any]:
     from netinspect.deserialize import report_from_dict
     from netinspect.render.flatten_text import flatten_absent_lines
     from netinspect.render.text import failure_lines, flatten_summary, inputs_text, totals_lines
+    from netinspect.render.training_chart import training_chart_svg
+    from netinspect.render.training_text import training_lines
 
     record = report_from_dict(dict(report))
+    training = report.get("training")
     return {
+        "training": training_lines(record.training) if record.training else None,
+        "trainingChart": training_chart_svg(training) if training else "",
         "inputs": inputs_text(record),
         "totals": totals_lines(record),
         "flatten": flatten_summary(record.flatten)

@@ -19,6 +19,7 @@ from netinspect.render.text import (
     inputs_text,
     totals_lines,
 )
+from netinspect.render.training_text import training_lines
 
 
 def _cell(text: str) -> str:
@@ -35,6 +36,7 @@ _HEADERS: dict[Column, tuple[tuple[str, str], ...]] = {
     Column.macs: (("MACs", "---:"),),
     Column.flops: (("FLOPs", "---:"),),
     Column.memory: (("Activations", "---:"),),
+    Column.train: (("Train peak", "---:"),),
 }
 
 
@@ -71,9 +73,12 @@ def render_markdown(
             name = f"**{name} ✖ failed here**"
         indent = "&nbsp;&nbsp;" * max(0, min(layer.depth, _MAX_INDENT_LEVELS))
         cells = [str(layer.index), indent + name, _cell(layer.type)]
+        failed = layer.index == error_index
         cells += [
             _cell(c)
-            for c in column_cells(layer, columns, shape_sep=", ", failed=layer.index == error_index)
+            for c in column_cells(
+                layer, columns, shape_sep=", ", failed=failed, training=report.training
+            )
         ]
         out.append("| " + " | ".join(cells) + " |")
     out.append("")
@@ -110,5 +115,7 @@ def render_markdown(
         out.append("")
     out.extend(f"- **{k or '…'}:** {_cell(v)}" for k, v in symbolic_lines(report))
     out.extend(f"- **{k}:** {v}" for k, v in totals_lines(report, quote=lambda op: f"`{op}`"))
+    if report.training is not None:
+        out.extend(f"- **{k.strip()}:** {_cell(v)}" for k, v in training_lines(report.training))
     out.extend(f"- **Note:** {_cell(note)}" for note in report.notes)
     return "\n".join(out) + "\n"

@@ -27,6 +27,8 @@ class Column(str, Enum):
     macs = "macs"
     flops = "flops"
     memory = "memory"
+    # Each module's peak during the ``--train`` step ("-" without one).
+    train = "train"
 
 
 DEFAULT_COLUMNS = (Column.shapes, Column.params)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from netinspect.records import InspectionReport, LayerRecord
+from netinspect.records import InspectionReport, LayerRecord, TrainingRecord
 from netinspect.render.flatten_text import flatten_absent_lines
 from netinspect.render.layout import (
     Piece,
@@ -41,6 +41,7 @@ from netinspect.render.text import (
     shape_parts,
     totals_lines,
 )
+from netinspect.render.training_text import training_lines
 
 
 def make_console(buffer: StringIO, options: RenderOptions) -> Console:
@@ -67,6 +68,7 @@ _DATA_HEADERS: dict[Column, tuple[str, ...]] = {
     Column.macs: ("MACs",),
     Column.flops: ("FLOPs",),
     Column.memory: ("Activations",),
+    Column.train: ("Train peak",),
 }
 # Deeper rows are indented as deep as this: a 240-deep tree keeps a readable table.
 _MAX_INDENT_LEVELS = 24
@@ -143,6 +145,7 @@ def _row(
     marks: Mapping[int, str],
     flat_index: int | None,
     error_index: int | None,
+    training: TrainingRecord | None = None,
 ) -> Row:
     name, name_marks = label_parts(layer)
     label = name_pieces(name) + word_pieces(name_marks)
@@ -177,7 +180,7 @@ def _row(
                 else word_pieces(shape_parts(layer.output_shapes, sep=",", mark=value_mark))
             )
         else:
-            cells += column_cells(layer, (column,), shape_sep=",", failed=failed)
+            cells += column_cells(layer, (column,), shape_sep=",", failed=failed, training=training)
     indent = "  " * min(layer.depth - base_depth, _MAX_INDENT_LEVELS)
     return cells, indent, style
 
@@ -246,7 +249,8 @@ def render_table(
     error_index = report.error.layer_index if report.error else None
     base_depth = min((layer.depth for layer in report.layers), default=0)
     rows = [
-        _row(layer, options, base_depth, marks, flat_index, error_index) for layer in report.layers
+        _row(layer, options, base_depth, marks, flat_index, error_index, report.training)
+        for layer in report.layers
     ]
     headers = ["#", "Layer", "Type"] + [h for c in options.columns for h in _DATA_HEADERS[c]]
     padding, widths, needed = _layout(options, headers, rows)
@@ -296,6 +300,8 @@ def render_table(
         for line in absent[1:]:
             console.print(Text("  " + line))
     summary = symbolic_lines(report) + totals_lines(report)
+    if report.training is not None:
+        summary += training_lines(report.training)
     label_width = max(len(k) for k, _ in summary)
     for key, value in summary:
         console.print(f"{key.ljust(label_width)}  {value}")

@@ -13,6 +13,7 @@ from netinspect.records import (
     LayerRecord,
     Shape,
     SymbolicReport,
+    TrainingRecord,
 )
 from netinspect.render.flatten_text import chain_line, headless_line
 from netinspect.render.options import Column
@@ -129,7 +130,6 @@ def cost_lines(
         ("MACs", f"{fmt_count(t.macs)} ({fmt_int(t.macs)}){at}" if t.macs else "0"),
         ("Buffer size", fmt_bytes(t.buffer_bytes)),
         ("Activations", fmt_bytes(t.activation_bytes) + at),
-        ("Training step (est.)", fmt_bytes(t.training_bytes_estimate) + " (Adam)" + at),
     ]
 
 
@@ -303,8 +303,21 @@ def explanation_rows(report: InspectionReport) -> list[tuple[str, str, str, str,
     return rows
 
 
+def train_peak_cell(layer: LayerRecord, training: TrainingRecord | None) -> str:
+    """A module row's peak during the ``--train`` step; "-" for ops and untracked modules."""
+    if training is None or layer.kind == "function":
+        return "-"
+    peak = training.per_module.get(layer.name)
+    return fmt_bytes(peak) if peak is not None else "-"
+
+
 def column_cells(
-    layer: LayerRecord, columns: Sequence[Column], *, shape_sep: str, failed: bool
+    layer: LayerRecord,
+    columns: Sequence[Column],
+    *,
+    shape_sep: str,
+    failed: bool,
+    training: TrainingRecord | None = None,
 ) -> list[str]:
     """One row's cells for the chosen columns (the table and markdown share this)."""
     cells: list[str] = []
@@ -331,6 +344,8 @@ def column_cells(
                 cells.append(fmt_count(layer.flops))
             case Column.memory:
                 cells.append(fmt_activation(layer))
+            case Column.train:
+                cells.append(train_peak_cell(layer, training))
     return cells
 
 

@@ -36,6 +36,12 @@
       C.flatten.map(function (line) { return el("p", {text: line}); }),
       flatPos !== undefined ? el("button", {id: "show-flatten", text: "Show in graph", onclick: function () { showInGraph(flatPos); }}) : null));
   }
+  if (C.training) {
+    /* The chart is an SVG the renderer built from numbers and fixed names (escaped). */
+    var chart = el("div.chart", {id: "training-chart"});
+    chart.innerHTML = C.trainingChart || "";
+    cards.appendChild(el("div.card", {id: "training"}, el("h3", {text: "Training step"}), chart, NI.dl(C.training)));
+  }
   var notes = (C.notes || []).slice();
   cards.appendChild(el("div.card", {id: "notes"}, el("h3", {text: "Notes"}),
     notes.length ? el("ul.notes", {}, notes.map(function (n) { return el("li", {text: n}); })) : el("p", {text: "No notes."})));
