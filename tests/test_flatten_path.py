@@ -243,3 +243,5 @@ def test_second_pass_comparison_tells_the_batch_from_its_products() -> None:
     assert common_batch(parse_input_specs(["2x3x8x8", "2x5:int64"])) == 2
     assert common_batch(parse_input_specs(["2x3x8x8", "3x5"])) is None  # no shared batch
     assert common_batch(parse_input_specs(["5"])) is None  # one dim: no batch to tell
+    # A list of images (detection models): each [C, H, W], no batch dim.
+    assert common_batch(parse_input_specs(["[3x224x224]"])) is None

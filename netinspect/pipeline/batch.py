@@ -55,8 +55,9 @@ def _tensor_specs(specs: tuple[InputSpec, ...]) -> list[TensorSpec]:
 
 
 def common_batch(specs: tuple[InputSpec, ...] | None) -> int | None:
-    """The leading dim every input tensor shares (rank >= 2), or None."""
-    if not specs:
+    """The leading dim every input tensor shares (rank >= 2), or None. A list input (a
+    detection model's images, each ``[C, H, W]``) has no batch dim to share."""
+    if not specs or any(isinstance(s.value, tuple) for s in specs):
         return None
     tensors = _tensor_specs(specs)
     try:
