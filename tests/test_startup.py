@@ -36,6 +36,19 @@ class Net(nn.Module):
 HEAVY = ("torch._dynamo", "torchvision", "triton", "sympy")
 
 
+def _shortcuts_engage() -> bool:
+    """Whether this torch's meta kernels are wrapped the way the cold-start shortcuts expect
+    (torch 2.4 and 2.6 import sympy and dynamo through other helpers: only time is lost)."""
+    from netinspect.torch_compat.dynamo_free import _guarded_functions
+
+    return bool(_guarded_functions())
+
+
+needs_shortcuts = pytest.mark.skipif(
+    not _shortcuts_engage(), reason="this torch's kernels import sympy through other helpers"
+)
+
+
 def imported_after(args: list[str], cwd: Path) -> set[str]:
     """Which of HEAVY are in sys.modules after ``netinspect ARGS`` ran in a fresh process."""
     code = (
@@ -53,6 +66,7 @@ def imported_after(args: list[str], cwd: Path) -> set[str]:
     return set(line.removeprefix("HEAVY:").split())
 
 
+@needs_shortcuts
 def test_a_file_model_imports_no_dynamo_torchvision_triton_or_sympy(tmp_path: Path) -> None:
     (tmp_path / "net.py").write_text(NET)
     # Conv, BatchNorm, Linear and LayerNorm on the meta device: torch runs several of their
@@ -60,6 +74,7 @@ def test_a_file_model_imports_no_dynamo_torchvision_triton_or_sympy(tmp_path: Pa
     assert imported_after(["net.py:Net", "--input", "1x3x8x8"], tmp_path) == set()
 
 
+@needs_shortcuts
 def test_a_torch_nn_config_imports_no_dynamo_torchvision_triton_or_sympy(tmp_path: Path) -> None:
     config = Path(__file__).parents[1] / "configs" / "mlp.yaml"
     assert imported_after([str(config)], tmp_path) == set()
@@ -86,6 +101,10 @@ def test_the_pass_leaves_torch_kernels_as_it_found_them() -> None:
 
 def test_flop_counter_still_accepts_triton_kernels() -> None:
     pytest.importorskip("triton")
+    import torch.utils.flop_counter
+
+    if not hasattr(torch.utils.flop_counter, "_JITFunction"):
+        pytest.skip("this torch's flop counter does not import triton")
     code = (
         "import sys\n"
         "from netinspect.torch_compat.flop_counter import import_flop_counter\n"
