@@ -18,6 +18,8 @@ import json
 import subprocess
 import sys
 
+from benchmarks.markdown_out import add_markdown_option, tee_markdown
+
 CASES = {
     "resnet18": ("resnet18", "4x3x224x224", "sgd"),
     "resnet50": ("resnet50", "2x3x224x224", "adamw"),
@@ -87,7 +89,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--json", default=None, help="also write the rows here")
+    add_markdown_option(parser)
     args = parser.parse_args()
+    with tee_markdown(args.markdown):
+        worst = _report(args)
+    if worst >= 0.02:
+        raise SystemExit(1)
+
+
+def _report(args: argparse.Namespace) -> float:
     rows = [run_case(key.strip()) for key in args.cases.split(",") if key.strip()]
     print("| case | input | optimizer | predicted (MiB) | real CPU (MiB) | ratio | peak in |")
     print("|---|---|---|---:|---:|---:|---|")
@@ -104,8 +114,7 @@ def main() -> None:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=2)
-    if worst >= 0.02:
-        raise SystemExit(1)
+    return worst
 
 
 if __name__ == "__main__":

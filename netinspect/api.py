@@ -69,6 +69,7 @@ _SPELLINGS: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"--arg (\w+)(?=:| given)", r'forward_args["\1"]'),
     (r"--arg\b", "forward_args="),
     (r"--weights FILE\b", "weights=PATH"),
+    (r"--weights ((?=[^\s,;)]*[/.])[^\s,;)]+)", r'weights="\1"'),
     (r"--weights\b", "weights="),
     (r"--allow-import ([\w.]+)", r'allow_import=("\1",)'),
     (r"--allow-import\b", "allow_import="),

@@ -155,7 +155,7 @@ def test_a_model_name_that_is_a_checkpoint_says_so(files: dict[str, Path]) -> No
     from netinspect import inspect_model
     from netinspect.errors import UsageError
 
-    with pytest.raises(UsageError, match=r"is a checkpoint, not a model.*--weights"):
+    with pytest.raises(UsageError, match=r"is a checkpoint, not a model.*weights=\""):
         inspect_model(str(files["alexnet"]))
 
 

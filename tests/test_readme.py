@@ -145,7 +145,10 @@ def test_readme_test_line_is_what_ci_runs() -> None:
     )
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert re.search(
-        rf"^python3? -m pytest {re.escape(test_line.split('pytest ', 1)[1])}$", ci, re.M
+        # The newest-torch run; `|| status=1` lets the floor run and the linters run after it.
+        rf"^python3? -m pytest {re.escape(test_line.split('pytest ', 1)[1])}( \|\| status=1)?$",
+        ci,
+        re.M,
     )
     for claimed in ("ruff check", "ruff format --check", "mypy", "mkdocs build --strict"):
         assert claimed in text and claimed in ci, claimed

@@ -68,7 +68,8 @@ def test_flops_match_torchs_own_counter(name: str) -> None:
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(x)
     report = inspect_model(name, ["1x3x224x224"], device="meta")
-    assert report.totals.flops == counter.get_total_flops()
+    # The matmul/conv-only figure is the one defined to equal torch's FlopCounterMode.
+    assert report.totals.matmul_flops == counter.get_total_flops()
 
 
 @pytest.mark.parametrize("name", sorted(n for n in EXPECTED if "sizes" in EXPECTED[n]))

@@ -3,7 +3,7 @@
 jsonschema stays a test dependency: the package's schemas use a small part of JSON Schema
 (2020-12), and this covers exactly that part: ``type``, ``properties``, ``required``,
 ``additionalProperties``, ``items``, ``minItems``/``maxItems``, ``enum``, ``const``,
-``minimum``/``exclusiveMinimum``, ``oneOf`` and local ``$ref`` (``#/$defs/...``). A keyword
+``minimum``/``exclusiveMinimum``, ``oneOf``, ``anyOf`` and local ``$ref`` (``#/$defs/...``). A keyword
 outside it raises ``ValueError`` (the schema test runs every shipped schema through this).
 Stricter in one way: an ``integer`` is a JSON number written without a fraction (1.0 is not).
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description"})
+_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description", "deprecated"})
 _KNOWN = _ANNOTATIONS | {
     "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
-    "enum", "const", "minimum", "exclusiveMinimum", "oneOf", "$ref",
+    "enum", "const", "minimum", "exclusiveMinimum", "oneOf", "anyOf", "$ref",
 }  # fmt: skip
 
 
@@ -99,6 +99,8 @@ class _Validator:
             fits = sum(self.error(value, option) is None for option in schema["oneOf"])
             if fits != 1:
                 return _Problem([], f"{_shown(value)} fits none of the allowed forms")
+        if "anyOf" in schema and all(self.error(value, o) is not None for o in schema["anyOf"]):
+            return _Problem([], f"{_shown(value)} fits none of the allowed forms")
         kind = schema.get("type")
         if kind is not None:
             kinds: list[str] = kind if isinstance(kind, list) else [kind]

@@ -210,7 +210,9 @@ def unwrap_model(model: nn.Module) -> tuple[nn.Module, str | None]:
     check_module_api(model)
     # Read from the registry, not through ``getattr``: a model's own ``__getattr__`` may raise
     # anything for a name it does not know.
-    inner = model.__dict__.get("_modules", {}).get("_orig_mod")
+    registry = model.__dict__.get("_modules")
+    # A TorchScript module's registry is torch's own mapping type, without ``get``.
+    inner = registry["_orig_mod"] if registry is not None and "_orig_mod" in registry else None
     note = None
     if isinstance(inner, nn.Module):
         note = f"inspected the original {type(inner).__name__} inside torch.compile's wrapper"

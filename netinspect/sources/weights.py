@@ -29,6 +29,13 @@ def is_on_meta(model: nn.Module) -> bool:
     return bool(tensors) and all(t.is_meta for t in tensors)
 
 
+def _is_model_directory(path: str, mode: int) -> bool:
+    """A directory holding a model's weights (a Hugging Face model directory)."""
+    from netinspect.sources.checkpoint.detect import directory_weights
+
+    return stat.S_ISDIR(mode) and directory_weights(path) is not None
+
+
 def _declared(path: str) -> tuple[tuple[TensorEntry, ...], tuple[str, ...]]:
     """Names, shapes and dtypes only: a safetensors header, or a torch zip mapped onto meta."""
     from netinspect.sources.checkpoint.detect import checkpoint_kind
@@ -55,7 +62,7 @@ def read_weights(
         raise WeightsError(f"weights file not found: {path}") from None
     except OSError as exc:
         raise WeightsError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+    if not stat.S_ISREG(mode) and not _is_model_directory(path, mode):
         raise WeightsError(f"--weights {path} is {file_kind(mode)}, not a file")
     try:
         if is_on_meta(model):
