@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Optional, TypeVar
 
 import typer
 
@@ -269,10 +269,10 @@ def check_command(
         from netinspect.compare.project import load_project_settings
         from netinspect.render import RenderOptions
         from netinspect.render.diff import (
-            render_check_github,
             render_check_json,
             render_check_table,
         )
+        from netinspect.render.github import render_check_github
 
         # A bad --shard is refused before anything is loaded.
         chosen_shard = parse_shard(shard) if shard is not None else None
@@ -335,42 +335,6 @@ def check_command(
         raise typer.Exit(max((r.exit_code for r in results), default=EXIT_OK))
 
 
-def _comparable_sides(
-    sources: Sequence[str], inputs: Sequence[str], allow_import: tuple[str, ...] = ()
-) -> list[dict[str, Any]]:
-    """Each side's comparable view. A target with no default input (``file.py:Net``) and no
-    ``--input`` runs on the other side's input, so both are inspected on the same tensor."""
-    from netinspect.compare.baseline import specs_from_input_records
-    from netinspect.compare.check import inspect_for_baseline
-    from netinspect.compare.diff import comparable_view
-    from netinspect.compare.reports import read_comparable_json
-    from netinspect.sources.resolve import resolve_target
-
-    views: list[dict[str, Any] | None] = [None] * len(sources)
-    borrowing: list[int] = []
-
-    def run(index: int, specs: tuple[str, ...] | None) -> None:
-        report = inspect_for_baseline(sources[index], specs, allow_import, fast_imports=True)
-        if report.error is not None:
-            eprint(
-                f"netinspect: note: {sources[index]}: forward pass failed: {report.error.message}"
-            )
-        views[index] = comparable_view(report)
-
-    for index, source in enumerate(sources):
-        if source.lower().endswith(".json"):
-            views[index] = read_comparable_json(source)
-        elif inputs or resolve_target(source, allow_import=allow_import).default_inputs:
-            run(index, tuple(inputs) or None)
-        else:
-            borrowing.append(index)
-    for index in borrowing:
-        other = next((v for v in views if v is not None), None)
-        # With nothing to borrow, the inspector's own "no default input" error is the message.
-        run(index, specs_from_input_records(other["inputs"]) if other else None)
-    return [v for v in views if v is not None]
-
-
 @app.command("diff")
 def diff_command(
     old: Annotated[str, typer.Argument(help="Target, config, saved report JSON or baseline.")],
@@ -402,7 +366,15 @@ def diff_command(
             from .checkpoint_cmd import diff_checkpoints
 
             diff_checkpoints(old, new, fmt.value if fmt else None, output, allowed)
-        sides = _comparable_sides((old, new), inputs or [], allowed)
+        from netinspect.compare.sides import comparable_sides
+
+        sides = comparable_sides(
+            (old, new),
+            inputs or [],
+            allowed,
+            fast_imports=True,  # a cold start: the process is the CLI's own
+            on_note=lambda note: eprint(f"netinspect: note: {note}"),
+        )
         diff = compare_reports(sides[0], sides[1], old_label=old, new_label=new)
         if fmt is None:
             suffix = output.suffix.lower() if output is not None else ""

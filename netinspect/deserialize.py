@@ -13,12 +13,10 @@ from netinspect.records import (
     FlattenConsumer,
     FlattenPoint,
     FlattenSearch,
-    GpuFit,
     InputRecord,
     InputSource,
     InspectionReport,
     LayerRecord,
-    MemoryAllowance,
     ModelInfo,
     Progression,
     Shape,
@@ -29,8 +27,8 @@ from netinspect.records import (
     SymShape,
     TokenReshape,
     Totals,
-    TrainingRecord,
 )
+from netinspect.training_records import GpuFit, MemoryAllowance, TrainingRecord
 
 # --- reading back (saved reports, baselines) ---------------------------------------------
 

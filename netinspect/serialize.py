@@ -11,11 +11,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from netinspect.records import (
         ErrorRecord,
-        FitSearch,
         FlattenConsumer,
         FlattenPoint,
         FlattenSearch,
-        GpuFit,
         InputRecord,
         InspectionReport,
         LayerRecord,
@@ -24,8 +22,8 @@ if TYPE_CHECKING:
         ShapeExplanation,
         SymbolicReport,
         Totals,
-        TrainingRecord,
     )
+    from netinspect.training_records import FitSearch, GpuFit, TrainingRecord
 
 
 def _shapes(shapes: tuple[Shape, ...]) -> list[list[int]]:

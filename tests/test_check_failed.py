@@ -158,7 +158,7 @@ def test_github_annotation_of_a_failure_points_at_the_failing_call(broken: Path)
 
 
 def test_source_line_only_for_the_annotated_file() -> None:
-    from netinspect.render.diff import source_line
+    from netinspect.render.github import source_line
 
     assert source_line("models/net.py:12", "models/net.py") == 12
     assert source_line("torchvision/models/vgg.py:69", "models/net.py") is None

@@ -51,12 +51,6 @@ class FailedCall:
     exception: BaseException
 
 
-# Our own bookkeeping reads .shape, .dtype, .numel()... of every tensor it sees. With torch
-# function handling off, those are plain attribute reads instead of a trip through every
-# active TorchFunctionMode (ours, torch.device's) in Python.
-_NoTorchFunction = no_torch_function
-
-
 class _OpMode(TorchFunctionMode):
     """Records functional ops called from model code (not from inside torch's own modules)."""
 
@@ -80,6 +74,9 @@ class _OpMode(TorchFunctionMode):
 
 class CallCapture:
     """Context manager: hooks ``model`` and records rows while the block runs.
+
+    Bookkeeping reads of .shape, .numel()... run in ``no_torch_function()``: plain attribute
+    reads, not a trip through every active TorchFunctionMode (ours, torch.device's).
 
     On exit the hooks and the mode are removed and each module's training flag is restored,
     also when the forward pass raised.
@@ -258,7 +255,7 @@ class CallCapture:
     def _pre_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.is_in_hook = True
         try:
-            with _NoTorchFunction():
+            with no_torch_function():
                 self._open_module_row(module, args, kwargs)
         finally:
             self.is_in_hook = False
@@ -304,7 +301,7 @@ class CallCapture:
     ) -> None:
         self.is_in_hook = True
         try:
-            with _NoTorchFunction():
+            with no_torch_function():
                 self._close_module_row(module, output)
         finally:
             self.is_in_hook = False
@@ -341,7 +338,7 @@ class CallCapture:
         if owner not in self._builtin:
             leaves = tensor_leaves((args, kwargs))
             if leaves:
-                with _NoTorchFunction():
+                with no_torch_function():
                     row = self._open_op_row(func, args, kwargs, leaves)
         elif owner in self._traced_inside:
             leaves = tensor_leaves((args, kwargs))
@@ -356,7 +353,7 @@ class CallCapture:
         finally:
             if row is not None:
                 self.leave_row(row)
-        with _NoTorchFunction():
+        with no_torch_function():
             if fresh and makes_tensor(result):
                 self.params.claim_used(self._stack, fresh)
             if row is not None:

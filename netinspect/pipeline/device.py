@@ -80,7 +80,7 @@ def _module_float_dtype(model: nn.Module) -> torch.dtype:
     return torch.float32
 
 
-def _tensor_bytes(spec: TensorSpec, float_dtype: torch.dtype) -> int:
+def spec_bytes(spec: TensorSpec, float_dtype: torch.dtype) -> int:
     dtype = _torch_dtype(spec.dtype) if spec.dtype else float_dtype
     numel = 1
     for d in int_shape(spec):

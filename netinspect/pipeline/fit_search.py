@@ -19,7 +19,6 @@ from torch import nn
 from netinspect.errors import UsageError
 from netinspect.pipeline.run import build_for, prepare_for, resolve_request
 from netinspect.pipeline.train import TrainOptions, check_train_options, measure_training
-from netinspect.records import FitSearch, FitTrial, GpuFit
 from netinspect.specs import (
     InputSpec,
     TensorSpec,
@@ -28,6 +27,7 @@ from netinspect.specs import (
     format_input_spec,
     parse_input_specs,
 )
+from netinspect.training_records import FitSearch, FitTrial, GpuFit
 
 META = torch.device("meta")
 MAX_SIZE = 1 << 24

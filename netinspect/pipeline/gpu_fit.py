@@ -10,7 +10,7 @@ from netinspect.gpus import (
     NCCL_BYTES_PER_RANK,
     find_gpu,
 )
-from netinspect.records import GpuFit, MemoryAllowance
+from netinspect.training_records import GpuFit, MemoryAllowance
 
 
 def size_name(memory: int) -> str:

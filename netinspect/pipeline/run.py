@@ -22,7 +22,7 @@ from netinspect.capture.hooks import CallCapture
 from netinspect.capture.sandbox import ForwardSandbox
 from netinspect.capture.tensors import dtype_name, is_uninitialized
 from netinspect.errors import ForwardFailed, InputSpecError, UsageError
-from netinspect.pipeline.assemble import assemble_report, count_parameters
+from netinspect.pipeline.assemble import assemble_report
 from netinspect.pipeline.device import (
     CPU,
     META,
@@ -31,9 +31,7 @@ from netinspect.pipeline.device import (
     Plan,
     _module_device,
     _module_float_dtype,
-    _tensor_bytes,
     _torch_dtype,
-    check_fits,
     device_note,
     failure_text,
     limit_from_text,
@@ -51,6 +49,7 @@ from netinspect.pipeline.inputs import (
     parse_dtype_arg,
     wrapped_or_no_default_input,
 )
+from netinspect.pipeline.memory_check import check_memory, memory_needed
 from netinspect.pipeline.request import PassResult, Request
 from netinspect.pipeline.symbolic import add_symbolic, bind_inputs
 from netinspect.pipeline.train import TrainOptions, add_training
@@ -221,43 +220,6 @@ def capture_pass(
             exception = exc
             capture.note_escape(exc)
     return PassResult(capture, output, exception, bridge, plan)
-
-
-def memory_needed(
-    request: Request, meta_model: nn.Module | None, meta_pass: PassResult | None
-) -> tuple[int, str]:
-    """(bytes, what they are) for a real pass: parameters, buffers, the input, and twice the
-    largest activation a layer allocates on the meta pass (its input and output are alive
-    together; under no_grad earlier activations are freed)."""
-    need = sum(
-        _tensor_bytes(t, request.float_dtype)
-        for s in request.specs or ()
-        for t in (s.value if isinstance(s.value, tuple) else (s.value,))
-    )
-    what = "the dummy input"
-    if meta_model is not None:
-        need += count_parameters(meta_model).param_bytes
-        need += sum(
-            b.numel() * b.element_size() for b in meta_model.buffers() if not is_uninitialized(b)
-        )
-        what = "the model and its dummy input"
-    if meta_pass is not None:
-        largest = max((r.activation_bytes for r in meta_pass.capture.rows), default=0)
-        need += 2 * largest
-        what = "the model, its dummy input and its largest activations"
-    return need, what
-
-
-def check_memory(
-    request: Request,
-    device: torch.device,
-    meta_model: nn.Module | None,
-    meta_pass: PassResult | None,
-) -> None:
-    """Refuse up front what cannot fit (see ``memory_needed``)."""
-    if device.type == "meta" or request.specs is None:
-        return
-    check_fits(device, *memory_needed(request, meta_model, meta_pass))
 
 
 def build_checked(request: Request) -> nn.Module:

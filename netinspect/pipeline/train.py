@@ -29,7 +29,7 @@ from netinspect.errors import TrainingStepFailed, UsageError, exception_text
 from netinspect.pipeline.gpu_fit import gpu_fit
 from netinspect.pipeline.inputs import _Prepared
 from netinspect.pipeline.request import Request
-from netinspect.records import InspectionReport, TrainingRecord
+from netinspect.records import InspectionReport
 from netinspect.sources.build import copy_to
 from netinspect.torch_compat.attention import TargetAttention
 from netinspect.torch_compat.memory import (
@@ -38,6 +38,7 @@ from netinspect.torch_compat.memory import (
     make_step_tracker,
     missing_message,
 )
+from netinspect.training_records import TrainingRecord
 
 META = torch.device("meta")
 OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")

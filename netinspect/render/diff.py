@@ -13,7 +13,7 @@ from rich.text import Text
 
 from netinspect.compare.diff import FieldChange, LayerDiff, LayerView, ReportDiff
 from netinspect.render.options import RenderOptions
-from netinspect.render.safe import printable, printable_json, printable_records
+from netinspect.render.safe import printable_json, printable_records
 from netinspect.render.table import make_console
 from netinspect.render.text import fmt_int, fmt_shape, fmt_shapes
 
@@ -265,7 +265,7 @@ def render_diff_json(diff: ReportDiff) -> str:
 
 # --- check results ---------------------------------------------------------------------------
 
-_CHECK_WORDS = {
+CHECK_WORDS = {
     "ok": "ok",
     "created": "created",
     "updated": "updated",
@@ -275,10 +275,10 @@ _CHECK_WORDS = {
 }
 
 
-_NOT_REACHED = "layers after the failure never ran, and show as removed"
+NOT_REACHED = "layers after the failure never ran, and show as removed"
 
 
-def _diff_lines(diff: ReportDiff, max_rows: int) -> list[str]:
+def diff_lines(diff: ReportDiff, max_rows: int) -> list[str]:
     rows = diff.layer_changes
     body = [row_line(r) for r in rows[:max_rows]]
     if len(rows) > max_rows:
@@ -299,7 +299,7 @@ def render_check_table(results: Sequence[CheckResult], options: RenderOptions) -
     results = printable_records(list(results))
     parts: list[str] = []
     for result in results:
-        word = _CHECK_WORDS[result.status]
+        word = CHECK_WORDS[result.status]
         line = f"{word:<10} {result.target}"
         if result.status in ("error", "failed"):
             line += f": {result.error}"
@@ -309,7 +309,7 @@ def render_check_table(results: Sequence[CheckResult], options: RenderOptions) -
             line += f": {summary_line(result.diff)}"
         parts.append(line + "\n")
         if result.status == "failed" and result.diff is not None and result.diff.is_regression:
-            parts.append(f"Against the baseline ({_NOT_REACHED}):\n")
+            parts.append(f"Against the baseline ({NOT_REACHED}):\n")
             parts.append(render_diff_table(result.diff, options))
         if result.status == "regression" and result.diff is not None:
             parts.append(render_diff_table(result.diff, options))
@@ -321,7 +321,7 @@ def render_check_table(results: Sequence[CheckResult], options: RenderOptions) -
 def check_summary_line(results: Sequence[CheckResult]) -> str:
     """``3 target(s) checked: 1 baseline(s) updated, 2 match.`` Updated and created baselines
     are counted as such, never folded into "all match"."""
-    counts = {s: sum(1 for r in results if r.status == s) for s in _CHECK_WORDS}
+    counts = {s: sum(1 for r in results if r.status == s) for s in CHECK_WORDS}
     head = f"{len(results)} target(s) checked"
     if not results:
         return f"{head}."
@@ -363,62 +363,3 @@ def check_results_to_dict(results: Sequence[CheckResult]) -> dict[str, Any]:
 def render_check_json(results: Sequence[CheckResult]) -> str:
     text = json.dumps(check_results_to_dict(results), indent=2, ensure_ascii=False)
     return printable_json(text) + "\n"
-
-
-def _escape_data(text: str) -> str:
-    # GitHub workflow-command escaping: the message may span lines as %0A.
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def source_line(source: str | None, file: str) -> int | None:
-    """The line of ``source`` (``models/net.py:12``) when it is in ``file``: an annotation
-    points at a line of the file it names, never at torch's or another module's."""
-    if not source:
-        return None
-    where, _, line = source.rpartition(":")
-    if not line.isdigit() or not where:
-        return None
-    same = where == file or where.endswith("/" + file) or file.endswith("/" + where)
-    return int(line) if same else None
-
-
-def render_check_github(
-    results: Sequence[CheckResult], files: dict[str, str] | None = None, max_rows: int = 30
-) -> str:
-    """GitHub Actions ``::error`` annotations, one per failing target, plus a plain line per
-    passing one. ``files`` maps a target to the file to annotate (its .py or config)."""
-    lines: list[str] = []
-    for result in results:
-        if result.status not in ("regression", "failed", "error"):
-            lines.append(f"netinspect: {_CHECK_WORDS[result.status]} {result.target}")
-            continue
-        if result.status == "error":
-            title = f"netinspect check: {result.target}"
-            message = result.error or "error"
-        elif result.status == "failed":
-            # The model's failure, not a shape change: no --update advice (it would refuse).
-            title = f"netinspect check: {result.target} forward pass failed"
-            body = [result.error or "forward pass failed"]
-            if result.diff is not None and result.diff.is_regression:
-                body.append(f"Against the baseline ({_NOT_REACHED}):")
-                body += _diff_lines(result.diff, max_rows)
-            message = "\n".join(body)
-        else:
-            assert result.diff is not None
-            title = f"netinspect check: {result.target} changed shape"
-            body = [summary_line(result.diff), *_diff_lines(result.diff, max_rows)]
-            body.append(accept_line(result.target))
-            message = "\n".join(body)
-        props = [f"title={_escape_property(title)}"]
-        file = (files or {}).get(result.target)
-        if file:
-            line = source_line(result.source, file)
-            if line is not None:
-                props.insert(0, f"line={line}")
-            props.insert(0, f"file={_escape_property(file)}")
-        lines.append(f"::error {','.join(props)}::{_escape_data(message)}")
-    return printable("\n".join(lines)) + "\n"

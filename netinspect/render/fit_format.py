@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from netinspect.records import FitSearch, GpuFit
 from netinspect.render.safe import printable
 from netinspect.render.text import fmt_bytes
 from netinspect.render.training_text import ALLOWANCE_LABELS
 from netinspect.serialize import fit_search_to_dict
+from netinspect.training_records import FitSearch, GpuFit
 
 
 def _fit_line(size: str, fit: GpuFit) -> str:

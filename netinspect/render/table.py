@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from netinspect.records import InspectionReport, LayerRecord, TrainingRecord
+from netinspect.records import InspectionReport, LayerRecord
 from netinspect.render.flatten_text import flatten_absent_lines
 from netinspect.render.layout import (
     Piece,
@@ -42,6 +42,7 @@ from netinspect.render.text import (
     totals_lines,
 )
 from netinspect.render.training_text import training_lines
+from netinspect.training_records import TrainingRecord
 
 
 def make_console(buffer: StringIO, options: RenderOptions) -> Console:

@@ -13,7 +13,6 @@ from netinspect.records import (
     LayerRecord,
     Shape,
     SymbolicReport,
-    TrainingRecord,
 )
 from netinspect.render.flatten_text import chain_line, headless_line
 from netinspect.render.options import Column
@@ -24,6 +23,7 @@ from netinspect.render.symbolic_text import (
     symbolic_arrow,
 )
 from netinspect.symexpr import readable, readable_shape
+from netinspect.training_records import TrainingRecord
 
 
 def fmt_shape(shape: Shape, sep: str = ", ") -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from netinspect.records import GpuFit, TrainingRecord
 from netinspect.render.text import fmt_bytes
+from netinspect.training_records import GpuFit, TrainingRecord
 
 CATEGORY_LABELS = {
     "parameters": "parameters",
