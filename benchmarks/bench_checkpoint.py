@@ -24,6 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.markdown_out import add_markdown_option, tee_markdown
+
 HERE = Path(__file__).resolve().parents[1]
 
 
@@ -49,7 +51,13 @@ def measure(args: list[str], repeat: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    repeat = parser.parse_args().repeat
+    add_markdown_option(parser)
+    args = parser.parse_args()
+    with tee_markdown(args.markdown):
+        _report(args.repeat)
+
+
+def _report(repeat: int) -> None:
     if not Path("/usr/bin/time").exists():
         raise SystemExit("needs /usr/bin/time (GNU time) for the peak memory")
     sys.path.insert(0, str(HERE))
@@ -63,16 +71,18 @@ def main() -> None:
         disk = sum(p.stat().st_blocks * 512 for p in work.iterdir())
         torch.save(meta_state("alexnet", num_classes=3), work / "alexnet3.pth")
         torch.save({"module." + k: v for k, v in meta_state("resnet18").items()}, work / "r18.pth")
-        print(f"index: {declared / 1e9:,.1f} GB declared, {disk / 1e3:,.0f} kB on disk")
-        print(f"{'what':<46} {'wall s':>8} {'peak MB':>8}")
+        print(f"Index: {declared / 1e9:,.1f} GB declared, {disk / 1e3:,.0f} kB on disk.")
+        print(f"Median of {repeat} fresh processes under /usr/bin/time -v.\n")
+        print("| what | wall (s) | peak RSS (MB) |")
+        print("|---|---:|---:|")
         for label, args in (
             ("140 GB sharded index, table", [str(index)]),
             ("140 GB sharded index, json", [str(index), "-f", "json"]),
-            ("alexnet 3-class .pth (names torchvision alexnet)", [str(work / "alexnet3.pth")]),
-            ("resnet18 module.-prefixed .pth", [str(work / "r18.pth")]),
+            ("alexnet 3-class `.pth` (names torchvision alexnet)", [str(work / "alexnet3.pth")]),
+            ("resnet18 `module.`-prefixed `.pth`", [str(work / "r18.pth")]),
         ):
             wall, peak = measure(args, repeat)
-            print(f"{label:<46} {wall:>8.2f} {peak:>8.0f}")
+            print(f"| {label} | {wall:.2f} | {peak:.0f} |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
