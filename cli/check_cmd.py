@@ -27,8 +27,10 @@ from .app import (
 from .inspect_cmd import (
     AllowImportOption,
     OutputOption,
-    pin_path,
     read_config_early,
+)
+from .output import (
+    pin_path,
     write_output,
 )
 

@@ -11,7 +11,12 @@ import typer
 from netinspect.render import OutputFormat, RenderOptions
 
 from .app import EXIT_OK, EXIT_REGRESSION, fail, output_width, use_color
-from .inspect_cmd import format_for_path, is_stdout, output_render_options, write_output
+from .output import (
+    format_for_path,
+    is_stdout,
+    output_render_options,
+    write_output,
+)
 
 if TYPE_CHECKING:
     from netinspect.errors import WeightsMismatch

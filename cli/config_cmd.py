@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from .app import EXIT_OK, EXIT_REGRESSION, DebugOption, app, emit, eprint, handle_errors
-from .inspect_cmd import AllowImportOption
+from .inspect_cmd import (
+    AllowImportOption,
+)
 
 
 @app.command("validate")

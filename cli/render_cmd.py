@@ -12,6 +12,8 @@ from .inspect_cmd import (
     FormatOption,
     GraphOption,
     OutputOption,
+)
+from .output import (
     collapse_by_default,
     format_for_path,
     output_render_options,

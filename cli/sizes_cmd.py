@@ -14,7 +14,11 @@ if TYPE_CHECKING:
     from netinspect.pipeline.train import TrainOptions
 
 from .app import EXIT_FORWARD_FAILED, DebugOption, app, emit, eprint, handle_errors
-from .inspect_cmd import AllowImportOption, DtypeOption, HintOption
+from .inspect_cmd import (
+    AllowImportOption,
+    DtypeOption,
+    HintOption,
+)
 from .train_options import (
     CheckpointOption,
     GpuMemoryOption,
