@@ -29,6 +29,7 @@ from netinspect.analysis.sizes import (
     scan_dim,
 )
 from netinspect.pipeline.probe import probe_sizes
+from tests.torch_features import PROBED, SIZES_SOLVED
 
 MODELS = Path(__file__).parent / "models" / "sizes_models.py"
 
@@ -184,7 +185,11 @@ def test_cli_vary_option() -> None:
     result = runner.invoke(app, args[:-2])
     assert result.exit_code == 0
     assert "inputs 0, 1 (same shape) varied together" in result.output
-    assert "H, W ≥ 128, multiples of 8" in result.output
+    if SIZES_SOLVED:
+        assert "H, W ≥ 128, multiples of 8" in result.output
+    else:  # probed, and labelled so: the same set, described from the probes
+        assert "H, W ≥ 128, in steps of 8 (128, 136, ...)" in result.output
+        assert f"probed 1 to 448: the symbolic conditions on H {PROBED}" in result.output
 
 
 @pytest.mark.parametrize(

@@ -39,9 +39,9 @@ HEAVY = ("torch._dynamo", "torchvision", "triton", "sympy")
 def _shortcuts_engage() -> bool:
     """Whether this torch's meta kernels are wrapped the way the cold-start shortcuts expect
     (torch 2.4 and 2.6 import sympy and dynamo through other helpers: only time is lost)."""
-    from netinspect.torch_compat.dynamo_free import _guarded_functions
+    from netinspect.torch_compat.dynamo_free import kernels_are_wrapped
 
-    return bool(_guarded_functions())
+    return kernels_are_wrapped()
 
 
 needs_shortcuts = pytest.mark.skipif(

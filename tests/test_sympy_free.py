@@ -24,6 +24,13 @@ from hypothesis import strategies as st
 
 from netinspect.torch_compat import sympy_free
 from tests.models.meta_ops import CASES
+from tests.torch_features import GROUPED_MM, STARTUP_SHORTCUTS
+
+needs_shortcuts = pytest.mark.skipif(
+    not STARTUP_SHORTCUTS,
+    reason="this torch's meta kernels are not wrapped in _disable_dynamo and call symbolic-shape "
+    "helpers the stand-ins leave to torch: sympy loads on the first pass",
+)
 
 ROOT = Path(__file__).parents[1]
 MODELS = ROOT / "tests" / "models"
@@ -170,10 +177,17 @@ def without_sympy_reports_as_with_it(targets: list[Any]) -> dict[str, Any]:
 def test_passes_without_sympy_report_exactly_what_passes_with_it() -> None:
     outcome = without_sympy_reports_as_with_it([[t, i, h] for t, i, h in TARGETS])
     failed = {t: r for t, r in outcome["results"].items() if isinstance(r, str)}
-    # Only the model whose own code raises (DataDependent goes on to cpu under "auto").
-    assert sorted(failed) == [f"{MODELS / 'policy_models.py'}:UserError"], failed
-    # None of these needed sympy, symbolic_shapes or dynamo, building or running.
-    assert outcome["loaded"] == []
+    # Only the models whose own code raises (DataDependent goes on to cpu under "auto"):
+    # where torch has no _grouped_mm, GroupedExperts' call of it is the model's own failure.
+    expected = [f"{MODELS / 'policy_models.py'}:UserError"]
+    if not GROUPED_MM:
+        expected.insert(0, f"{MODELS / 'policy_models.py'}:GroupedExperts")
+        assert "_grouped_mm" in failed[expected[0]]
+    assert sorted(failed) == expected, failed
+    # None of these needed sympy, symbolic_shapes or dynamo, building or running (where this
+    # torch's kernels let the shortcuts engage; elsewhere only the time is lost).
+    if STARTUP_SHORTCUTS:
+        assert outcome["loaded"] == []
 
 
 def test_passes_that_need_the_real_modules_get_them() -> None:
@@ -262,6 +276,7 @@ print("SCENES OK")
 """
 
 
+@needs_shortcuts
 def test_lazy_modules_load_in_place_when_code_needs_them(tmp_path: Path) -> None:
     """Kept references, a submodule imported first, torch._dynamo imported mid-pass: each
     gets the real modules, and no module's code runs twice."""

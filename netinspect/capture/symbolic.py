@@ -117,6 +117,15 @@ def is_symbolic_limitation(exc: BaseException) -> bool:
 # --- torch's sympy -> plain sympy ---------------------------------------------------------------
 
 
+def _folded_floor(arg: sympy.Expr) -> sympy.Expr:
+    """⌊⌊y⌋/n⌋ as ⌊y/n⌋ (equal for a positive integer n and any real y): older torch (2.4)
+    leaves a stack of stride-2 pools as ⌊⌊⌊H/2⌋/2⌋/2⌋, newer torch folds it to ⌊H/8⌋ itself."""
+    coeff, rest = arg.as_coeff_Mul()
+    if isinstance(rest, sympy.floor) and coeff.is_Rational and coeff.p == 1 and coeff.q > 1:
+        return sympy.floor(rest.args[0] / coeff.q)
+    return sympy.floor(arg)
+
+
 def _plain(expr: Any, names: Mapping[sympy.Symbol, sympy.Symbol]) -> sympy.Basic:
     """torch's sympy functions (FloorDiv, ModularIndexing, PythonMod...) as plain sympy."""
     if isinstance(expr, bool):
@@ -130,7 +139,7 @@ def _plain(expr: Any, names: Mapping[sympy.Symbol, sympy.Symbol]) -> sympy.Basic
     args = [_plain(a, names) for a in expr.args]
     kind = type(expr).__name__
     if kind == "FloorDiv":
-        return sympy.floor(args[0] / args[1])
+        return sympy.floor(args[0] / args[1]).replace(sympy.floor, _folded_floor)
     if kind == "CeilDiv":
         return sympy.ceiling(args[0] / args[1])
     if kind in ("CleanDiv", "IntTrueDiv", "FloatTrueDiv"):

@@ -130,6 +130,7 @@ def _probe(
         is_symbolic,
         parse_input_specs,
     )
+    from netinspect.torch_compat.meta_conv import strict_meta_conv
 
     start = time.perf_counter()
     target = resolve_target(model_name, allow_import=allow_import)
@@ -208,6 +209,7 @@ def _probe(
                 MetaBridge(real_values=True),
                 torch.device(device),
                 ForwardSandbox(),
+                strict_meta_conv(),  # a convolution refuses what it refuses on a real device
             ):
                 out = model(x, *rest, **kwargs)
         except KeyboardInterrupt:

@@ -112,3 +112,11 @@ def kernels_without_dynamo() -> Iterator[None]:
         for fn in seeded:
             if getattr(fn, _CACHE_ATTRIBUTE, None) is fn:
                 delattr(fn, _CACHE_ATTRIBUTE)
+
+
+def kernels_are_wrapped() -> bool:
+    """Whether this torch wraps its meta kernels in ``_disable_dynamo`` the way
+    ``kernels_without_dynamo`` expects (2.9 on). Where it does not (2.4, 2.6), those releases'
+    kernels also call symbolic-shape helpers the sympy stand-ins leave to torch, so a pass
+    imports sympy and dynamo: the cold-start shortcuts do not engage (only time is lost)."""
+    return bool(_guarded_functions())

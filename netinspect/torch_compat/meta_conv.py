@@ -15,7 +15,7 @@ as the real kernel's own check would be.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -25,13 +25,29 @@ from torch.overrides import TorchFunctionMode
 
 @cache
 def meta_conv_is_lenient() -> bool:
-    """Whether this torch's meta convolution accepts an input smaller than its kernel."""
-    weight = torch.empty(1, 1, 3, 3, device="meta")
-    try:
-        torch.nn.functional.conv2d(torch.empty(1, 1, 2, 3, device="meta"), weight)
-    except RuntimeError:
-        return False
-    return True
+    """Whether this torch's meta convolution accepts an input smaller than its kernel.
+
+    Asked of torch's own kernel with the caller's modes set aside: the answer is cached, and a
+    dispatch mode active at the first call (the probe's ``MetaBridge``) would answer for itself.
+    """
+    with _no_modes():
+        weight = torch.empty(1, 1, 3, 3, device="meta")
+        try:
+            torch.nn.functional.conv2d(torch.empty(1, 1, 2, 3, device="meta"), weight)
+        except RuntimeError:
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def _no_modes() -> Iterator[None]:
+    """Neither dispatch nor function modes (private ``_disable_current_modes``, on every
+    release in the range; without it, the modes stay, as before)."""
+    from torch.utils import _python_dispatch
+
+    disable = getattr(_python_dispatch, "_disable_current_modes", None)
+    with torch._C.DisableTorchFunction(), disable() if disable else contextlib.nullcontext():
+        yield
 
 
 def _per_dim(value: Any, n: int) -> tuple[Any, ...]:

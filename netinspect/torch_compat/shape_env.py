@@ -15,7 +15,8 @@ neither (2.4 to 2.8). Any other form keeps torch's own method: slower, right eve
 
 What is *not* decided here: whether this torch's guards can be trusted for a model's sizes.
 That is the analysis's job (``analysis.guards`` evaluates every condition exactly, or says it
-could not, and ``pipeline.sizes`` then probes instead).
+could not, and ``pipeline.sizes`` then probes instead). ``fake_conv_adds_index_conditions``
+says whether this torch gives it such conditions (the tests expect a probed answer there).
 """
 
 from __future__ import annotations
@@ -104,3 +105,39 @@ def quiet_fake_tensor_log() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+
+
+INT32_MAX = 2**31 - 1
+
+
+@cache
+def fake_conv_adds_index_conditions() -> bool:
+    """Whether this torch's fake convolution adds 32-bit indexing conditions on its sizes
+    (``3·H·W ≤ 2147483647``: torch 2.4 to 2.10) to the guards of a symbolic pass. Their exact
+    solution lies millions of sizes away, so ``sizes`` probes such a dim instead of solving it
+    (``pipeline.sizes``). Feature test: one fake 3×3 convolution over a symbolic H×W input,
+    its guards read for that bound."""
+    import torch
+
+    env = new_shape_env()
+    h, w = (env.create_symintnode(create_named_symbol(env, n, 8), hint=8) for n in "HW")
+    with fake_tensor_mode(env), torch.no_grad():
+        x = torch.zeros(1, 3, h, w, device="meta")
+        torch.nn.functional.conv2d(x, torch.zeros(1, 3, 3, 3, device="meta"))
+    return any(str(INT32_MAX) in str(g.expr) for g in env.guards)
+
+
+@cache
+def attention_keeps_batch_symbolic() -> bool:
+    """Whether ``nn.MultiheadAttention`` keeps a symbolic batch size symbolic (torch 2.14; 2.4
+    fixes it to its hint, so a pass through attention holds for that batch size only and says
+    so). Feature test: one fake attention call over a symbolic batch, its output's batch read."""
+    import torch
+
+    env = new_shape_env()
+    batch = env.create_symintnode(create_named_symbol(env, "B", 2), hint=2)
+    attention = torch.nn.MultiheadAttention(8, 2, batch_first=True, device="meta").eval()
+    with fake_tensor_mode(env), torch.no_grad():
+        x = torch.zeros(batch, 5, 8, device="meta")
+        y, _ = attention(x, x, x, need_weights=False)
+    return isinstance(y.shape[0], torch.SymInt)
