@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.torch_features import SHORTCUTS_REASON
+
 NET = """
 import torch
 from torch import nn
@@ -36,17 +38,7 @@ class Net(nn.Module):
 HEAVY = ("torch._dynamo", "torchvision", "triton", "sympy")
 
 
-def _shortcuts_engage() -> bool:
-    """Whether this torch's meta kernels are wrapped the way the cold-start shortcuts expect
-    (torch 2.4 and 2.6 import sympy and dynamo through other helpers: only time is lost)."""
-    from netinspect.torch_compat.dynamo_free import kernels_are_wrapped
-
-    return kernels_are_wrapped()
-
-
-needs_shortcuts = pytest.mark.skipif(
-    not _shortcuts_engage(), reason="this torch's kernels import sympy through other helpers"
-)
+needs_shortcuts = pytest.mark.skipif("not startup_shortcuts_engage()", reason=SHORTCUTS_REASON)
 
 
 def imported_after(args: list[str], cwd: Path) -> set[str]:
