@@ -10,9 +10,9 @@ whatever the forward did to it, whichever way.
 Private parts used: ``torch._C._len_torch_function_stack``, ``torch.overrides._pop_mode`` /
 ``_push_mode``, ``torch._GLOBAL_DEVICE_CONTEXT`` and ``torch.utils._device.CURRENT_DEVICE``.
 Checked on torch 2.4.1 and 2.14.1 (2.4 has no ``device_context`` attribute until a default
-device is set, and raises in ``get_default_device`` if it is set to None). Where any is missing (``is_available()`` is False), nothing
-is saved and nothing is put back: a forward that changes the default device then behaves as
-plain torch would.
+device is set, and raises in ``get_default_device`` if it is set to None). Where any is
+missing (``is_available()`` is False), nothing is saved and nothing is put back: a forward
+that changes the default device then behaves as plain torch would.
 """
 
 from __future__ import annotations
