@@ -57,3 +57,16 @@ SHORTCUTS_REASON = "this torch's meta kernels import sympy or dynamo through hel
 SHORTCUTS_REASON += "start-up shortcuts leave to torch (only time is lost)"
 # Torch < 2.9 has no ``_grouped_mm``: a model calling it fails in its own code there.
 GROUPED_MM = optional_aten_op("_grouped_mm") is not None
+
+
+def hf_models_run() -> bool:
+    """Whether transformers builds PyTorch models on this torch (transformers 5 turns them
+    off below torch 2.6; ``hf:`` then refuses in one line, checked in test_torch_versions)."""
+    try:
+        import transformers
+    except ImportError:
+        return False
+    return bool(transformers.utils.is_torch_available())
+
+
+HF_REASON = "transformers does not build PyTorch models on this torch (transformers 5 needs 2.6)"
