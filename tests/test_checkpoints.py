@@ -24,6 +24,7 @@ from tests.checkpoint_files import (
     meta_state,
     state_as_safetensors,
 )
+from tests.torch_features import HF_REASON, hf_models_run
 
 REPO = Path(__file__).resolve().parents[1]
 ALEXNET_3 = str(REPO / "configs" / "alexnet_3class.yaml")
@@ -348,6 +349,8 @@ def test_safetensors_data_read_without_the_package(
 
 def test_model_directory_names_the_configs_architecture(tmp_path: Path) -> None:
     transformers = pytest.importorskip("transformers")
+    if not hf_models_run():
+        pytest.skip(HF_REASON)
     config = transformers.GPT2Config(
         n_layer=2, n_embd=32, n_head=2, vocab_size=100, n_positions=64, eos_token_id=0,
         bos_token_id=0,

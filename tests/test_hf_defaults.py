@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from netinspect.sources.hf import unset_settings
 from tests.conftest import one_line_error
+from tests.torch_features import HF_REASON, hf_models_run
 
 pytest.importorskip("transformers")
 runner = CliRunner()
@@ -26,6 +27,7 @@ def test_unset_settings_leaves_out_what_is_none_by_design() -> None:
     assert unset_settings(config) == ["vocab_size", "rope_scaling.factor"]
 
 
+@pytest.mark.skipif(not hf_models_run(), reason=HF_REASON)
 def test_a_none_setting_is_named_with_the_option_that_sets_it() -> None:
     target = "hf:hunyuan_v1_dense,num_hidden_layers=1"
     line = one_line_error(runner.invoke(app, ["inspect", target]))

@@ -23,6 +23,8 @@ import typer.main
 from netinspect_cli.main import app, route_default_command
 from typer.testing import CliRunner
 
+from tests.torch_features import NOT_SOLVED, SIZES_SOLVED
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 EXIT = re.compile(r"\s+#\s*exit (\d+)\s*$")
@@ -126,7 +128,33 @@ def test_readme_example(steps: list[Step], tmp_path: Path, monkeypatch: pytest.M
         code, lines = run_netinspect(step.command)
         shown = "\n".join(lines)
         assert code == step.exit_code, f"$ {step.command}\n{shown}"
-        assert matches(step.expected, lines), f"$ {step.command} printed:\n{shown}"
+        expected = step.expected
+        if not SIZES_SOLVED and any(_VALID_SET.search(line) for line in expected):
+            # This torch's fake convolutions add 32-bit indexing conditions: the formulas are
+            # the same, the valid set is labelled "not solved" (docs/torch-versions.md).
+            expected = without_valid_sets(expected)
+            assert f"for every H, W {NOT_SOLVED}" in shown and f"H, W {NOT_SOLVED}" in shown
+        assert matches(expected, lines), f"$ {step.command} printed:\n{shown}"
+
+
+_VALID_SET = re.compile(r"(every|;) H, W ≥ ")
+
+
+def without_valid_sets(expected: tuple[str, ...]) -> tuple[str, ...]:
+    """README's lines with the lines stating a valid set, and the conditions block that
+    follows, left open ("..."): what a torch without exact valid sets prints differently."""
+    out: list[str] = []
+    in_conditions = False
+    for line in expected:
+        if line.startswith("Conditions"):
+            in_conditions = True
+        elif in_conditions and not line.startswith(" "):
+            in_conditions = False
+        changed = in_conditions or bool(_VALID_SET.search(line))
+        text = "..." if changed else line
+        if not (text == "..." and out and out[-1] == "..."):
+            out.append(text)
+    return tuple(out)
 
 
 def test_readme_main_job_is_the_first_example() -> None:

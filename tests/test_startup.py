@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.torch_features import SHORTCUTS_REASON, startup_shortcuts_engage
+
 NET = """
 import torch
 from torch import nn
@@ -36,17 +38,9 @@ class Net(nn.Module):
 HEAVY = ("torch._dynamo", "torchvision", "triton", "sympy")
 
 
-def _shortcuts_engage() -> bool:
-    """Whether this torch's meta kernels are wrapped the way the cold-start shortcuts expect
-    (torch 2.4 and 2.6 import sympy and dynamo through other helpers: only time is lost)."""
-    from netinspect.torch_compat.dynamo_free import kernels_are_wrapped
-
-    return kernels_are_wrapped()
-
-
-needs_shortcuts = pytest.mark.skipif(
-    not _shortcuts_engage(), reason="this torch's kernels import sympy through other helpers"
-)
+def require_shortcuts() -> None:
+    if not startup_shortcuts_engage():
+        pytest.skip(SHORTCUTS_REASON)
 
 
 def imported_after(args: list[str], cwd: Path) -> set[str]:
@@ -66,16 +60,16 @@ def imported_after(args: list[str], cwd: Path) -> set[str]:
     return set(line.removeprefix("HEAVY:").split())
 
 
-@needs_shortcuts
 def test_a_file_model_imports_no_dynamo_torchvision_triton_or_sympy(tmp_path: Path) -> None:
+    require_shortcuts()
     (tmp_path / "net.py").write_text(NET)
     # Conv, BatchNorm, Linear and LayerNorm on the meta device: torch runs several of their
     # meta kernels in Python, behind wrappers that would import torch._dynamo.
     assert imported_after(["net.py:Net", "--input", "1x3x8x8"], tmp_path) == set()
 
 
-@needs_shortcuts
 def test_a_torch_nn_config_imports_no_dynamo_torchvision_triton_or_sympy(tmp_path: Path) -> None:
+    require_shortcuts()
     config = Path(__file__).parents[1] / "configs" / "mlp.yaml"
     assert imported_after([str(config)], tmp_path) == set()
 

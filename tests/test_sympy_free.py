@@ -24,13 +24,7 @@ from hypothesis import strategies as st
 
 from netinspect.torch_compat import sympy_free
 from tests.models.meta_ops import CASES
-from tests.torch_features import GROUPED_MM, STARTUP_SHORTCUTS
-
-needs_shortcuts = pytest.mark.skipif(
-    not STARTUP_SHORTCUTS,
-    reason="this torch's meta kernels are not wrapped in _disable_dynamo and call symbolic-shape "
-    "helpers the stand-ins leave to torch: sympy loads on the first pass",
-)
+from tests.torch_features import GROUPED_MM, SHORTCUTS_REASON, startup_shortcuts_engage
 
 ROOT = Path(__file__).parents[1]
 MODELS = ROOT / "tests" / "models"
@@ -186,7 +180,7 @@ def test_passes_without_sympy_report_exactly_what_passes_with_it() -> None:
     assert sorted(failed) == expected, failed
     # None of these needed sympy, symbolic_shapes or dynamo, building or running (where this
     # torch's kernels let the shortcuts engage; elsewhere only the time is lost).
-    if STARTUP_SHORTCUTS:
+    if startup_shortcuts_engage():
         assert outcome["loaded"] == []
 
 
@@ -276,10 +270,11 @@ print("SCENES OK")
 """
 
 
-@needs_shortcuts
 def test_lazy_modules_load_in_place_when_code_needs_them(tmp_path: Path) -> None:
     """Kept references, a submodule imported first, torch._dynamo imported mid-pass: each
     gets the real modules, and no module's code runs twice."""
+    if not startup_shortcuts_engage():
+        pytest.skip(SHORTCUTS_REASON)
     done = subprocess.run(
         [sys.executable, "-c", _SCENES], cwd=ROOT, capture_output=True, text=True, timeout=600
     )

@@ -4,6 +4,10 @@ labelled narrower answer elsewhere (docs/torch-versions.md)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from functools import cache
+
 import torch
 
 from netinspect.torch_compat.dynamo_free import kernels_are_wrapped
@@ -24,8 +28,45 @@ PROBED = "could not be solved exactly"
 # Torch 2.4: a SymInt has no ``bit_length``, so a model calling it on a size cannot run
 # symbolically at all; `sizes` then probes every dim (method "probing", with the reason).
 SYMINT_BIT_LENGTH = hasattr(torch.SymInt, "bit_length")
-# Torch 2.4, 2.6: the meta kernels import sympy and dynamo through other helpers, so the
-# cold-start shortcuts do not engage (the answers are the same; only time is lost).
-STARTUP_SHORTCUTS = kernels_are_wrapped()
+_ENGAGE = """
+import sys, torch
+from torch import nn
+from netinspect.torch_compat.sympy_free import kernels_without_imports
+with kernels_without_imports(), torch.device("meta"), torch.no_grad():
+    nn.LayerNorm(4)(nn.Linear(4, 4)(torch.zeros(2, 4)))
+print(sorted(m for m in ("sympy", "torch._dynamo") if m in sys.modules))
+"""
+
+
+@cache
+def startup_shortcuts_engage() -> bool:
+    """Whether this torch's meta kernels run without importing sympy or dynamo under
+    ``kernels_without_imports`` (torch 2.14; 2.4 and 2.6 import both through other helpers,
+    2.9 sympy through ``guard_size_oblivious``): one Linear and one LayerNorm on meta in a
+    fresh interpreter, where neither is imported yet. Elsewhere the answers are the same, and
+    only the time is lost."""
+    if not kernels_are_wrapped():
+        return False
+    done = subprocess.run(
+        [sys.executable, "-c", _ENGAGE], capture_output=True, text=True, timeout=300, check=True
+    )
+    return done.stdout.strip().splitlines()[-1] == "[]"
+
+
+SHORTCUTS_REASON = "this torch's meta kernels import sympy or dynamo through helpers the "
+SHORTCUTS_REASON += "start-up shortcuts leave to torch (only time is lost)"
 # Torch < 2.9 has no ``_grouped_mm``: a model calling it fails in its own code there.
 GROUPED_MM = optional_aten_op("_grouped_mm") is not None
+
+
+def hf_models_run() -> bool:
+    """Whether transformers builds PyTorch models on this torch (transformers 5 turns them
+    off below torch 2.6; ``hf:`` then refuses in one line, checked in test_torch_versions)."""
+    try:
+        import transformers
+    except ImportError:
+        return False
+    return bool(transformers.utils.is_torch_available())
+
+
+HF_REASON = "transformers does not build PyTorch models on this torch (transformers 5 needs 2.6)"

@@ -9,9 +9,10 @@ whatever the forward did to it, whichever way.
 
 Private parts used: ``torch._C._len_torch_function_stack``, ``torch.overrides._pop_mode`` /
 ``_push_mode``, ``torch._GLOBAL_DEVICE_CONTEXT`` and ``torch.utils._device.CURRENT_DEVICE``.
-Checked on torch 2.4.1 and 2.14.1. Where any is missing (``is_available()`` is False), nothing
-is saved and nothing is put back: a forward that changes the default device then behaves as
-plain torch would.
+Checked on torch 2.4.1 and 2.14.1 (2.4 has no ``device_context`` attribute until a default
+device is set, and raises in ``get_default_device`` if it is set to None). Where any is
+missing (``is_available()`` is False), nothing is saved and nothing is put back: a forward
+that changes the default device then behaves as plain torch would.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def is_available() -> bool:
 class ModeState:
     modes: tuple[Any, ...]  # bottom first
     device_context: Any
+    # torch 2.4 reads "no attribute" as no default device and an attribute set to None as an
+    # error (``get_default_device``): an absent attribute is put back absent.
+    has_device_context: bool
     current_device: Any
 
 
@@ -54,6 +58,7 @@ def save_mode_state() -> ModeState | None:
     return ModeState(
         modes=tuple(reversed(modes)),
         device_context=getattr(torch._GLOBAL_DEVICE_CONTEXT, "device_context", None),
+        has_device_context=hasattr(torch._GLOBAL_DEVICE_CONTEXT, "device_context"),
         current_device=torch.utils._device.CURRENT_DEVICE,
     )
 
@@ -75,6 +80,9 @@ def restore_mode_state(state: ModeState | None) -> bool:
     )
     for mode in state.modes:
         torch.overrides._push_mode(mode)  # type: ignore[no-untyped-call]
-    torch._GLOBAL_DEVICE_CONTEXT.device_context = state.device_context
+    if state.has_device_context:
+        torch._GLOBAL_DEVICE_CONTEXT.device_context = state.device_context
+    elif hasattr(torch._GLOBAL_DEVICE_CONTEXT, "device_context"):
+        del torch._GLOBAL_DEVICE_CONTEXT.device_context
     torch.utils._device.CURRENT_DEVICE = state.current_device
     return changed
