@@ -13,7 +13,7 @@ do not fall in three kinds, and the bridge handles each the cheapest way it can:
   stops the pass with ``MetaLimitReached`` and the pipeline retries with real values: real
   inputs beside meta weights (``real_values``), a cpu build, or, when nothing real fits,
   zeros standing in for the unknown values (``stand_ins``). One exception: the result of an
-  all-check (``x.all()``, ``torch._is_all_true``) stands in as true, so that the model's own
+  all-check (``x.all()``, torch's private ``_is_all_true``) stands in as true, so that the model's own
   argument checks pass as they would on real inputs (``torch.distributions`` validates its
   parameters that way: ``Normal(loc, scale)`` inside Gemma 3n's MLP).
 

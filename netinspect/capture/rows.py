@@ -15,6 +15,7 @@ from netinspect.records import (
     LayerRecord,
     Shape,
 )
+from netinspect.torch_compat.ops import public_namespace
 
 
 def is_builtin_module(module: nn.Module) -> bool:
@@ -83,11 +84,7 @@ def op_display(func: Callable[..., Any]) -> tuple[str, str]:
     if getattr(func, "__objclass__", None) is not None:
         return name, f"Tensor.{name}"
     module = getattr(func, "__module__", None) or "torch"
-    if module.startswith("torch.nn.functional") or module == "torch._C._nn":
-        return name, f"F.{name}"
-    if module.startswith("torch._C") or module == "torch":
-        return name, f"torch.{name}"
-    return name, f"{module}.{name}"
+    return name, f"{public_namespace(module)}.{name}"
 
 
 @dataclass

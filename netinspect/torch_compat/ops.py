@@ -11,6 +11,9 @@ Checked on torch 2.4.1, 2.9.1 and 2.14.1.
   class is missing (then no such operator can reach a dispatch mode either).
 - ``tree_map``: ``torch.utils._pytree.tree_map`` (on every release in the range; the public
   ``torch.utils.pytree`` is newer than the floor).
+- ``public_namespace(module)``: the public spelling of a function's ``__module__`` when torch
+  defines it in its C extension (``torch._C._nn`` is ``F``, the rest of ``torch._C`` is
+  ``torch``); any other module is returned as it is.
 - ``python_dispatcher()``: ``torch._dispatch.python.enable_python_dispatcher`` (symbolic
   resizes need it); the fallback is a no-op context, and the call then fails as it would
   without it, which the symbolic pass reports as a limitation.
@@ -60,3 +63,13 @@ def python_dispatcher() -> Any:
     except ImportError:
         return contextlib.nullcontext()
     return enable_python_dispatcher()
+
+
+def public_namespace(module: str) -> str:
+    """``F`` for torch.nn.functional's C functions, ``torch`` for the rest of torch's C
+    extension (where ``torch.cat`` and friends live), else ``module`` itself."""
+    if module.startswith("torch.nn.functional") or module == "torch._C._nn":
+        return "F"
+    if module.startswith("torch._C") or module == "torch":
+        return "torch"
+    return module
